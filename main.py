@@ -1,0 +1,26 @@
+"""attnscope entry point: `python main.py` opens the app; a sub-command runs headless."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# Sub-commands live beside the code they drive; each module exposes main(argv) -> int.
+COMMANDS = {
+    "train": "models.train_cli",
+    "inspect": "engine.inspect_cli",
+    "evaluate": "engine.evaluate_cli",
+    "convert": "models.convert_cli",
+}
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] in COMMANDS:
+        return int(importlib.import_module(COMMANDS[argv[0]]).main(argv[1:]))
+    from gui.app import run  # Qt is imported only when the window is wanted
+
+    return run(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

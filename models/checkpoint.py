@@ -1,0 +1,213 @@
+"""The self-describing checkpoint file: safetensors weights plus JSON metadata, validated on load."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from models.atomic import atomic_write_bytes
+from models.config import ConfigError, ModelConfig
+from models.seq2seq import Seq2Seq
+from models.tokens import SPECIALS, Tokenizer, Vocab
+
+FORMAT_NAME = "attnscope"
+FORMAT_VERSION = 1
+MAX_HEADER_BYTES = 64 * 1024 * 1024  # far above any real vocabulary, far below harm
+MAX_FILE_BYTES = 8 * 1024**3
+REQUIRED_KEYS = ("format", "format_version", "config", "src_vocab", "tgt_vocab", "src_tokenizer", "tgt_tokenizer")
+
+
+class CheckpointError(Exception):
+    """A model file that cannot be used; the message says why, in words for a user."""
+
+
+@dataclass
+class Checkpoint:
+    model: Seq2Seq
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    src_tokenizer: Tokenizer
+    tgt_tokenizer: Tokenizer
+    training: dict[str, Any] = field(default_factory=dict)
+    card: str = ""
+    path: Path | None = None
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.model.config
+
+
+def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike[str]) -> None:
+    """Write the model and everything needed to use it to one file, atomically."""
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in ckpt.model.state_dict().items()}
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": str(FORMAT_VERSION),
+        "config": json.dumps(ckpt.config.to_dict()),
+        "src_vocab": json.dumps(list(ckpt.src_vocab.itos), ensure_ascii=False),
+        "tgt_vocab": json.dumps(list(ckpt.tgt_vocab.itos), ensure_ascii=False),
+        "src_tokenizer": json.dumps(ckpt.src_tokenizer.to_dict()),
+        "tgt_tokenizer": json.dumps(ckpt.tgt_tokenizer.to_dict()),
+        "training": json.dumps(ckpt.training, ensure_ascii=False),
+        "card": ckpt.card,
+    }
+    atomic_write_bytes(path, st_save(tensors, metadata))
+
+
+def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Checkpoint:
+    """Load and fully validate a checkpoint; any problem raises one CheckpointError."""
+    file = Path(path)
+    data = _read_file(file)
+    header = _parse_header(data)
+    meta = header.pop("__metadata__", None)
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{file.name}: no attnscope metadata (is this a model saved by attnscope?)")
+    config, src_vocab, tgt_vocab, src_tok, tgt_tok = _parse_metadata(meta)
+    _check_vocab_sizes(config, src_vocab, tgt_vocab)
+    _check_tensor_table(header, config)
+    tensors = _load_tensors(data)
+    model = Seq2Seq(config)
+    model.load_state_dict(tensors, strict=True)
+    model.eval()
+    training = _json_field(meta, "training", dict, default={})
+    card = meta.get("card", "")
+    return Checkpoint(model.to(device), src_vocab, tgt_vocab, src_tok, tgt_tok, training, card if isinstance(card, str) else "", file)
+
+
+def _read_file(file: Path) -> bytes:
+    try:
+        size = file.stat().st_size
+        if not file.is_file():
+            raise CheckpointError(f"{file}: not a regular file")
+        if size > MAX_FILE_BYTES:
+            raise CheckpointError(f"{file.name}: {size:,} bytes is larger than the {MAX_FILE_BYTES:,}-byte limit")
+        return file.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {file}: {exc.strerror or exc}") from exc
+
+
+def _parse_header(data: bytes) -> dict[str, Any]:
+    if len(data) < 8:
+        raise CheckpointError("file is too short to be a model (truncated?)")
+    (length,) = struct.unpack("<Q", data[:8])
+    if length > MAX_HEADER_BYTES or length > len(data) - 8:
+        raise CheckpointError(f"header claims {length:,} bytes but the file holds {len(data) - 8:,}: the file is truncated or not a safetensors model")
+    try:
+        header = json.loads(data[8 : 8 + length].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"header is not valid JSON ({exc}): the file is corrupt") from exc
+    if not isinstance(header, dict):
+        raise CheckpointError("header is not a JSON object: the file is corrupt")
+    return header
+
+
+def _json_field(meta: dict[str, Any], key: str, kind: type, default: Any = None) -> Any:
+    raw = meta.get(key)
+    if raw is None:
+        if default is not None:
+            return default
+        raise CheckpointError(f"metadata field '{key}' is missing")
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"metadata field '{key}' is not valid JSON: {exc}") from exc
+    if not isinstance(value, kind):
+        raise CheckpointError(f"metadata field '{key}' should be a JSON {kind.__name__}")
+    return value
+
+
+def _parse_metadata(meta: dict[str, Any]) -> tuple[ModelConfig, Vocab, Vocab, Tokenizer, Tokenizer]:
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise CheckpointError(f"metadata is missing: {', '.join(missing)}")
+    if meta["format"] != FORMAT_NAME:
+        raise CheckpointError(f"format is {meta['format']!r}, expected {FORMAT_NAME!r}")
+    version = meta["format_version"]
+    if not (isinstance(version, str) and version.isdigit()) or not 1 <= int(version) <= FORMAT_VERSION:
+        raise CheckpointError(f"format version {version!r} is not supported (this build reads 1..{FORMAT_VERSION}); upgrade attnscope")
+    try:
+        config = ModelConfig.from_dict(_json_field(meta, "config", dict))
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"invalid model config: {exc}") from exc
+    return config, _vocab(meta, "src_vocab"), _vocab(meta, "tgt_vocab"), _tokenizer(meta, "src_tokenizer"), _tokenizer(meta, "tgt_tokenizer")
+
+
+def _vocab(meta: dict[str, Any], key: str) -> Vocab:
+    items = _json_field(meta, key, list)
+    if not all(isinstance(t, str) for t in items):
+        raise CheckpointError(f"{key}: every token must be a string")
+    try:
+        return Vocab(tuple(items))
+    except ValueError as exc:
+        raise CheckpointError(f"{key}: {exc} (expected it to start with {', '.join(SPECIALS)})") from exc
+
+
+def _tokenizer(meta: dict[str, Any], key: str) -> Tokenizer:
+    spec = _json_field(meta, key, dict)
+    try:
+        return Tokenizer(kind=spec.get("kind", "word"), lowercase=bool(spec.get("lowercase", True)))
+    except ValueError as exc:
+        raise CheckpointError(f"{key}: {exc}") from exc
+
+
+def _check_vocab_sizes(config: ModelConfig, src: Vocab, tgt: Vocab) -> None:
+    for side, vocab, size in (("source", src, config.src_vocab_size), ("target", tgt, config.tgt_vocab_size)):
+        if len(vocab) != size:
+            raise CheckpointError(f"{side} vocabulary has {len(vocab)} tokens but the model's embedding has {size} rows")
+
+
+def _check_tensor_table(header: dict[str, Any], config: ModelConfig) -> None:
+    """Compare names, shapes and dtypes with what the config implies, before loading any data."""
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in Seq2Seq(config).state_dict().items()}
+    missing = sorted(set(expected) - set(header))
+    extra = sorted(set(header) - set(expected))
+    if missing:
+        raise CheckpointError(f"weights missing for {len(missing)} tensor(s), e.g. '{missing[0]}'")
+    if extra:
+        raise CheckpointError(f"unexpected tensor(s) not in this architecture, e.g. '{extra[0]}'")
+    for name, shape in expected.items():
+        entry = header[name]
+        if not isinstance(entry, dict):
+            raise CheckpointError(f"tensor '{name}': malformed header entry")
+        if entry.get("dtype") != "F32":
+            raise CheckpointError(f"tensor '{name}' has dtype {entry.get('dtype')!r}, expected F32")
+        if tuple(entry.get("shape", ())) != shape:
+            raise CheckpointError(f"tensor '{name}' has shape {tuple(entry.get('shape', ()))}, expected {shape}")
+
+
+def _load_tensors(data: bytes) -> dict[str, torch.Tensor]:
+    try:
+        tensors = st_load(data)
+    except Exception as exc:  # safetensors raises its own error types for corrupt tables
+        raise CheckpointError(f"weights cannot be read: {exc}") from exc
+    for name, tensor in tensors.items():
+        if not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise CheckpointError(f"tensor '{name}' holds {bad} NaN or infinite value(s): the model is broken")
+    return tensors
+
+
+def describe(ckpt: Checkpoint) -> dict[str, Any]:
+    """Summary a user sees: architecture, sizes, parameters."""
+    c = ckpt.config
+    return {
+        "attention": c.attention,
+        "rnn": c.rnn,
+        "layers": f"{c.enc_layers} enc / {c.dec_layers} dec",
+        "bidirectional": c.bidirectional,
+        "hidden": c.hidden_dim,
+        "embedding": c.embed_dim,
+        "parameters": ckpt.model.parameter_count(),
+        "src_vocab": len(ckpt.src_vocab),
+        "tgt_vocab": len(ckpt.tgt_vocab),
+        "tokenizer": ckpt.src_tokenizer.kind,
+    }
