@@ -22,5 +22,10 @@ def main(argv: list[str]) -> int:
     return run(argv)
 
 
-if __name__ == "__main__":
+def entry() -> None:
+    """Console-script entry point."""
     sys.exit(main(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    entry()

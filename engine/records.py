@@ -78,10 +78,7 @@ class DecodeResult:
     hypotheses: tuple[Hypothesis, ...] = field(default=())  # beam: every finished one, best first
     seconds: float = 0.0
     messages: tuple[str, ...] = field(default=())  # notes for the user (truncation, fallbacks)
-
-    @property
-    def text(self) -> str:
-        return " ".join(t for t in self.output_tokens if t != "<eos>")
+    text: str = ""  # the output detokenised, without <eos>
 
 
 def frozen_array(values: np.ndarray) -> np.ndarray:

@@ -1,0 +1,40 @@
+"""Shared fixtures: offscreen Qt, and a tiny model trained in seconds on a toy reversal task."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TOY_WORDS = [f"w{i}" for i in range(12)]
+
+
+def write_toy_pairs(path: Path, n: int, seed: int) -> Path:
+    """Toy task: uppercase and reverse the source words (needs attention to be learned)."""
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(n):
+        words = [rng.choice(TOY_WORDS) for _ in range(rng.randint(2, 6))]
+        lines.append(" ".join(words) + "\t" + " ".join(w.upper() for w in reversed(words)))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small Bahdanau GRU trained for a few hundred updates (a few seconds on CPU)."""
+    from models.training import TrainOptions, train
+
+    root = tmp_path_factory.mktemp("tiny")
+    opts = TrainOptions(
+        data=write_toy_pairs(root / "train.tsv", 1500, 1),
+        valid=write_toy_pairs(root / "valid.tsv", 100, 2),
+        out=root / "tiny.safetensors",
+        embed_dim=32, hidden_dim=48, attn_dim=48, epochs=6, batch_size=32, seed=3, quiet=True, dropout=0.0,
+    )
+    train(opts)
+    return opts.out
