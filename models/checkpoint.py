@@ -79,7 +79,9 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     model.eval()
     training = _json_field(meta, "training", dict, default={})
     card = meta.get("card", "")
-    return Checkpoint(model.to(device), src_vocab, tgt_vocab, src_tok, tgt_tok, training, card if isinstance(card, str) else "", file)
+    return Checkpoint(
+        model.to(device), src_vocab, tgt_vocab, src_tok, tgt_tok, training, card if isinstance(card, str) else "", file
+    )
 
 
 def _read_file(file: Path) -> bytes:
@@ -99,7 +101,10 @@ def _parse_header(data: bytes) -> dict[str, Any]:
         raise CheckpointError("file is too short to be a model (truncated?)")
     (length,) = struct.unpack("<Q", data[:8])
     if length > MAX_HEADER_BYTES or length > len(data) - 8:
-        raise CheckpointError(f"header claims {length:,} bytes but the file holds {len(data) - 8:,}: the file is truncated or not a safetensors model")
+        raise CheckpointError(
+            f"header claims {length:,} bytes but the file holds {len(data) - 8:,}: "
+            "the file is truncated or not a safetensors model"
+        )
     try:
         header = json.loads(data[8 : 8 + length].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -132,12 +137,20 @@ def _parse_metadata(meta: dict[str, Any]) -> tuple[ModelConfig, Vocab, Vocab, To
         raise CheckpointError(f"format is {meta['format']!r}, expected {FORMAT_NAME!r}")
     version = meta["format_version"]
     if not (isinstance(version, str) and version.isdigit()) or not 1 <= int(version) <= FORMAT_VERSION:
-        raise CheckpointError(f"format version {version!r} is not supported (this build reads 1..{FORMAT_VERSION}); upgrade attnscope")
+        raise CheckpointError(
+            f"format version {version!r} is not supported (this build reads 1..{FORMAT_VERSION}); upgrade attnscope"
+        )
     try:
         config = ModelConfig.from_dict(_json_field(meta, "config", dict))
     except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"invalid model config: {exc}") from exc
-    return config, _vocab(meta, "src_vocab"), _vocab(meta, "tgt_vocab"), _tokenizer(meta, "src_tokenizer"), _tokenizer(meta, "tgt_tokenizer")
+    return (
+        config,
+        _vocab(meta, "src_vocab"),
+        _vocab(meta, "tgt_vocab"),
+        _tokenizer(meta, "src_tokenizer"),
+        _tokenizer(meta, "tgt_tokenizer"),
+    )
 
 
 def _vocab(meta: dict[str, Any], key: str) -> Vocab:
@@ -161,7 +174,9 @@ def _tokenizer(meta: dict[str, Any], key: str) -> Tokenizer:
 def _check_vocab_sizes(config: ModelConfig, src: Vocab, tgt: Vocab) -> None:
     for side, vocab, size in (("source", src, config.src_vocab_size), ("target", tgt, config.tgt_vocab_size)):
         if len(vocab) != size:
-            raise CheckpointError(f"{side} vocabulary has {len(vocab)} tokens but the model's embedding has {size} rows")
+            raise CheckpointError(
+                f"{side} vocabulary has {len(vocab)} tokens but the model's embedding has {size} rows"
+            )
 
 
 def _check_tensor_table(header: dict[str, Any], config: ModelConfig) -> None:

@@ -67,7 +67,9 @@ class ModelConfig:
         if self.attention == "luong-dot" and self.hidden_dim != self.enc_out_dim:
             raise ConfigError("luong-dot needs decoder and encoder widths equal: use a unidirectional encoder")
         if self.approx_parameters() > MAX_PARAMETERS:
-            raise ConfigError(f"config describes about {self.approx_parameters():,} parameters; the limit is {MAX_PARAMETERS:,}")
+            raise ConfigError(
+                f"config describes about {self.approx_parameters():,} parameters; the limit is {MAX_PARAMETERS:,}"
+            )
 
     def approx_parameters(self) -> int:
         """Upper-bound estimate, computed without building anything."""

@@ -26,9 +26,18 @@ class Memory:
         return Memory(self.states[index], self.mask[index], self.keys[index], self.final[index])
 
 
-def make_rnn(kind: str, input_dim: int, hidden_dim: int, layers: int, bidirectional: bool, dropout: float) -> nn.RNNBase:
+def make_rnn(
+    kind: str, input_dim: int, hidden_dim: int, layers: int, bidirectional: bool, dropout: float
+) -> nn.RNNBase:
     cls = nn.LSTM if kind == "lstm" else nn.GRU
-    return cls(input_dim, hidden_dim, layers, batch_first=True, bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
+    return cls(
+        input_dim,
+        hidden_dim,
+        layers,
+        batch_first=True,
+        bidirectional=bidirectional,
+        dropout=dropout if layers > 1 else 0.0,
+    )
 
 
 class Encoder(nn.Module):
@@ -36,7 +45,9 @@ class Encoder(nn.Module):
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(config.src_vocab_size, config.embed_dim, padding_idx=PAD_ID)
-        self.rnn = make_rnn(config.rnn, config.embed_dim, config.hidden_dim, config.enc_layers, config.bidirectional, config.dropout)
+        self.rnn = make_rnn(
+            config.rnn, config.embed_dim, config.hidden_dim, config.enc_layers, config.bidirectional, config.dropout
+        )
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, src: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor]:

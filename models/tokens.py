@@ -97,7 +97,9 @@ class Vocab:
     @classmethod
     def build(cls, sequences: Iterable[Sequence[str]], min_freq: int = 1, max_size: int | None = None) -> Vocab:
         counts = Counter(tok for seq in sequences for tok in seq)
-        ranked = sorted((t for t, c in counts.items() if c >= min_freq and t not in SPECIALS), key=lambda t: (-counts[t], t))
+        ranked = sorted(
+            (t for t, c in counts.items() if c >= min_freq and t not in SPECIALS), key=lambda t: (-counts[t], t)
+        )
         return cls(SPECIALS + tuple(ranked[:max_size]))
 
     def __len__(self) -> int:

@@ -79,7 +79,10 @@ def train(opts: TrainOptions) -> Checkpoint:
     model.load_state_dict(best_state)  # the best epoch's weights, not the last
     model.eval()
     save_checkpoint(ckpt, opts.out)
-    _log(opts, f"best epoch {best.epoch}: valid loss {best.valid_loss:.4f}, exact match {best.exact_match:.2%} → {opts.out}")
+    _log(
+        opts,
+        f"best epoch {best.epoch}: valid loss {best.valid_loss:.4f}, exact match {best.exact_match:.2%} → {opts.out}",
+    )
     return ckpt
 
 
@@ -98,7 +101,13 @@ def _fit(
         model.train()
         total, count = 0.0, 0
         n_batches = math.ceil(len(train_ex) / opts.batch_size)
-        bar = tqdm(batches(train_ex, opts.batch_size, rng), total=n_batches, desc=f"epoch {epoch}", disable=opts.quiet, file=sys.stderr)
+        bar = tqdm(
+            batches(train_ex, opts.batch_size, rng),
+            total=n_batches,
+            desc=f"epoch {epoch}",
+            disable=opts.quiet,
+            file=sys.stderr,
+        )
         for chunk in bar:
             batch = make_batch(chunk, ckpt.src_vocab, ckpt.tgt_vocab).to(opts.device)
             logits, _ = model(batch.src, batch.lengths, batch.tgt_in)
@@ -111,9 +120,12 @@ def _fit(
             bar.set_postfix(loss=f"{total / count:.3f}")
             if opts.max_steps and steps >= opts.max_steps:
                 break
-        valid_loss, exact = evaluate_loss_and_exact(model, ckpt.src_vocab, ckpt.tgt_vocab, valid_ex, opts.batch_size, opts.device)
-        history.append(EpochResult(epoch, total / max(count, 1), valid_loss, exact, time.perf_counter() - start))
-        _log(opts, f"epoch {epoch}: train loss {total / max(count, 1):.4f}  valid loss {valid_loss:.4f}  exact match {exact:.2%}")
+        valid_loss, exact = evaluate_loss_and_exact(
+            model, ckpt.src_vocab, ckpt.tgt_vocab, valid_ex, opts.batch_size, opts.device
+        )
+        train_loss = total / max(count, 1)
+        history.append(EpochResult(epoch, train_loss, valid_loss, exact, time.perf_counter() - start))
+        _log(opts, f"epoch {epoch}: train loss {train_loss:.4f}  valid loss {valid_loss:.4f}  exact match {exact:.2%}")
         if valid_loss <= min(r.valid_loss for r in history):
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if _should_stop(history, opts.patience) or (opts.max_steps and steps >= opts.max_steps):
@@ -122,7 +134,9 @@ def _fit(
 
 
 @torch.no_grad()
-def evaluate_loss_and_exact(model: Seq2Seq, src_vocab: Vocab, tgt_vocab: Vocab, examples: Sequence[Example], batch_size: int, device: str) -> tuple[float, float]:
+def evaluate_loss_and_exact(
+    model: Seq2Seq, src_vocab: Vocab, tgt_vocab: Vocab, examples: Sequence[Example], batch_size: int, device: str
+) -> tuple[float, float]:
     """Teacher-forced loss per token and greedy exact-match rate."""
     model.eval()
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID, reduction="sum")
@@ -133,7 +147,7 @@ def evaluate_loss_and_exact(model: Seq2Seq, src_vocab: Vocab, tgt_vocab: Vocab, 
         loss_sum += loss_fn(logits.reshape(-1, logits.shape[-1]), batch.tgt_out.reshape(-1)).item()
         tokens += int((batch.tgt_out != PAD_ID).sum())
         hyps, _ = greedy_batch(model, batch.src, batch.lengths, max_len=batch.tgt_out.shape[1] + 10)
-        correct += sum(tgt_vocab.decode(h) == ex.target for h, ex in zip(hyps, chunk))
+        correct += sum(tgt_vocab.decode(h) == ex.target for h, ex in zip(hyps, chunk, strict=True))
     return loss_sum / max(tokens, 1), correct / max(len(examples), 1)
 
 
@@ -144,13 +158,23 @@ def _should_stop(history: list[EpochResult], patience: int) -> bool:
 
 def _config(opts: TrainOptions, src_size: int, tgt_size: int) -> ModelConfig:
     return ModelConfig(
-        src_vocab_size=src_size, tgt_vocab_size=tgt_size, embed_dim=opts.embed_dim, hidden_dim=opts.hidden_dim,
-        enc_layers=opts.enc_layers, dec_layers=opts.dec_layers, rnn=opts.rnn, bidirectional=opts.bidirectional,
-        attention=opts.attention, attn_dim=opts.attn_dim, dropout=opts.dropout,
+        src_vocab_size=src_size,
+        tgt_vocab_size=tgt_size,
+        embed_dim=opts.embed_dim,
+        hidden_dim=opts.hidden_dim,
+        enc_layers=opts.enc_layers,
+        dec_layers=opts.dec_layers,
+        rnn=opts.rnn,
+        bidirectional=opts.bidirectional,
+        attention=opts.attention,
+        attn_dim=opts.attn_dim,
+        dropout=opts.dropout,
     )
 
 
-def _summary(opts: TrainOptions, ckpt: Checkpoint, history: list[EpochResult], n_train: int, n_valid: int) -> dict[str, Any]:
+def _summary(
+    opts: TrainOptions, ckpt: Checkpoint, history: list[EpochResult], n_train: int, n_valid: int
+) -> dict[str, Any]:
     best = min(history, key=lambda r: r.valid_loss)
     return {
         "command": opts.command,

@@ -34,7 +34,14 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         data=write_toy_pairs(root / "train.tsv", 1500, 1),
         valid=write_toy_pairs(root / "valid.tsv", 100, 2),
         out=root / "tiny.safetensors",
-        embed_dim=32, hidden_dim=48, attn_dim=48, epochs=6, batch_size=32, seed=3, quiet=True, dropout=0.0,
+        embed_dim=32,
+        hidden_dim=48,
+        attn_dim=48,
+        epochs=6,
+        batch_size=32,
+        seed=3,
+        quiet=True,
+        dropout=0.0,
     )
     train(opts)
     return opts.out
