@@ -30,7 +30,8 @@ def _parts(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     from safetensors import safe_open
 
     with safe_open(str(path), "pt") as handle:
-        return {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (safe_open is not a dict), dict(handle.metadata())
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (safe_open is not a dict)
+        return tensors, dict(handle.metadata())
 
 
 def test_round_trip_is_exact(ckpt: Checkpoint, tmp_path: Path) -> None:
