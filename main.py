@@ -7,7 +7,9 @@ import sys
 
 # Sub-commands live beside the code they drive; each module exposes main(argv) -> int.
 COMMANDS = {
+    "corpus": "models.corpus_cli",
     "train": "models.train_cli",
+    "card": "models.model_card",
     "inspect": "engine.inspect_cli",
     "evaluate": "engine.evaluate_cli",
     "convert": "models.convert_cli",

@@ -16,7 +16,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="main.py train", description="Train an attention seq2seq model on tab-separated pairs."
     )
-    p.add_argument("--data", type=Path, required=True, help="training pairs: source<TAB>target per line")
+    p.add_argument("--data", type=Path, nargs="+", required=True, help="training pairs: source<TAB>target per line")
     p.add_argument("--valid", type=Path, required=True, help="validation pairs, same format")
     p.add_argument("--out", type=Path, required=True, help="checkpoint to write (.safetensors)")
     p.add_argument("--attention", choices=ATTENTION_TYPES, default="bahdanau")

@@ -25,7 +25,7 @@ from models.tokens import PAD_ID, Tokenizer, Vocab
 
 @dataclass
 class TrainOptions:
-    data: Path
+    data: list[Path]
     valid: Path
     out: Path
     attention: str = "bahdanau"
@@ -67,7 +67,7 @@ def train(opts: TrainOptions) -> Checkpoint:
     if opts.threads:
         torch.set_num_threads(opts.threads)
     tok = Tokenizer(kind=opts.tokenizer)
-    train_ex = tokenize_pairs(read_pairs(opts.data), tok, tok)
+    train_ex = tokenize_pairs([pair for path in opts.data for pair in read_pairs(path)], tok, tok)
     valid_ex = tokenize_pairs(read_pairs(opts.valid), tok, tok)
     src_vocab = Vocab.build((e.source for e in train_ex), opts.min_freq)
     tgt_vocab = Vocab.build((e.target for e in train_ex), opts.min_freq)

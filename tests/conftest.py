@@ -31,7 +31,7 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("tiny")
     opts = TrainOptions(
-        data=write_toy_pairs(root / "train.tsv", 1500, 1),
+        data=[write_toy_pairs(root / "train.tsv", 1500, 1)],
         valid=write_toy_pairs(root / "valid.tsv", 100, 2),
         out=root / "tiny.safetensors",
         embed_dim=32,
