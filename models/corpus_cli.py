@@ -1,8 +1,8 @@
 """Write the synthetic corpora to TSV files (the commands model cards quote).
 
-    python -m models.corpus_cli en-hi --n 20000 --seed 1 --min-words 3 --max-words 60 --out data.tsv
-    python -m models.corpus_cli en-hi-buckets --per-bucket 100 --seed 7 --out buckets.tsv
-    python -m models.corpus_cli dates --n 20000 --seed 1 --out dates.tsv
+python -m models.corpus_cli en-hi --n 20000 --seed 1 --min-words 3 --max-words 60 --out data.tsv
+python -m models.corpus_cli en-hi-buckets --per-bucket 100 --seed 7 --out buckets.tsv
+python -m models.corpus_cli dates --n 20000 --seed 1 --out dates.tsv
 """
 
 from __future__ import annotations

@@ -23,23 +23,35 @@ def exact_match(ckpt: Checkpoint, test_path: Path, batch_size: int = 64) -> dict
         hyps, _ = greedy_batch(ckpt.model, batch.src, batch.lengths, max_len=2 * batch.src.shape[1] + 10)
         correct += sum(ckpt.tgt_vocab.decode(h) == ex.target for h, ex in zip(hyps, chunk, strict=True))
     lengths = [len(e.source) for e in examples]
-    return {"file": test_path.name, "pairs": len(examples), "exact_match": round(correct / len(examples), 4),
-            "source_tokens": f"{min(lengths)}-{max(lengths)}"}
+    return {
+        "file": test_path.name,
+        "pairs": len(examples),
+        "exact_match": round(correct / len(examples), 4),
+        "source_tokens": f"{min(lengths)}-{max(lengths)}",
+    }
 
 
 def render(ckpt: Checkpoint, title: str, results: Sequence[dict[str, Any]], data_commands: Sequence[str]) -> str:
     t, c = ckpt.training, ckpt.config
+    encoder = f"{c.rnn.upper()} {'bidirectional ' if c.bidirectional else ''}encoder ({c.enc_layers} layer)"
+    sizes = f"embedding {c.embed_dim}, hidden {c.hidden_dim}, attention {c.attn_dim}"
+    vocab = f"{len(ckpt.src_vocab)} source / {len(ckpt.tgt_vocab)} target ({ckpt.src_tokenizer.kind}-level)"
+    data = f"{t.get('train_pairs', '?')} pairs, validation {t.get('valid_pairs', '?')} pairs, seed {t.get('seed')}"
+    run = f"{t.get('epochs_run')} epochs (best {t.get('best_epoch')}), {t.get('seconds')} s on CPU"
+    run += f", torch {t.get('torch')}"
     lines = [
-        f"# {title}", "",
-        f"- Architecture: {c.attention} attention, {c.rnn.upper()} {'bidirectional ' if c.bidirectional else ''}encoder "
-        f"({c.enc_layers} layer), decoder {c.dec_layers} layer, embedding {c.embed_dim}, hidden {c.hidden_dim}, "
-        f"attention {c.attn_dim}",
+        f"# {title}",
+        "",
+        f"- Architecture: {c.attention} attention, {encoder}, decoder {c.dec_layers} layer, {sizes}",
         f"- Parameters: {ckpt.model.parameter_count():,}",
-        f"- Vocabulary: {len(ckpt.src_vocab)} source / {len(ckpt.tgt_vocab)} target ({ckpt.src_tokenizer.kind}-level)",
-        f"- Training: {t.get('train_pairs', '?')} pairs, validation {t.get('valid_pairs', '?')} pairs, seed {t.get('seed')}, "
-        f"{t.get('epochs_run')} epochs (best {t.get('best_epoch')}), {t.get('seconds')} s on CPU, torch {t.get('torch')}",
+        f"- Vocabulary: {vocab}",
+        f"- Training: {data}, {run}",
         f"- Validation: loss {t.get('valid_loss')}, exact match {t.get('valid_exact_match')}",
-        "", "## Held-out results (greedy decoding)", "", "| test file | pairs | source tokens | exact match |", "|---|---|---|---|",
+        "",
+        "## Held-out results (greedy decoding)",
+        "",
+        "| test file | pairs | source tokens | exact match |",
+        "|---|---|---|---|",
     ]
     lines += [f"| {r['file']} | {r['pairs']} | {r['source_tokens']} | {r['exact_match']:.2%} |" for r in results]
     lines += ["", "## Reproduce", "", "```sh", *data_commands, t.get("command", ""), "```", ""]
@@ -47,7 +59,9 @@ def render(ckpt: Checkpoint, title: str, results: Sequence[dict[str, Any]], data
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="main.py card", description="Measure a model on held-out files and write its card.")
+    p = argparse.ArgumentParser(
+        prog="main.py card", description="Measure a model on held-out files and write its card."
+    )
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--title", required=True)
     p.add_argument("--test", type=Path, nargs="+", required=True)
