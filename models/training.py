@@ -128,6 +128,9 @@ def _fit(
         _log(opts, f"epoch {epoch}: train loss {train_loss:.4f}  valid loss {valid_loss:.4f}  exact match {exact:.2%}")
         if valid_loss <= min(r.valid_loss for r in history):
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            # Save every new best at once: an interrupted run still leaves a usable model.
+            ckpt.training = _summary(opts, ckpt, history, len(train_ex), len(valid_ex))
+            save_checkpoint(ckpt, opts.out)
         if _should_stop(history, opts.patience) or (opts.max_steps and steps >= opts.max_steps):
             break
     return history, best_state
