@@ -1,0 +1,618 @@
+"""The attention heatmap: one row per output token, one column per source token.
+
+Built for a 300×300 matrix streaming in at decoder speed: one preallocated float32 buffer,
+one ImageItem whose data is swapped (never re-created), repaints coalesced to ~30 Hz.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters as pg_exporters
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
+
+from engine.records import DecodeResult, StepRecord
+from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
+from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
+
+MODES = ("alpha", "scores")
+REPAINT_INTERVAL_MS = 33  # ~30 Hz: faster steps are coalesced into one repaint
+MIN_LABEL_SCALE = 0.6  # crowded labels shrink to this fraction of the UI size before thinning
+MIN_LABEL_POINTS = 7.0
+MAX_LABEL_CHARS = 18  # longer tokens are cut on the axes (the hover text shows them whole)
+HINT = "Hover a cell to read its weight; click a cell to select its decoder step."
+
+
+def short_label(token: str) -> str:
+    return token if len(token) <= MAX_LABEL_CHARS else token[: MAX_LABEL_CHARS - 3] + "..."
+
+
+def thinning_step(needed_px: float, px_per_token: float) -> int:
+    """Show every k-th label so that neighbouring labels keep `needed_px` apart."""
+    if px_per_token <= 1.0 or needed_px <= px_per_token:
+        return 1
+    return math.ceil(needed_px / px_per_token)
+
+
+def fit_scale(needed_px: float, px_per_token: float, point_size: float) -> float:
+    """How far to shrink labels (in 5 % steps, never below MIN_LABEL_SCALE or MIN_LABEL_POINTS)."""
+    if px_per_token <= 1.0 or needed_px <= px_per_token:
+        return 1.0
+    floor = max(MIN_LABEL_SCALE, min(1.0, MIN_LABEL_POINTS / point_size))
+    return max(floor, math.floor(px_per_token / needed_px * 20) / 20)
+
+
+class TokenAxis(pg.AxisItem):
+    """Token labels at cell centres (via setTicks) that never pile up.
+
+    When labels crowd, in this order: rotate them upright (top axis), shrink them down to
+    MIN_LABEL_SCALE of the UI size, then show every k-th. The layout is recomputed when the
+    axis is resized or the view range changes, so zooming in brings thinned labels back.
+    Supports 'left' and 'top'.
+    """
+
+    def __init__(self, orientation: str, on_size_changed: Callable[[], None] | None = None) -> None:
+        if orientation not in ("left", "top"):
+            raise ValueError("TokenAxis supports 'left' and 'top'")
+        super().__init__(orientation)
+        self._labels: list[str] = []
+        self._font = ui_font()
+        self._draw_font = QFont(self._font)
+        self._rotated = False
+        self._scale = 1.0
+        self._step = 1
+        self._advances = np.zeros(0)  # label widths at self._font
+        self._widest = 0.0  # of the labels shown, at self._font
+        self._on_size_changed = on_size_changed
+        self.setStyle(showValues=False, tickLength=5, tickTextOffset=4)
+        self.setTickFont(self._font)
+
+    # -- public -----------------------------------------------------------------
+    def set_tokens(self, tokens: Sequence[str]) -> None:
+        labels = [short_label(t) for t in tokens]
+        if labels != self._labels:
+            self._labels = labels
+            self._measure()
+        self._relayout()
+
+    def set_font(self, font: QFont) -> None:
+        self._font = QFont(font)
+        self.setTickFont(self._font)
+        self.label.setFont(self._font)
+        self._measure()
+        self._relayout()
+
+    def labels(self) -> list[str]:
+        return list(self._labels)
+
+    def shown_labels(self) -> list[str]:
+        """The labels left after thinning (all of them when they fit)."""
+        return self._labels[:: self._step]
+
+    def label_font(self) -> QFont:
+        """The font tick labels are drawn in (the UI font, shrunk when crowded)."""
+        return QFont(self._draw_font)
+
+    @property
+    def rotated(self) -> bool:
+        return self._rotated
+
+    def reserved_size(self) -> float:
+        """Pixels this axis takes across its length: text plus ticks plus the title."""
+        return self.maximumWidth() if self.orientation == "left" else self.maximumHeight()
+
+    # -- pyqtgraph hooks ---------------------------------------------------------
+    def resizeEvent(self, ev: object = None) -> None:
+        super().resizeEvent(ev)
+        self._relayout()
+
+    def linkedViewChanged(self, view: pg.ViewBox, newRange: object = None) -> None:  # noqa: N803 (Qt name)
+        super().linkedViewChanged(view, newRange)
+        self._relayout()
+
+    def drawPicture(self, p: QPainter, axisSpec: object, tickSpecs: object, textSpecs: object) -> None:  # noqa: N803
+        super().drawPicture(p, axisSpec, tickSpecs, [])
+        p.setFont(self._draw_font)
+        p.setPen(self.textPen())
+        p.setClipping(False)
+        for position, text in self._visible_ticks():
+            self._draw_label(p, position, text)
+
+    # -- layout ------------------------------------------------------------------
+    def _measure(self) -> None:
+        metrics = QFontMetricsF(self._font)
+        self._advances = np.array([metrics.horizontalAdvance(s) for s in self._labels])
+
+    def _pixels_per_token(self) -> float:
+        bounds = self.mapRectFromParent(self.geometry())
+        length = bounds.height() if self.orientation == "left" else bounds.width()
+        span = abs(self.range[1] - self.range[0])
+        return length / span if span > 0 else 0.0
+
+    def _relayout(self) -> None:
+        if not hasattr(self, "_labels"):
+            return  # called from AxisItem.__init__ before our state exists
+        line, per = QFontMetricsF(self._font).height(), self._pixels_per_token()
+        self._widest = float(self._advances.max(initial=0.0))
+        flat_needed = self._widest + 0.35 * line  # side by side, with a gap
+        upright_needed = 0.8 * line  # stacked: ink is shorter than the line box
+        self._rotated = self.orientation == "top" and flat_needed > per
+        needed = flat_needed if self.orientation == "top" and not self._rotated else upright_needed
+        self._scale = fit_scale(needed, per, self._font.pointSizeF())
+        self._draw_font = QFont(self._font)
+        self._draw_font.setPointSizeF(self._font.pointSizeF() * self._scale)
+        self._step = thinning_step(needed * self._scale, per)
+        if self._step > 1:  # only the labels still shown need room across the axis
+            self._widest = float(self._advances[:: self._step].max(initial=0.0))
+        across = line if self.orientation == "top" and not self._rotated else self._widest
+        self._set_depth(across * self._scale)
+        ticks = [(i + 0.5, s) for i, s in enumerate(self._labels) if i % self._step == 0]
+        self.setTicks([ticks])
+
+    def _set_depth(self, text_px: float) -> None:
+        depth = text_px + self.style["tickLength"] + self.style["tickTextOffset"][0] + 4
+        if self.label.isVisible():
+            depth += self.label.boundingRect().height()
+        depth = math.ceil(depth)
+        if abs(depth - self.reserved_size()) < 1:
+            return
+        if self.orientation == "left":
+            self.setWidth(depth)
+        else:
+            self.setHeight(depth)
+        if self._on_size_changed is not None:
+            self._on_size_changed()
+
+    def _visible_ticks(self) -> list[tuple[float, str]]:
+        """(pixel position along the axis, label) for each tick inside the axis."""
+        bounds = self.mapRectFromParent(self.geometry())
+        lo, hi = self.range
+        if hi == lo or not self._tickLevels:
+            return []
+        out = []
+        for value, text in self._tickLevels[0]:
+            if self.orientation == "left":  # the range is reversed when the view is inverted
+                pos = bounds.top() + (hi - value) / (hi - lo) * bounds.height()
+                inside = bounds.top() - 1 <= pos <= bounds.bottom() + 1
+            else:
+                pos = bounds.left() + (value - lo) / (hi - lo) * bounds.width()
+                inside = bounds.left() - 1 <= pos <= bounds.right() + 1
+            if inside:
+                out.append((pos, text))
+        return out
+
+    def _draw_label(self, p: QPainter, pos: float, text: str) -> None:
+        bounds = self.mapRectFromParent(self.geometry())
+        offset = self.style["tickLength"] + self.style["tickTextOffset"][0]
+        metrics = QFontMetricsF(self._draw_font)
+        line, widest = metrics.height(), self._widest * self._scale + 2
+        if self.orientation == "left":
+            rect = QRectF(bounds.right() - offset - widest, pos - line / 2, widest, line)
+            p.drawText(rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+        elif self._rotated:  # reads bottom-up, starting next to the plot
+            p.save()
+            p.translate(pos, bounds.bottom() - offset)
+            p.rotate(-90)
+            p.drawText(QRectF(0, -line / 2, widest, line),
+                       int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
+            p.restore()
+        else:
+            width = metrics.horizontalAdvance(text) + 2
+            left = min(max(pos - width / 2, bounds.left()), bounds.right() - width)
+            rect = QRectF(left, bounds.bottom() - offset - line, width, line)
+            p.drawText(rect, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom), text)
+
+
+def score_levels(scores: np.ndarray) -> tuple[float, float]:
+    """Symmetric around 0 from the finite scores, so 0 sits at the diverging map's midpoint."""
+    finite = scores[np.isfinite(scores)]
+    bound = float(np.max(np.abs(finite))) if finite.size else 0.0
+    bound = bound if bound > 1e-9 else 1.0  # e.g. the no-attention model's all-zero scores
+    return -bound, bound
+
+
+def display_copy(values: np.ndarray) -> np.ndarray:
+    """float32, C-contiguous, non-finite → NaN (drawn transparent)."""
+    out = np.array(values, dtype=np.float32, order="C", copy=True)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+SVG_FONT_FALLBACKS = "'Noto Sans Devanagari', 'Nirmala UI', Mangal, 'Lohit Devanagari', sans-serif"
+
+
+def write_svg(view: pg.GraphicsView, source: QRectF, path: str | Path, background: str) -> None:
+    """Render part of a scene to an SVG file, background first, text kept as <text>."""
+    generator = QSvgGenerator()
+    generator.setFileName(str(path))
+    generator.setSize(source.size().toSize())
+    generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
+    generator.setResolution(view.logicalDpiY())  # else 72 dpi: point-sized text shrinks against the plot
+    generator.setTitle("attnscope")
+    painter = QPainter(generator)
+    try:
+        target = QRectF(0, 0, source.width(), source.height())
+        painter.fillRect(target, QColor(background))
+        view.scene().render(painter, target, source)
+    finally:
+        painter.end()
+    # Viewers without our font should still pick a Devanagari one rather than draw boxes.
+    svg = Path(path)
+    svg.write_text(svg.read_text(encoding="utf-8").replace(
+        'font-family="Noto Sans Devanagari"', f'font-family="{SVG_FONT_FALLBACKS}"'), encoding="utf-8")
+
+
+class HeatmapWidget(QWidget):
+    """α (or raw scores e) as an image; rows are decoder steps, columns source tokens.
+
+    `select_step(i)` marks a row without emitting; `step_selected` is emitted only for a
+    user click, so a main window can sync several views without feedback loops.
+    """
+
+    step_selected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0,
+                 show_readout: bool = True) -> None:
+        super().__init__(parent)
+        self._theme: Theme = get_theme(theme)
+        self._zoom = clamp_zoom(zoom)
+        self._mode = "alpha"
+        self._transposed = False
+        self._source: list[str] = []
+        self._output: list[str] = []
+        self._alpha = np.zeros((0, 0), np.float32)
+        self._scores = np.zeros((0, 0), np.float32)
+        self._rows = 0
+        self._span_rows = 0  # rows the view shows while streaming (the expected length)
+        self._selected: int | None = None
+        self._hover_text = ""
+        self._torn_down = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REPAINT_INTERVAL_MS)
+        self._timer.timeout.connect(self.flush)
+        self._build(show_readout)
+        self.set_theme(theme)
+        self.set_zoom(self._zoom)
+
+    # -- construction ------------------------------------------------------------
+    def _build(self, show_readout: bool) -> None:
+        self._view = pg.GraphicsLayoutWidget()
+        self._view.ci.setContentsMargins(6, 6, 6, 6)
+        self._left = TokenAxis("left", self._sync_colorbar)
+        self._top = TokenAxis("top", self._sync_colorbar)
+        self._plot = self._view.addPlot(row=0, col=0, axisItems={"left": self._left, "top": self._top})
+        self._plot.showAxis("top")
+        self._plot.hideAxis("bottom")
+        self._plot.hideButtons()
+        self._plot.setMenuEnabled(False)
+        self._plot.invertY(True)
+        self._plot.vb.setDefaultPadding(0.0)
+        self._label_axes()
+        self._image = pg.ImageItem(axisOrder="row-major")
+        self._plot.addItem(self._image)
+        self._selection = self._outline_item(z=10)
+        self._hover_box = self._outline_item(z=11)
+        self._colorbar = pg.ColorBarItem(values=(0.0, 1.0), interactive=False, colorMapMenu=False, width=22)
+        self._view.addItem(self._colorbar, row=0, col=1)
+        scene = self._view.scene()
+        scene.sigMouseMoved.connect(self._on_mouse_moved)
+        scene.sigMouseClicked.connect(self._on_mouse_clicked)
+        self._readout = QLabel(HINT)
+        self._readout.setVisible(show_readout)
+        self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self._readout.setContentsMargins(8, 2, 8, 4)
+        layout.addWidget(self._view, 1)
+        layout.addWidget(self._readout)
+
+    def _outline_item(self, z: float) -> QGraphicsRectItem:
+        item = QGraphicsRectItem()
+        item.setZValue(z)
+        item.setVisible(False)
+        self._plot.addItem(item, ignoreBounds=True)
+        return item
+
+    # -- data in -----------------------------------------------------------------
+    def begin(self, source_tokens: Sequence[str], capacity_rows: int) -> None:
+        """Clear, and preallocate room for `capacity_rows` steps (it grows if exceeded)."""
+        self._timer.stop()
+        self._source = list(source_tokens)
+        self._output = []
+        shape = (max(1, capacity_rows), len(self._source))
+        self._alpha = np.full(shape, np.nan, np.float32)
+        self._scores = np.full(shape, np.nan, np.float32)
+        self._rows = 0
+        self._span_rows = max(1, min(shape[0], len(self._source)))
+        self._selected = None
+        self._set_hover(None)
+        self.flush()
+
+    def append_step(self, record: StepRecord) -> None:
+        """Add one row; the repaint happens on the next ~30 Hz tick, not here."""
+        if len(record.alpha) != len(self._source):
+            raise ValueError(f"step has {len(record.alpha)} weights for {len(self._source)} source tokens")
+        if self._rows == self._alpha.shape[0]:
+            self._grow()
+        self._alpha[self._rows] = display_copy(record.alpha)
+        self._scores[self._rows] = display_copy(record.scores)
+        self._output.append(record.token)
+        self._rows += 1
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _grow(self) -> None:
+        extra = np.full_like(self._alpha, np.nan)
+        self._alpha = np.ascontiguousarray(np.vstack([self._alpha, extra]))
+        self._scores = np.ascontiguousarray(np.vstack([self._scores, extra]))
+
+    def set_result(self, result: DecodeResult) -> None:
+        alpha, scores = display_copy(result.alpha), display_copy(result.scores)
+        shape = (len(result.output_tokens), len(result.source_tokens))
+        if alpha.shape != shape or scores.shape != shape:
+            raise ValueError(f"alpha {alpha.shape} / scores {scores.shape} do not match tokens {shape}")
+        self._timer.stop()
+        self._source, self._output = list(result.source_tokens), list(result.output_tokens)
+        self._alpha, self._scores = alpha, scores
+        self._rows = self._span_rows = shape[0]
+        if self._selected is not None and self._selected >= self._rows:
+            self._selected = None
+        self.flush()
+
+    # -- display -----------------------------------------------------------------
+    def flush(self) -> None:
+        """Push the buffer to the screen now (the timer calls this)."""
+        self._timer.stop()
+        if self._torn_down:
+            return
+        matrix = self._displayed()
+        if matrix.size:
+            self._image.setImage(matrix, autoLevels=False, levels=self._levels())
+        else:
+            self._image.clear()
+        self._update_axes()
+        self._update_range()
+        self._update_selection()
+
+    def _displayed(self) -> np.ndarray:
+        rows = (self._alpha if self._mode == "alpha" else self._scores)[: self._rows]
+        return np.ascontiguousarray(rows.T) if self._transposed else rows
+
+    def _levels(self) -> tuple[float, float]:
+        return (0.0, 1.0) if self._mode == "alpha" else score_levels(self._scores[: self._rows])
+
+    def _update_axes(self) -> None:
+        self._source_axis().set_tokens(self._source)
+        self._output_axis().set_tokens(self._output)
+
+    def _label_axes(self) -> None:
+        self._source_axis().setLabel("source")
+        self._output_axis().setLabel("output")
+
+    def _source_axis(self) -> TokenAxis:
+        return self._left if self._transposed else self._top
+
+    def _output_axis(self) -> TokenAxis:
+        return self._top if self._transposed else self._left
+
+    def _update_range(self) -> None:
+        rows, cols = max(self._rows, self._span_rows, 1), max(len(self._source), 1)
+        width, height = (rows, cols) if self._transposed else (cols, rows)
+        vb = self._plot.vb
+        vb.setLimits(xMin=0, xMax=width, yMin=0, yMax=height)
+        vb.setRange(xRange=(0, width), yRange=(0, height), padding=0)
+
+    def _update_colours(self) -> None:
+        name = self._theme.alpha_colormap if self._mode == "alpha" else self._theme.scores_colormap
+        self._image.setLookupTable(lookup_table(name))
+        self._colorbar.setColorMap(colormap(name))
+        self._colorbar.setLevels(self._levels())
+        label = alpha_symbol() if self._mode == "alpha" else "score e"
+        self._colorbar.getAxis("left").setLabel(label)
+        self._colorbar.getAxis("left").label.setFont(ui_font(BASE_POINT_SIZE, self._zoom))
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self._mode = mode
+        self._update_colours()
+        self.flush()
+
+    def mode(self) -> str:
+        return self._mode
+
+    def set_transposed(self, transposed: bool) -> None:
+        self._transposed = bool(transposed)
+        self._label_axes()
+        self._set_hover(None)
+        self.flush()
+
+    def is_transposed(self) -> bool:
+        return self._transposed
+
+    # -- selection & hover -------------------------------------------------------
+    def select_step(self, i: int | None) -> None:
+        """Mark decoder step i (None clears). Does not emit step_selected."""
+        self._selected = i if i is not None and 0 <= i < self._rows else None
+        self._update_selection()
+
+    def selected_step(self) -> int | None:
+        return self._selected
+
+    def _update_selection(self) -> None:
+        i = self._selected
+        self._selection.setVisible(i is not None)
+        if i is not None:
+            self._selection.setRect(self._cell_rect(i, None))
+
+    def _cell_rect(self, step: int, source_index: int | None) -> QRectF:
+        """A step's row (source_index None) or one cell, in view coordinates."""
+        j, n = (0, len(self._source)) if source_index is None else (source_index, 1)
+        return QRectF(step, j, 1, n) if self._transposed else QRectF(j, step, n, 1)
+
+    def cell_center(self, step: int, source_index: int) -> QPointF:
+        """Scene position of a cell's centre (for synthetic mouse events and overlays)."""
+        return self._plot.vb.mapViewToScene(self._cell_rect(step, source_index).center())
+
+    def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        """(step, source index) under a scene position, or None outside the data."""
+        vb = self._plot.vb
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = vb.mapSceneToView(scene_pos)
+        col, row = math.floor(point.x()), math.floor(point.y())
+        step, j = (col, row) if self._transposed else (row, col)
+        if 0 <= step < self._rows and 0 <= j < len(self._source):
+            return step, j
+        return None
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        self._set_hover(self.cell_at(scene_pos))
+
+    def _on_mouse_clicked(self, event: object) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
+            return
+        cell = self.cell_at(event.scenePos())  # type: ignore[attr-defined]
+        if cell is not None:
+            self.select_step(cell[0])
+            self.step_selected.emit(cell[0])
+
+    def _set_hover(self, cell: tuple[int, int] | None) -> None:
+        self._hover_box.setVisible(cell is not None)
+        if cell is None:
+            self._hover_text = ""
+            self._readout.setText(HINT)
+            return
+        i, j = cell
+        self._hover_box.setRect(self._cell_rect(i, j))
+        self._hover_text = (
+            f'step {i} "{self._output[i]}" attends to "{self._source[j]}" (position {j}):  '
+            f"{alpha_symbol()} = {self._alpha[i, j]:.3f}   e = {self._scores[i, j]:.3f}"
+        )
+        self._readout.setText(self._hover_text)
+
+    def hover_text(self) -> str:
+        """The text shown for the cell under the mouse ('' when the mouse is off the data)."""
+        return self._hover_text
+
+    # -- inspection (tests, exports) ---------------------------------------------
+    def image_data(self) -> np.ndarray:
+        """A copy of the matrix the ImageItem holds: output×source, or source×output when transposed."""
+        image = self._image.image
+        if image is None:
+            shape = (len(self._source), 0) if self._transposed else (0, len(self._source))
+            return np.zeros(shape, np.float32)
+        return np.array(image, copy=True)
+
+    def axis_labels(self) -> tuple[list[str], list[str]]:
+        """(source labels, output labels) as the axes hold them."""
+        return self._source_axis().labels(), self._output_axis().labels()
+
+    def shown_axis_labels(self) -> tuple[list[str], list[str]]:
+        """(source, output) labels actually drawn after thinning; equal to axis_labels() when all fit."""
+        return self._source_axis().shown_labels(), self._output_axis().shown_labels()
+
+    def graphics_view(self) -> pg.GraphicsLayoutWidget:
+        """The pyqtgraph view (for mouse events in tests, or embedding overlays)."""
+        return self._view
+
+    # -- look --------------------------------------------------------------------
+    def set_zoom(self, factor: float) -> None:
+        self._zoom = clamp_zoom(factor)
+        font = ui_font(BASE_POINT_SIZE, self._zoom)
+        for axis in (self._left, self._top):
+            axis.set_font(font)
+        self._colorbar.axis.setTickFont(font)
+        half_line = math.ceil(QFontMetricsF(font).height() / 2)
+        self._colorbar.axis.setStyle(hideOverlappingLabels=half_line)  # keep the 0 and 1 labels at the ends
+        self._view.ci.setContentsMargins(6, 6, 6, half_line + 2)
+        self._colorbar.axis.setWidth(math.ceil(QFontMetricsF(font).horizontalAdvance("-00.0") + 12))
+        self._colorbar.layout.setColumnFixedWidth(1, round(22 * self._zoom))
+        self._readout.setFont(font)
+        self._update_pens()
+        self._update_colours()
+        self._sync_colorbar()
+
+    def zoom(self) -> float:
+        return self._zoom
+
+    def set_theme(self, name: str) -> None:
+        self._theme = get_theme(name)
+        self._view.setBackground(self._theme.plot_background)
+        fg = self._theme.plot_foreground
+        for axis in (self._left, self._top, *(self._colorbar.getAxis(k) for k in ("left", "right", "top", "bottom"))):
+            axis.setPen(fg)
+            axis.setTextPen(fg)
+        self._plot.vb.setBorder(pg.mkPen(fg, width=1))  # low α is near the background colour
+        self._update_pens()
+        self._update_colours()
+        self.flush()
+
+    def theme(self) -> str:
+        return self._theme.name
+
+    def _update_pens(self) -> None:
+        selection = QPen(QColor(self._theme.selection), 3.0 * self._zoom)
+        hover = QPen(QColor(self._theme.hover), 1.5 * self._zoom, Qt.PenStyle.DashLine)
+        for item, pen in ((self._selection, selection), (self._hover_box, hover)):
+            pen.setCosmetic(True)
+            item.setPen(pen)
+
+    def _sync_colorbar(self) -> None:
+        """Keep the colour bar exactly as tall as the image, beside it."""
+        if not hasattr(self, "_colorbar"):
+            return
+        self._colorbar.getAxis("top").setHeight(self._top.reserved_size())
+
+    # -- export ------------------------------------------------------------------
+    def _prepare_export(self) -> None:
+        self.flush()
+        self._hover_box.setVisible(False)
+
+    def export_png(self, path: str | Path, width: int | None = None) -> None:
+        self._prepare_export()
+        exporter = pg_exporters.ImageExporter(self._view.ci)
+        exporter.parameters()["background"] = QColor(self._theme.plot_background)
+        if width is not None:
+            exporter.parameters()["width"] = int(width)
+        exporter.export(str(path))
+
+    def export_svg(self, path: str | Path) -> None:
+        """Vector export; tick labels stay <text> (Devanagari included) rather than outlines.
+
+        Qt's own SVG generator renders the scene: pyqtgraph 0.14's SVGExporter fails on the
+        closed paths ('... Z') Qt 6.11 writes for every ViewBox (pyqtgraph issue #3495).
+        """
+        self._prepare_export()
+        write_svg(self._view, self._view.ci.sceneBoundingRect(), path, self._theme.plot_background)
+
+    def to_image(self) -> QImage:
+        """The plot as an image, e.g. for the clipboard."""
+        self._prepare_export()
+        exporter = pg_exporters.ImageExporter(self._view.ci)
+        exporter.parameters()["background"] = QColor(self._theme.plot_background)
+        return exporter.export(toBytes=True)
+
+    # -- lifetime ----------------------------------------------------------------
+    def teardown(self) -> None:
+        """Release the pyqtgraph items in order; call before the app exits."""
+        if self._torn_down:
+            return
+        self._torn_down = True
+        self._timer.stop()
+        scene = self._view.scene()
+        scene.sigMouseMoved.disconnect(self._on_mouse_moved)
+        scene.sigMouseClicked.disconnect(self._on_mouse_clicked)
+        for item in (self._hover_box, self._selection, self._image):
+            self._plot.removeItem(item)
+        self._view.ci.clear()
+        self._view.close()

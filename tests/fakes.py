@@ -1,0 +1,83 @@
+"""Hand-made, internally consistent decode records for GUI tests (no model, no torch).
+
+h_j random, e random, α = softmax(e) per row, c_i = Σ_j α_ij h_j: the same algebra the
+engine's records satisfy, so widgets can be checked against numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from engine.records import Candidate, DecodeResult, StepRecord, frozen_array
+
+EN_SOURCE = ("turn", "off", "the", "lights", "<eos>")
+HI_OUTPUT = ("लाइट", "बंद", "करो", "<eos>")
+TOPK_VOCAB = ("लाइट", "बत्ती", "बंद", "करो", "कीजिए", "दो", "<eos>", "<unk>")
+
+
+def softmax_rows(scores: np.ndarray) -> np.ndarray:
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def fake_topk(rng: np.random.Generator, chosen: str, k: int = 5) -> tuple[Candidate, ...]:
+    """k candidates, the chosen token first, probabilities descending and summing below 1."""
+    others = [t for t in TOPK_VOCAB if t != chosen]
+    names = [chosen, *rng.choice(others, size=k - 1, replace=False).tolist()]
+    probs = np.sort(rng.dirichlet(np.ones(k + 1)))[::-1][:k]  # the rest of the mass is outside the top k
+    return tuple(
+        Candidate(token=str(t), token_id=i, prob=float(p)) for i, (t, p) in enumerate(zip(names, probs, strict=True))
+    )
+
+
+def fake_result(
+    source: Sequence[str] = EN_SOURCE,
+    output: Sequence[str] = HI_OUTPUT,
+    hidden: int = 16,
+    seed: int = 0,
+    fixed_context: bool = False,
+) -> DecodeResult:
+    """A consistent DecodeResult; `fixed_context` mimics the no-attention model (α one-hot on the last token)."""
+    rng = np.random.default_rng(seed)
+    t, u = len(source), len(output)
+    h = rng.normal(size=(t, hidden))
+    if fixed_context:
+        scores = np.zeros((u, t))
+        alpha = np.zeros((u, t))
+        alpha[:, -1] = 1.0
+    else:
+        scores = rng.normal(scale=2.0, size=(u, t))
+        alpha = softmax_rows(scores)
+    context = alpha @ h
+    topk = tuple(fake_topk(rng, tok) for tok in output)
+    return DecodeResult(
+        request_id=1,
+        strategy="greedy",
+        source_tokens=tuple(source),
+        output_tokens=tuple(output),
+        unknown_positions=(),
+        alpha=frozen_array(alpha),
+        scores=frozen_array(scores),
+        context=frozen_array(context),
+        states=frozen_array(rng.normal(size=(u, hidden))),
+        encoder_states=frozen_array(h),
+        token_probs=frozen_array(np.array([c[0].prob for c in topk])),
+        topk=topk,
+        text=" ".join(tok for tok in output if tok != "<eos>"),
+    )
+
+
+def step_records(result: DecodeResult) -> list[StepRecord]:
+    """The StepRecords an engine would have streamed while producing `result`."""
+    records = []
+    for i, token in enumerate(result.output_tokens):
+        alpha = np.asarray(result.alpha[i], dtype=np.float64)
+        entropy = float(-(alpha * np.log(np.clip(alpha, 1e-12, None))).sum())
+        records.append(StepRecord(
+            request_id=result.request_id, step=i, token_id=i, token=token, prob=float(result.token_probs[i]),
+            topk=result.topk[i], alpha=result.alpha[i], scores=result.scores[i], context=result.context[i],
+            state=result.states[i], entropy=entropy,
+        ))
+    return records

@@ -1,0 +1,327 @@
+"""The plotting widgets against numpy: heatmap, context inspector, top-k panel, headless render."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage
+
+from gui.context_view import FIXED_CONTEXT_NOTE, ContextInspector, convex_hull, cosine_similarity, pca_project
+from gui.heatmap import HeatmapWidget, score_levels, thinning_step
+from gui.render import render_result
+from gui.topk_view import TopKPanel
+from tests.fakes import EN_SOURCE, HI_OUTPUT, fake_result, step_records
+
+WORDS = ["turn", "off", "the", "lights", "please", "in", "kitchen", "now"]
+HINDI = ["लाइट", "बंद", "करो", "कृपया", "रसोई", "में", "अभी", "क्षत्रिय"]
+
+
+def big_result(n: int):
+    return fake_result(source=[WORDS[i % 8] for i in range(n)], output=[HINDI[i % 8] for i in range(n)], seed=n)
+
+
+@pytest.fixture
+def heatmap(qtbot) -> Iterator[HeatmapWidget]:
+    widget = HeatmapWidget()
+    qtbot.addWidget(widget)
+    widget.resize(900, 650)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.teardown()
+
+
+@pytest.fixture
+def inspector(qtbot) -> Iterator[ContextInspector]:
+    widget = ContextInspector()
+    qtbot.addWidget(widget)
+    widget.resize(1000, 800)
+    yield widget
+    widget.teardown()
+
+
+def view_point(widget: HeatmapWidget, step: int, source_index: int) -> QPoint:
+    """Where a cell's centre is in the viewport, for real mouse events."""
+    return widget.graphics_view().mapFromScene(widget.cell_center(step, source_index))
+
+
+# -- heatmap: data ----------------------------------------------------------------------------
+def test_set_result_shows_alpha_and_labels(heatmap: HeatmapWidget) -> None:
+    result = fake_result()
+    heatmap.set_result(result)
+    np.testing.assert_allclose(heatmap.image_data(), result.alpha)
+    assert heatmap.image_data().dtype == np.float32
+    assert heatmap.axis_labels() == (list(EN_SOURCE), list(HI_OUTPUT))
+
+
+def test_streamed_rows_appear_after_the_timer_flush(heatmap: HeatmapWidget, qtbot) -> None:
+    result = fake_result()
+    heatmap.begin(result.source_tokens, capacity_rows=2)  # 3 rows force the buffer to grow
+    for record in step_records(result)[:3]:
+        heatmap.append_step(record)
+    assert heatmap.image_data().shape[0] == 0  # nothing painted per step
+    qtbot.waitUntil(lambda: heatmap.image_data().shape[0] == 3, timeout=2000)
+    np.testing.assert_allclose(heatmap.image_data(), result.alpha[:3])
+    assert heatmap.axis_labels() == (list(EN_SOURCE), list(HI_OUTPUT[:3]))
+
+
+def test_fast_steps_are_coalesced_into_few_repaints(heatmap: HeatmapWidget, qtbot, monkeypatch) -> None:
+    result = big_result(60)
+    calls: list[int] = []
+    original = heatmap._image.setImage
+
+    def counting(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(heatmap._image, "setImage", counting)
+    heatmap.begin(result.source_tokens, capacity_rows=60)
+    for record in step_records(result):
+        heatmap.append_step(record)
+    qtbot.waitUntil(lambda: heatmap.image_data().shape[0] == 60, timeout=2000)
+    assert len(calls) <= 2
+    np.testing.assert_allclose(heatmap.image_data(), result.alpha)
+
+
+def test_append_step_rejects_a_row_of_the_wrong_length(heatmap: HeatmapWidget) -> None:
+    heatmap.begin(["a", "b"], capacity_rows=4)
+    with pytest.raises(ValueError):
+        heatmap.append_step(step_records(fake_result())[0])
+
+
+def test_scores_mode_shows_e_on_a_symmetric_scale(heatmap: HeatmapWidget) -> None:
+    result = fake_result()
+    heatmap.set_result(result)
+    heatmap.set_mode("scores")
+    np.testing.assert_allclose(heatmap.image_data(), result.scores)
+    bound = float(np.abs(result.scores).max())
+    np.testing.assert_allclose(heatmap._image.getLevels(), (-bound, bound), rtol=1e-6)
+    heatmap.set_mode("alpha")
+    np.testing.assert_allclose(heatmap._image.getLevels(), (0.0, 1.0))
+    with pytest.raises(ValueError):
+        heatmap.set_mode("entropy")
+
+
+def test_score_levels_ignore_non_finite_and_survive_all_zero() -> None:
+    assert score_levels(np.array([[np.nan, -np.inf, -3.0, 2.0]])) == (-3.0, 3.0)
+    assert score_levels(np.zeros((3, 4))) == (-1.0, 1.0)
+
+
+def test_transposed_shows_alpha_transpose(heatmap: HeatmapWidget) -> None:
+    result = fake_result()
+    heatmap.set_result(result)
+    heatmap.set_transposed(True)
+    np.testing.assert_allclose(heatmap.image_data(), result.alpha.T)
+    assert heatmap.axis_labels() == (list(EN_SOURCE), list(HI_OUTPUT))
+    heatmap.set_transposed(False)
+    np.testing.assert_allclose(heatmap.image_data(), result.alpha)
+
+
+# -- heatmap: mouse ---------------------------------------------------------------------------
+@pytest.mark.parametrize("transposed", [False, True])
+def test_hover_over_a_cell_reads_its_values(heatmap: HeatmapWidget, qtbot, transposed: bool) -> None:
+    result = fake_result()
+    heatmap.set_result(result)
+    heatmap.set_transposed(transposed)
+    qtbot.mouseMove(heatmap.graphics_view().viewport(), view_point(heatmap, 2, 3))
+    qtbot.waitUntil(lambda: heatmap.hover_text() != "", timeout=2000)
+    text = heatmap.hover_text()
+    for part in ("करो", "lights", f"{result.alpha[2, 3]:.3f}", f"{result.scores[2, 3]:.3f}"):
+        assert part in text
+    assert heatmap._readout.text() == text  # visible, not just stored
+
+
+def test_hover_handler_off_the_data_clears_the_text(heatmap: HeatmapWidget) -> None:
+    heatmap.set_result(fake_result())
+    heatmap._on_mouse_moved(heatmap.cell_center(0, 0))
+    assert "लाइट" in heatmap.hover_text()
+    heatmap._on_mouse_moved(QPointF(-50, -50))
+    assert heatmap.hover_text() == ""
+
+
+def test_clicking_a_cell_selects_its_step(heatmap: HeatmapWidget, qtbot) -> None:
+    heatmap.set_result(fake_result())
+    with qtbot.waitSignal(heatmap.step_selected, timeout=2000) as blocker:
+        qtbot.mouseClick(heatmap.graphics_view().viewport(), Qt.MouseButton.LeftButton, pos=view_point(heatmap, 2, 1))
+    assert blocker.args == [2]
+    assert heatmap.selected_step() == 2
+    assert heatmap._selection.isVisible()
+
+
+def test_select_step_marks_without_emitting(heatmap: HeatmapWidget, qtbot) -> None:
+    heatmap.set_result(fake_result())
+    with qtbot.assertNotEmitted(heatmap.step_selected):
+        heatmap.select_step(1)
+    assert heatmap.selected_step() == 1
+    heatmap.select_step(99)
+    assert heatmap.selected_step() is None
+
+
+# -- heatmap: labels ----------------------------------------------------------------------------
+def test_sixty_tokens_show_every_label(heatmap: HeatmapWidget, qtbot) -> None:
+    heatmap.resize(1200, 900)
+    result = big_result(60)
+    heatmap.set_result(result)
+    qtbot.wait(20)
+    source, output = heatmap.shown_axis_labels()
+    assert len(source) == 60 and len(output) == 60
+
+
+def test_crowded_labels_are_thinned_not_piled_up(heatmap: HeatmapWidget, qtbot) -> None:
+    heatmap.set_zoom(2.0)
+    heatmap.set_result(big_result(300))
+    qtbot.wait(20)
+    source, output = heatmap.shown_axis_labels()
+    assert 10 < len(source) < 300 and 10 < len(output) < 300
+    assert heatmap._top.rotated
+    assert thinning_step(30, 10) == 3 and thinning_step(5, 10) == 1
+
+
+# -- heatmap: look and export --------------------------------------------------------------------
+def test_theme_and_zoom_change_the_look(heatmap: HeatmapWidget) -> None:
+    heatmap.set_result(fake_result())
+    light_lut = np.array(heatmap._image.lut, copy=True)
+    heatmap.set_theme("dark")
+    assert not np.array_equal(light_lut, heatmap._image.lut)
+    assert heatmap._image.lut.shape == (256, 3) and heatmap._image.lut.dtype == np.uint8
+    size = heatmap._top.label_font().pointSizeF()
+    heatmap.set_zoom(2.0)
+    assert heatmap._top.label_font().pointSizeF() == pytest.approx(2 * size)
+    with pytest.raises(ValueError):
+        heatmap.set_theme("sepia")
+
+
+def test_export_png_has_the_requested_width(heatmap: HeatmapWidget, tmp_path: Path) -> None:
+    heatmap.set_result(fake_result())
+    heatmap.export_png(tmp_path / "h.png", width=640)
+    image = QImage(str(tmp_path / "h.png"))
+    view = heatmap.graphics_view()
+    assert not image.isNull() and image.width() == 640
+    assert abs(image.height() - 640 * view.height() / view.width()) <= 1
+
+
+def test_export_svg_keeps_devanagari_text(heatmap: HeatmapWidget, tmp_path: Path) -> None:
+    heatmap.set_result(fake_result())
+    heatmap.export_svg(tmp_path / "h.svg")
+    root = ET.parse(tmp_path / "h.svg").getroot()
+    texts = ["".join(node.itertext()).strip() for node in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "लाइट" in texts and "lights" in texts
+
+
+def test_to_image_for_the_clipboard(heatmap: HeatmapWidget) -> None:
+    heatmap.set_result(fake_result())
+    image = heatmap.to_image()
+    assert isinstance(image, QImage) and not image.isNull()
+
+
+def test_teardown_twice_is_harmless(qtbot) -> None:
+    widget = HeatmapWidget()
+    qtbot.addWidget(widget)
+    widget.set_result(fake_result())
+    widget.teardown()
+    widget.teardown()
+    widget.flush()  # a late timer tick after teardown must not touch released items
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg"])
+def test_render_result_writes_the_file(qtbot, tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / f"out{suffix}"
+    render_result(fake_result(), target, width=800, height=600)
+    if suffix == ".png":
+        image = QImage(str(target))
+        assert (image.width(), image.height()) == (800, 600)
+    else:
+        assert "लाइट" in target.read_text(encoding="utf-8")
+        ET.parse(target)
+
+
+def test_render_result_rejects_other_suffixes(qtbot, tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        render_result(fake_result(), tmp_path / "out.jpg")
+
+
+# -- context inspector ----------------------------------------------------------------------------
+def test_context_is_alpha_weighted_sum_of_states(inspector: ContextInspector) -> None:
+    result = fake_result()
+    inspector.set_result(result)
+    alpha, h = np.asarray(result.alpha, np.float64), np.asarray(result.encoder_states, np.float64)
+    for i in range(len(result.output_tokens)):
+        inspector.select_step(i)
+        np.testing.assert_allclose(inspector.current_context(), alpha[i] @ h, atol=1e-5)
+        contributions = inspector.contributions()
+        np.testing.assert_allclose(contributions, alpha[i][:, None] * h)
+        np.testing.assert_allclose(contributions.sum(axis=0), inspector.current_context(), atol=1e-5)
+        norm = np.linalg.norm(inspector.current_context())
+        assert f"{norm:.3f}" in inspector.norm_text() and result.output_tokens[i] in inspector.norm_text()
+
+
+def inside_convex_polygon(point: np.ndarray, hull: np.ndarray, tol: float = 1e-9) -> bool:
+    """For counter-clockwise vertices: inside iff left of (or on) every edge."""
+    edges = np.roll(hull, -1, axis=0) - hull
+    rel = point - hull
+    return bool(np.all(edges[:, 0] * rel[:, 1] - edges[:, 1] * rel[:, 0] >= -tol))
+
+
+def test_pca_contexts_lie_inside_the_hull_of_the_states(inspector: ContextInspector) -> None:
+    result = fake_result(source=WORDS, hidden=24, seed=3)
+    inspector.set_result(result)
+    h2d, c2d = inspector.pca_points()
+    assert h2d.shape == (len(WORDS), 2) and c2d.shape == (len(result.output_tokens), 2)
+    np.testing.assert_allclose(c2d, np.asarray(result.alpha, np.float64) @ h2d, atol=1e-5)  # still convex combos
+    hull = convex_hull(h2d)
+    assert all(inside_convex_polygon(c, hull, tol=1e-6) for c in c2d)
+
+
+def test_pca_of_degenerate_inputs() -> None:
+    h2d, c2d = pca_project(np.ones((1, 5)), np.ones((3, 5)))
+    assert h2d.shape == (1, 2) and np.allclose(c2d, 0)
+    assert len(convex_hull(np.array([[0.0, 0.0], [1.0, 1.0]]))) == 2
+
+
+def test_cosine_matrix_diagonal_is_one(inspector: ContextInspector) -> None:
+    result = fake_result()
+    inspector.set_result(result)
+    cos = inspector.cosine_matrix()
+    assert cos.shape == (4, 4)
+    np.testing.assert_allclose(np.diag(cos), 1.0, atol=1e-9)
+    np.testing.assert_allclose(cos, cos.T)
+    assert np.all(np.abs(cosine_similarity(np.zeros((2, 3)))) <= 1)
+
+
+def test_fixed_context_note_only_for_the_no_attention_model(inspector: ContextInspector) -> None:
+    inspector.set_result(fake_result())
+    assert inspector.fixed_context_note() == ""
+    inspector.set_result(fake_result(fixed_context=True))
+    assert inspector.fixed_context_note() == FIXED_CONTEXT_NOTE
+    assert "fixed-vector bottleneck" in FIXED_CONTEXT_NOTE
+
+
+def test_inspector_theme_zoom_and_out_of_range_steps(inspector: ContextInspector) -> None:
+    inspector.set_result(fake_result())
+    inspector.select_step(2)
+    inspector.select_step(40)  # ignored
+    assert inspector.selected_step() == 2
+    inspector.set_theme("dark")
+    inspector.set_zoom(2.0)
+    assert "करो" in inspector.norm_text()
+
+
+# -- top-k ----------------------------------------------------------------------------------------
+def test_topk_rows_match_the_candidates(qtbot) -> None:
+    panel = TopKPanel()
+    qtbot.addWidget(panel)
+    result = fake_result()
+    candidates = result.topk[0]
+    panel.show_candidates(0, tuple(reversed(candidates)), chosen=candidates[0].token)
+    assert panel.rows() == [(c.token, pytest.approx(c.prob)) for c in candidates]
+    first = panel._table.item(0, 0)
+    assert first is not None and first.text() == "लाइट" and first.font().bold()
+    panel.set_zoom(2.0)
+    panel.set_theme("dark")
+    panel.clear()
+    assert panel.rows() == []
