@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -13,6 +14,10 @@ class AttentionOutput:
     scores: Tensor  # (B, T) raw alignment scores e_ij
     alpha: Tensor  # (B, T) softmax(e) with padding exactly 0
     context: Tensor  # (B, H_enc) c_i = Σ_j α_ij h_j
+
+
+# An intervention on attention: (scores e, weights α, mask) → the weights to use instead.
+AlphaEdit = Callable[[Tensor, Tensor, Tensor], Tensor]
 
 
 def masked_softmax(scores: Tensor, mask: Tensor) -> Tensor:
@@ -34,10 +39,17 @@ class Attention(nn.Module):
     def score(self, query: Tensor, memory: Tensor, keys: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def forward(self, query: Tensor, memory: Tensor, keys: Tensor, mask: Tensor) -> AttentionOutput:
+    def forward(
+        self, query: Tensor, memory: Tensor, keys: Tensor, mask: Tensor, edit: AlphaEdit | None = None
+    ) -> AttentionOutput:
         scores = self.score(query, memory, keys)
-        alpha = masked_softmax(scores, mask)
+        alpha = self.weights(scores, mask)
+        if edit is not None:  # the context is recomputed from the edited weights
+            alpha = edit(scores, alpha, mask)
         return AttentionOutput(scores, alpha, weighted_sum(alpha, memory))
+
+    def weights(self, scores: Tensor, mask: Tensor) -> Tensor:
+        return masked_softmax(scores, mask)
 
 
 class AdditiveAttention(Attention):
@@ -84,11 +96,10 @@ class FixedContext(Attention):
     def score(self, query: Tensor, memory: Tensor, keys: Tensor) -> Tensor:
         return torch.zeros(memory.shape[:2], dtype=memory.dtype, device=memory.device)
 
-    def forward(self, query: Tensor, memory: Tensor, keys: Tensor, mask: Tensor) -> AttentionOutput:
+    def weights(self, scores: Tensor, mask: Tensor) -> Tensor:
         last = mask.long().sum(1) - 1
-        alpha = torch.zeros(mask.shape, dtype=memory.dtype, device=memory.device)
-        alpha.scatter_(1, last.unsqueeze(1), 1.0)
-        return AttentionOutput(self.score(query, memory, keys), alpha, weighted_sum(alpha, memory))
+        alpha = torch.zeros(mask.shape, dtype=scores.dtype, device=scores.device)
+        return alpha.scatter_(1, last.unsqueeze(1), 1.0)
 
 
 def build_attention(kind: str, query_dim: int, memory_dim: int, attn_dim: int) -> Attention:

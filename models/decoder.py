@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from models.attention import build_attention
+from models.attention import AlphaEdit, build_attention
 from models.config import ModelConfig
 from models.encoder import Memory, make_rnn
 from models.tokens import PAD_ID
@@ -66,16 +66,18 @@ class Decoder(nn.Module):
         out, hidden = self.rnn(x.unsqueeze(1), state.hidden)
         return out.squeeze(1), hidden, None
 
-    def forward(self, prev_token: Tensor, state: DecoderState, memory: Memory) -> StepOutput:
+    def forward(
+        self, prev_token: Tensor, state: DecoderState, memory: Memory, edit: AlphaEdit | None = None
+    ) -> StepOutput:
         emb = self.dropout(self.embed(prev_token))
         if self.config.is_luong:
             assert state.feed is not None
             top, hidden, cell = self._rnn(torch.cat([emb, state.feed], -1), state)
-            att = self.attention(top, memory.states, memory.keys, memory.mask)
+            att = self.attention(top, memory.states, memory.keys, memory.mask, edit)
             readout = torch.tanh(self.pre_output(torch.cat([att.context, top], -1)))
             new_state = DecoderState(hidden, cell, readout)
         else:
-            att = self.attention(state.hidden[-1], memory.states, memory.keys, memory.mask)
+            att = self.attention(state.hidden[-1], memory.states, memory.keys, memory.mask, edit)
             top, hidden, cell = self._rnn(torch.cat([emb, att.context], -1), state)
             readout = torch.tanh(self.pre_output(torch.cat([top, att.context, emb], -1)))
             new_state = DecoderState(hidden, cell, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from models.attention import AlphaEdit
 from models.config import ModelConfig
 from models.decoder import Decoder, DecoderState, StepOutput
 from models.encoder import Encoder, Memory
@@ -26,8 +27,11 @@ class Seq2Seq(nn.Module):
     def init_state(self, memory: Memory) -> DecoderState:
         return self.decoder.init_state(memory)
 
-    def decode_step(self, prev_token: Tensor, state: DecoderState, memory: Memory) -> StepOutput:
-        return self.decoder(prev_token, state, memory)
+    def decode_step(
+        self, prev_token: Tensor, state: DecoderState, memory: Memory, edit: AlphaEdit | None = None
+    ) -> StepOutput:
+        """One decoder step; `edit` (what-if tools) replaces α before c_i is formed."""
+        return self.decoder(prev_token, state, memory, edit)
 
     def forward(self, src: Tensor, lengths: Tensor, tgt_in: Tensor) -> tuple[Tensor, Tensor]:
         """Teacher forcing: tgt_in (B, U) starts with <bos>; → logits (B, U, V), α (B, U, T)."""

@@ -141,3 +141,21 @@ def test_absurd_configs_are_refused(change: dict[str, object]) -> None:
 def test_unknown_config_keys_are_refused() -> None:
     with pytest.raises(ConfigError, match="unknown config keys"):
         ModelConfig.from_dict({**_config("bahdanau").to_dict(), "heads": 8})
+
+
+def test_alpha_edit_replaces_weights_and_context() -> None:
+    """An intervention (here: zero source word 1, renormalise) is what c_i is built from."""
+
+    def drop_word_1(scores: torch.Tensor, alpha: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        edited = alpha.clone()
+        edited[:, 1] = 0
+        return edited / edited.sum(-1, keepdim=True)
+
+    model = Seq2Seq(_config("bahdanau")).eval()
+    src, lengths = _batch()
+    memory = model.encode(src[:1], lengths[:1])
+    out = model.decode_step(torch.tensor([BOS_ID]), model.init_state(memory), memory, edit=drop_word_1)
+    assert out.alpha[0, 1] == 0 and torch.allclose(out.alpha.sum(-1), torch.ones(1), atol=1e-6)
+    assert torch.allclose(out.context, weighted_sum(out.alpha, memory.states), atol=1e-6)
+    plain = model.decode_step(torch.tensor([BOS_ID]), model.init_state(memory), memory)
+    assert torch.equal(plain.scores, out.scores) and not torch.allclose(plain.context, out.context)
