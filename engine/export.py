@@ -1,0 +1,110 @@
+"""Writing a DecodeResult to .json, .npz or .csv (α with token headers), atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.records import Candidate, DecodeResult
+from models.atomic import atomic_write_bytes, atomic_write_text
+
+CSV_CORNER = "output\\source"
+
+
+def export_result(result: DecodeResult, path: str | os.PathLike[str], model: Mapping[str, Any] | None = None) -> Path:
+    """Write `result` in the format its suffix names; `model` describes the model (JSON only)."""
+    target = Path(path)
+    writer = _WRITERS.get(target.suffix.lower())
+    if writer is None:
+        shown = f"'{target.suffix}'" if target.suffix else "a file without a suffix"
+        raise ValueError(f"cannot export to {shown}: use one of {', '.join(_WRITERS)}")
+    writer(result, target, dict(model or {}))
+    return target
+
+
+def result_to_dict(result: DecodeResult, model: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything in the result except the hidden states, as JSON-ready values."""
+    return {
+        "model": dict(model or {}),
+        "request_id": result.request_id,
+        "strategy": result.strategy,
+        "text": result.text,
+        "source_tokens": list(result.source_tokens),
+        "output_tokens": list(result.output_tokens),
+        "unknown_tokens": [{"position": i, "token": result.source_tokens[i]} for i in result.unknown_positions],
+        "token_probs": result.token_probs.tolist(),
+        "alpha": result.alpha.tolist(),
+        "scores": result.scores.tolist(),
+        "context": result.context.tolist(),
+        "topk": [[_candidate(c) for c in step] for step in result.topk],
+        "hypotheses": [
+            {
+                "tokens": list(h.tokens),
+                "score": h.score,
+                "log_prob": h.log_prob,
+                "finished": h.finished,
+                "alpha": h.alpha.tolist(),
+            }
+            for h in result.hypotheses
+        ],
+        "messages": list(result.messages),
+        "seconds": result.seconds,
+    }
+
+
+def alpha_csv(result: DecodeResult) -> str:
+    """α as a table: header "output\\source" + source tokens; then one row per output token."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([CSV_CORNER, *result.source_tokens])
+    for token, row in zip(result.output_tokens, result.alpha, strict=True):
+        writer.writerow([token, *(f"{w:.9g}" for w in row.tolist())])  # 9 digits: float32 round-trips
+    return out.getvalue()
+
+
+def npz_bytes(result: DecodeResult) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        alpha=result.alpha,
+        scores=result.scores,
+        context=result.context,
+        states=result.states,
+        encoder_states=result.encoder_states,
+        token_probs=result.token_probs,
+        source_tokens=np.array(result.source_tokens, dtype=str),
+        output_tokens=np.array(result.output_tokens, dtype=str),
+        unknown_positions=np.array(result.unknown_positions, dtype=np.int64),
+    )
+    return buffer.getvalue()
+
+
+def _candidate(c: Candidate) -> dict[str, Any]:
+    return {"token": c.token, "token_id": c.token_id, "prob": c.prob}
+
+
+def _write_json(result: DecodeResult, path: Path, model: dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(result_to_dict(result, model), ensure_ascii=False, indent=1) + "\n")
+
+
+def _write_npz(result: DecodeResult, path: Path, model: dict[str, Any]) -> None:
+    atomic_write_bytes(path, npz_bytes(result))
+
+
+def _write_csv(result: DecodeResult, path: Path, model: dict[str, Any]) -> None:
+    atomic_write_text(path, alpha_csv(result))
+
+
+_WRITERS: dict[str, Callable[[DecodeResult, Path, dict[str, Any]], None]] = {
+    ".json": _write_json,
+    ".npz": _write_npz,
+    ".csv": _write_csv,
+}
+FORMATS = tuple(_WRITERS)

@@ -1,0 +1,130 @@
+"""`python main.py inspect`: decode one sentence headless, print what the model attended to, export it.
+
+    python main.py inspect --source "turn off the lights"
+    python main.py inspect --source "turn off the lights" --beam 4 --out lights.json
+    python main.py inspect --source "turn off the lights" --target "लाइट बंद करो" --out lights.csv
+
+Exit status 0 on success; 2 with one line on stderr for a bad model, input or option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from engine.export import FORMATS, export_result
+from engine.inputs import InputError
+from engine.records import DecodeRequest, DecodeResult
+from engine.session import InferenceSession
+from models.checkpoint import CheckpointError, describe
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "en_hi_bahdanau.safetensors"
+IMAGE_FORMATS = (".png", ".svg")
+
+
+class UsageError(Exception):
+    """A bad command line; reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse would print the whole usage block
+        raise UsageError(message)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="main.py inspect", description="Decode one sentence and show (or export) the attention.")
+    p.add_argument(
+        "--model", type=Path, default=DEFAULT_MODEL, help="checkpoint (.safetensors); default: the shipped en→hi model"
+    )
+    p.add_argument("--source", required=True, help="the sentence to translate")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--target", help="score this reference instead of decoding (forced decoding)")
+    mode.add_argument("--beam", type=int, metavar="K", help="beam search with width K")
+    mode.add_argument("--sample", action="store_true", help="sample instead of taking the most likely token")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (with --sample)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (with --sample)")
+    p.add_argument("--length-penalty", type=float, default=1.0, help="beam score = log p / length^penalty")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
+    p.add_argument("--max-len", type=int, default=0, help="most output tokens (0: 2 × source length + 10)")
+    p.add_argument("--top-k", type=int, default=5, help="candidates kept per step")
+    p.add_argument(
+        "--out", type=Path, help=f"write the result; the suffix picks the format: {', '.join(FORMATS + IMAGE_FORMATS)}"
+    )
+    return p
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = parser().parse_args(argv)
+        return _run(args)
+    except UsageError as exc:
+        return _fail(str(exc))
+    except (CheckpointError, InputError, ValueError, OSError) as exc:
+        return _fail(str(exc))
+
+
+def _run(args: argparse.Namespace) -> int:
+    _check_args(args)
+    session = _open(args.model, args.device)
+    result = session.run(_request(args))
+    for note in session.messages + result.messages:
+        print(f"note: {note}", file=sys.stderr)
+    _print_result(result)
+    if args.out is not None:
+        _export(result, args.out, {"path": str(args.model), **describe(session.checkpoint)})
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.beam is not None and args.beam < 1:
+        raise UsageError(f"--beam must be at least 1, got {args.beam}")
+    known = FORMATS + IMAGE_FORMATS
+    if args.out is not None and args.out.suffix.lower() not in known:
+        raise UsageError(f"--out: unknown format {args.out.suffix or '(no suffix)'!r}; use one of {', '.join(known)}")
+
+
+def _open(model: Path, device: str) -> InferenceSession:
+    if model == DEFAULT_MODEL and not model.exists():
+        raise UsageError(f"the shipped model is missing ({model}); pass --model PATH")
+    return InferenceSession.open(model, device)
+
+
+def _request(args: argparse.Namespace) -> DecodeRequest:
+    common: dict[str, Any] = {"request_id": 1, "source": args.source, "max_len": args.max_len, "top_k": args.top_k}
+    if args.target is not None:
+        return DecodeRequest(strategy="forced", target=args.target, **common)
+    if args.beam is not None:
+        return DecodeRequest(strategy="beam", beam_width=args.beam, length_penalty=args.length_penalty, **common)
+    if args.sample:
+        return DecodeRequest(strategy="sample", temperature=args.temperature, seed=args.seed, **common)
+    return DecodeRequest(strategy="greedy", **common)
+
+
+def _export(result: DecodeResult, out: Path, model: dict[str, Any]) -> None:
+    if out.suffix.lower() in IMAGE_FORMATS:
+        try:
+            from gui.render import render_result  # Qt only for image output, and only here
+        except ImportError as exc:
+            raise UsageError(f"image export needs the GUI renderer, which cannot be loaded ({exc})") from exc
+        render_result(result, out)
+    else:
+        export_result(result, out, model)
+
+
+def _print_result(result: DecodeResult) -> None:
+    print(f"source: {' '.join(result.source_tokens)}")
+    print(f"output: {result.text}")
+    for i, (token, prob) in enumerate(zip(result.output_tokens, result.token_probs.tolist(), strict=True)):
+        row = result.alpha[i]
+        j = int(row.argmax())
+        print(f"{i:3d}  {token:<16} p={prob:.3f}  attends to {result.source_tokens[j]!r} ({row[j]:.2f})")
+    for rank, hyp in enumerate(result.hypotheses[1:], 2):
+        print(f"beam #{rank}: score {hyp.score:.3f}  {' '.join(hyp.tokens)}")
+
+
+def _fail(message: str) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return 2

@@ -1,0 +1,183 @@
+"""InferenceSession: one loaded model on one device, decoding requests step by step.
+
+Headless use:
+
+    session = InferenceSession.open("model.safetensors", device="cpu")
+    result = session.run(DecodeRequest(1, "turn off the lights"))
+    for item in session.decode(DecodeRequest(2, "turn off the lights", strategy="beam")):
+        ...  # StepRecord per step, then one DecodeResult
+
+The source is encoded once per request; every strategy then drives model.decode_step, the step
+code training uses.  The calling thread decodes with `threads` intra-op threads (default 1: step
+decoding is too fine-grained to gain from more, and a GUI keeps a core; torch keeps this setting
+per thread).  A DecodeControl passed to `decode` is consulted between steps: its latest request id
+must be the request's (call `control.begin(request_id)` first); cancelled or superseded → the
+generator ends without a DecodeResult.  `DecodeResult.seconds` leaves out delays and pauses.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.control import DecodeControl
+from engine.device import DECODE_THREADS, prepare_thread, resolve_device
+from engine.inputs import MAX_OUTPUT_TOKENS, MAX_SOURCE_TOKENS, InputError, PreparedRequest, prepare_request
+from engine.records import DecodeRequest, DecodeResult, StepRecord, frozen_array
+from engine.step_stats import StepStats
+from engine.strategies import STRATEGY_FUNCTIONS, DecodeContext, Outcome
+from models.checkpoint import Checkpoint, describe, load_checkpoint
+from models.encoder import Memory
+from models.seq2seq import Seq2Seq
+from models.tokens import EOS
+
+__all__ = ["InferenceSession", "InputError", "ModelInfo"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the UI shows about the loaded model."""
+
+    path: str
+    description: dict[str, Any]  # models.checkpoint.describe()
+    card: str  # the model card text shipped in the checkpoint
+    device: str  # e.g. "cpu", "cuda:0"
+    messages: tuple[str, ...] = field(default=())  # e.g. a device fallback
+
+
+class InferenceSession:
+    def __init__(
+        self,
+        checkpoint: Checkpoint,
+        device: str | torch.device = "cpu",
+        *,
+        max_source_tokens: int = MAX_SOURCE_TOKENS,
+        max_output_tokens: int = MAX_OUTPUT_TOKENS,
+        threads: int | None = DECODE_THREADS,
+    ) -> None:
+        self.checkpoint = checkpoint
+        self.max_source_tokens = max_source_tokens
+        self.max_output_tokens = max_output_tokens
+        self.threads = threads  # intra-op threads of the decoding thread; None: leave torch's setting
+        self.device = torch.device(device)
+        self.messages: tuple[str, ...] = ()
+        checkpoint.model.to(self.device).eval()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], device: str = "auto", **options: Any) -> InferenceSession:
+        """Load a checkpoint (CheckpointError on any problem) onto `device`, falling back to the CPU."""
+        session = cls(load_checkpoint(path, "cpu"), "cpu", **options)
+        session.move_to(device)
+        return session
+
+    @property
+    def model(self) -> Seq2Seq:
+        return self.checkpoint.model
+
+    def move_to(self, device: str) -> str:
+        """Move the model; returns (and keeps in `messages`) a note when it had to fall back to the CPU."""
+        choice = resolve_device(device)
+        note = choice.message
+        try:
+            self.model.to(choice.device)
+            self.device = choice.device
+        except RuntimeError as exc:  # e.g. out of device memory
+            self.model.to("cpu")
+            self.device = torch.device("cpu")
+            note = f"Could not move the model to {choice.name} ({str(exc).splitlines()[0]}); using the CPU."
+        self.messages = (note,) if note else ()
+        return note
+
+    def info(self) -> ModelInfo:
+        ckpt = self.checkpoint
+        return ModelInfo(str(ckpt.path or ""), describe(ckpt), ckpt.card, str(self.device), self.messages)
+
+    def run(self, request: DecodeRequest) -> DecodeResult:
+        """Decode to the end without streaming."""
+        for item in self.decode(request):
+            if isinstance(item, DecodeResult):
+                return item
+        raise RuntimeError("decoding ended without a result")  # only possible with a control
+
+    def decode(
+        self, request: DecodeRequest, control: DecodeControl | None = None
+    ) -> Iterator[StepRecord | DecodeResult]:
+        """Yield a StepRecord per output token, then the DecodeResult; InputError for a bad request."""
+        start = time.perf_counter()
+        prepared = prepare_request(request, self.checkpoint, self.max_source_tokens, self.max_output_tokens)
+        prepare_thread(self.device, self.threads)
+        memory = self._encode(prepared)
+        ctx = DecodeContext(self.model, memory, self._stats(prepared), prepared, self.device)
+        gate = _Gate(control, request.request_id)
+        outcome = yield from STRATEGY_FUNCTIONS[request.strategy](ctx, gate)
+        if outcome is None or not gate.live():
+            return
+        encoder_states = memory.states[0].cpu().numpy()
+        yield self._result(prepared, outcome, encoder_states, time.perf_counter() - start - gate.waited)
+
+    def _encode(self, prepared: PreparedRequest) -> Memory:
+        with torch.inference_mode():
+            src = torch.tensor([prepared.source_ids], dtype=torch.long, device=self.device)
+            lengths = torch.tensor([len(prepared.source_ids)], dtype=torch.long)
+            return self.model.encode(src, lengths)
+
+    def _stats(self, prepared: PreparedRequest) -> StepStats:
+        config = self.model.config
+        width = (len(prepared.source_ids), config.enc_out_dim, config.hidden_dim)
+        return StepStats(prepared.request.request_id, self.checkpoint.tgt_vocab.itos, prepared.top_k, *width)
+
+    def _result(
+        self, prepared: PreparedRequest, outcome: Outcome, encoder_states: np.ndarray, seconds: float
+    ) -> DecodeResult:
+        records = outcome.records
+        tokens = tuple(r.token for r in records)
+        words = tokens[:-1] if tokens and tokens[-1] == EOS else tokens
+        width = len(prepared.source_ids)
+        return DecodeResult(
+            request_id=prepared.request.request_id,
+            strategy=prepared.request.strategy,
+            source_tokens=prepared.source_tokens,
+            output_tokens=tokens,
+            unknown_positions=prepared.unknown_positions,
+            alpha=_stack([r.alpha for r in records], width),
+            scores=_stack([r.scores for r in records], width),
+            context=_stack([r.context for r in records], self.model.config.enc_out_dim),
+            states=_stack([r.state for r in records], self.model.config.hidden_dim),
+            encoder_states=frozen_array(encoder_states),
+            token_probs=frozen_array(np.array([r.prob for r in records], dtype=np.float32)),
+            topk=tuple(r.topk for r in records),
+            hypotheses=outcome.hypotheses,
+            seconds=seconds,
+            messages=prepared.messages + tuple(outcome.messages),
+            text=self.checkpoint.tgt_tokenizer.detokenize(words),
+        )
+
+
+def _stack(rows: list[np.ndarray], width: int) -> np.ndarray:
+    return frozen_array(np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32))
+
+
+class _Gate:
+    """The strategies' view of a DecodeControl (or of none: always open)."""
+
+    def __init__(self, control: DecodeControl | None, request_id: int) -> None:
+        self._control = control
+        self._request_id = request_id
+        self.waited = 0.0  # seconds spent in delays and pauses, left out of the result's timing
+
+    def live(self) -> bool:
+        return self._control is None or self._control.is_live(self._request_id)
+
+    def turn(self, step: int) -> bool:
+        if self._control is None:
+            return True
+        start = time.perf_counter()
+        go = self._control.wait_turn(self._request_id, first=step == 0)
+        self.waited += time.perf_counter() - start
+        return go

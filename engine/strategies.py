@@ -1,0 +1,272 @@
+"""Decoding strategies over the model's public step API: greedy, sampling, forced, beam search.
+
+Each strategy is a generator: it yields a StepRecord per output token and returns an Outcome, or
+None when the gate says stop (cancelled or superseded), after which it yields nothing more.
+
+Greedy, sampling and forced decoding stream each step as soon as it is computed.  Beam search
+cannot know which hypothesis a step belongs to until the search ends, so it searches first
+(checking for cancellation between steps) and then streams the steps of the best hypothesis, each
+through the gate like any other step; every finished hypothesis comes back in the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from engine.inputs import PreparedRequest
+from engine.records import Hypothesis, StepRecord, frozen_array
+from engine.step_stats import StepStats
+from models.decoder import StepOutput
+from models.encoder import Memory
+from models.seq2seq import Seq2Seq
+from models.tokens import BOS_ID, EOS_ID
+
+Steps = Generator[StepRecord, None, "Outcome | None"]
+Chooser = Callable[[int, Tensor], Tensor]  # (step, logits (1, V)) → chosen id (1,)
+
+
+class Gate(Protocol):
+    def live(self) -> bool:
+        """False once the request is cancelled or superseded."""
+        ...
+
+    def turn(self, step: int) -> bool:
+        """Called before handing out step `step`: may wait (delay, pause); False: stop."""
+        ...
+
+
+@dataclass(frozen=True)
+class DecodeContext:
+    model: Seq2Seq
+    memory: Memory  # the source, encoded once
+    stats: StepStats
+    prepared: PreparedRequest
+    device: torch.device
+
+
+@dataclass
+class Outcome:
+    records: list[StepRecord]
+    hypotheses: tuple[Hypothesis, ...] = ()
+    messages: list[str] = field(default_factory=list)
+
+
+def greedy(ctx: DecodeContext, gate: Gate) -> Steps:
+    return (yield from _single_path(ctx, gate, _argmax, ctx.prepared.max_len, chosen_is_top=True))
+
+
+def _argmax(_: int, logits: Tensor) -> Tensor:
+    return logits.argmax(-1)  # on the logits, as models.batch_decode does: same ids, ties included
+
+
+def sample(ctx: DecodeContext, gate: Gate) -> Steps:
+    """Draws from softmax(logits / T); probabilities reported are those of that tempered distribution."""
+    request = ctx.prepared.request
+    generator = torch.Generator(device=ctx.device)
+    generator.manual_seed(request.seed)
+
+    def choose(_: int, logits: Tensor) -> Tensor:
+        return torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).view(-1)
+
+    return (yield from _single_path(ctx, gate, choose, ctx.prepared.max_len, temperature=request.temperature))
+
+
+def forced(ctx: DecodeContext, gate: Gate) -> Steps:
+    """Feeds the reference (plus <eos>) whatever the model prefers; records carry the reference token
+    and its probability.  The reference sets the length: max_len does not apply."""
+    reference = torch.tensor([*ctx.prepared.target_ids, EOS_ID], dtype=torch.long, device=ctx.device)
+    return (yield from _single_path(ctx, gate, lambda i, _: reference[i : i + 1], len(reference), stop_at_eos=False))
+
+
+def _single_path(
+    ctx: DecodeContext,
+    gate: Gate,
+    choose: Chooser,
+    steps: int,
+    *,
+    temperature: float = 1.0,
+    stop_at_eos: bool = True,
+    chosen_is_top: bool = False,
+) -> Steps:
+    records: list[StepRecord] = []
+    with torch.inference_mode():
+        state = ctx.model.init_state(ctx.memory)
+        prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
+    for i in range(steps):
+        with torch.inference_mode():
+            out = ctx.model.decode_step(prev, state, ctx.memory)
+            logits = out.logits if temperature == 1.0 else out.logits / temperature
+            prev = choose(i, logits)
+            log_probs = logits.log_softmax(-1)
+            chosen = prev.unsqueeze(1)
+            # argmax's log-probability is the first top-k value: no gather needed
+            extra = [chosen] if chosen_is_top else [chosen, log_probs.gather(1, chosen)]
+            block, _ = ctx.stats.to_host(out, log_probs, extra)
+        record = ctx.stats.record(i, block, 0, *ctx.stats.chosen(block, chosen_is_top))
+        if not gate.turn(i):
+            return None
+        records.append(record)
+        yield record
+        if stop_at_eos and record.token_id == EOS_ID:
+            return Outcome(records)
+        state = out.state
+    notes = [f"Stopped at the maximum length ({steps} tokens) before <eos>."] if stop_at_eos else []
+    return Outcome(records, messages=notes)
+
+
+# -- beam search ---------------------------------------------------------------------------------
+
+
+def beam(ctx: DecodeContext, gate: Gate) -> Steps:
+    search = _BeamSearch(ctx)
+    if not search.run(gate):
+        return None
+    hypotheses, best_records, notes = search.results()
+    for i, record in enumerate(best_records):
+        if not gate.turn(i):
+            return None
+        yield record
+    return Outcome(best_records, hypotheses, notes)
+
+
+@dataclass(frozen=True)
+class _Node:
+    """Token `token` chosen at output position `step` from row `row` of that step's beam."""
+
+    prev: _Node | None
+    step: int
+    row: int
+    token: int
+    token_log_prob: float
+    log_prob: float  # of the whole prefix ending here
+
+    def path(self) -> list[_Node]:
+        nodes: list[_Node] = []
+        node: _Node | None = self
+        while node is not None:
+            nodes.append(node)
+            node = node.prev
+        return nodes[::-1]
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    rows: Tensor  # (m,) beam row each candidate extends
+    tokens: Tensor  # (m,)
+    scores: Tensor  # (m,) summed log-probability
+    host: list[list[float]]  # per candidate, best first: score, row, token, token log-probability
+
+
+class _BeamSearch:
+    """Beam search ranked by summed log-probability; finished hypotheses by log p / len^penalty.
+
+    An <eos> candidate finishes a hypothesis only when it ranks within the beam width, so width 1
+    takes exactly the greedy path.  The search stops once `width` hypotheses have finished (the last
+    step may finish a few more; all are returned).
+    """
+
+    def __init__(self, ctx: DecodeContext) -> None:
+        self.ctx = ctx
+        self.width = ctx.prepared.request.beam_width
+        self.finished: list[_Node] = []
+        self.live: list[_Node | None] = [None]  # None: the <bos> root
+        self.blocks: list[np.ndarray] = []  # per step, the host block of every beam row
+        self._memories: dict[int, Memory] = {}
+
+    def run(self, gate: Gate) -> bool:
+        """Search to the end; False when the gate closed on the way."""
+        device = self.ctx.device
+        with torch.inference_mode():
+            state = self.ctx.model.init_state(self.ctx.memory)
+            prev = torch.full((1,), BOS_ID, dtype=torch.long, device=device)
+            cum = torch.zeros(1, device=device)
+        for t in range(self.ctx.prepared.max_len):
+            if not gate.live():
+                return False
+            with torch.inference_mode():
+                out = self.ctx.model.decode_step(prev, state, self._memory(len(self.live)))
+                cand = self._expand(out, cum)
+            keep = self._select(t, cand.host)
+            if len(self.finished) >= self.width or not keep:
+                return True
+            with torch.inference_mode():
+                index = torch.tensor(keep, dtype=torch.long, device=device)
+                prev, state, cum = cand.tokens[index], out.state.select(cand.rows[index]), cand.scores[index]
+        return True
+
+    def _memory(self, rows: int) -> Memory:
+        if rows not in self._memories:  # the one encoded source, repeated for each beam row
+            self._memories[rows] = self.ctx.memory.select(torch.zeros(rows, dtype=torch.long, device=self.ctx.device))
+        return self._memories[rows]
+
+    def _expand(self, out: StepOutput, cum: Tensor) -> _Candidates:
+        log_probs = out.logits.log_softmax(-1)
+        vocab = log_probs.shape[1]
+        flat = (cum.unsqueeze(1) + log_probs).view(-1)
+        scores, index = flat.topk(min(2 * self.width, flat.numel()))
+        rows = torch.div(index, vocab, rounding_mode="floor")
+        tokens = index - rows * vocab
+        side = torch.stack([scores, rows.to(scores.dtype), tokens.to(scores.dtype), log_probs.view(-1)[index]], 1)
+        block, (host,) = self.ctx.stats.to_host(out, log_probs, side=[side])
+        self.blocks.append(block)
+        return _Candidates(rows, tokens, scores, host.tolist())
+
+    def _select(self, t: int, candidates: list[list[float]]) -> list[int]:
+        """Ranks of the candidates that stay live; <eos> ones within the width finish."""
+        keep: list[int] = []
+        live: list[_Node | None] = []
+        for rank, (score, row, token, token_log_prob) in enumerate(candidates):
+            node = _Node(self.live[int(row)], t, int(row), int(token), token_log_prob, score)
+            if node.token == EOS_ID:
+                if rank < self.width:
+                    self.finished.append(node)
+            elif len(live) < self.width:
+                live.append(node)
+                keep.append(rank)
+        self.live = live
+        return keep
+
+    def results(self) -> tuple[tuple[Hypothesis, ...], list[StepRecord], list[str]]:
+        """Every finished hypothesis (or, if none finished, the live ones), best first; the best's records."""
+        finished = bool(self.finished)
+        nodes = self.finished if finished else [n for n in self.live if n is not None]
+        notes = (
+            []
+            if finished
+            else ["Beam search reached the maximum length before any hypothesis ended; showing unfinished ones."]
+        )
+        penalty = self.ctx.prepared.request.length_penalty
+        ranked = sorted(((n.log_prob / (n.step + 1) ** penalty, n) for n in nodes), key=lambda pair: -pair[0])
+        hypotheses = tuple(self._hypothesis(node, score, finished) for score, node in ranked)
+        best = [self._record(node) for node in ranked[0][1].path()] if ranked else []
+        return hypotheses, best, notes
+
+    def _record(self, node: _Node) -> StepRecord:
+        prob = float(np.exp(np.float32(node.token_log_prob)))
+        return self.ctx.stats.record(node.step, self.blocks[node.step], node.row, node.token, prob)
+
+    def _hypothesis(self, node: _Node, score: float, finished: bool) -> Hypothesis:
+        path = node.path()
+        itos = self.ctx.stats.itos
+        return Hypothesis(
+            tokens=tuple(itos[p.token] for p in path),
+            token_ids=tuple(p.token for p in path),
+            score=score,
+            log_prob=node.log_prob,
+            alpha=frozen_array(np.stack([self.ctx.stats.alpha(self.blocks[p.step], p.row) for p in path])),
+            finished=finished,
+        )
+
+
+STRATEGY_FUNCTIONS: dict[str, Callable[[DecodeContext, Gate], Steps]] = {
+    "greedy": greedy,
+    "sample": sample,
+    "forced": forced,
+    "beam": beam,
+}

@@ -1,0 +1,188 @@
+"""InferenceSession on the tiny toy model: records, strategies, input checks, control between steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine.control import DecodeControl
+from engine.inputs import InputError
+from engine.records import DecodeRequest, DecodeResult, StepRecord
+from engine.session import InferenceSession
+from models.batch_decode import greedy_batch
+from models.tokens import BOS_ID, EOS, EOS_ID
+
+SOURCES = ["w1 w2", "w3 w4 w5", "w6 w7 w8 w9 w10", "w11 w0 w1 w2 w3 w4"]
+
+
+@pytest.fixture(scope="module")
+def session(tiny_model_path: Path) -> InferenceSession:
+    return InferenceSession.open(tiny_model_path, "cpu")
+
+
+def run(session: InferenceSession, source: str, **options: object) -> DecodeResult:
+    return session.run(DecodeRequest(1, source, **options))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "beam", "forced", "sample"])
+def test_alpha_rows_sum_to_one_and_context_is_the_weighted_sum(session: InferenceSession, strategy: str) -> None:
+    result = run(session, "w1 w2 w3 w4", strategy=strategy, target="w4 w3 w2 w1")
+    assert result.alpha.shape == (len(result.output_tokens), 4)
+    np.testing.assert_allclose(result.alpha.sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(result.context, result.alpha @ result.encoder_states, atol=1e-5)
+    if strategy == "greedy":  # the chosen token is the top candidate
+        np.testing.assert_allclose(result.token_probs, [step[0].prob for step in result.topk])
+
+
+def test_greedy_equals_batched_greedy(session: InferenceSession) -> None:
+    model, vocab = session.model, session.checkpoint.src_vocab
+    for source in SOURCES:
+        result = run(session, source)
+        ids = vocab.encode(source.split())
+        expected_ids, expected_alpha = greedy_batch(
+            model, torch.tensor([ids]), torch.tensor([len(ids)]), max_len=2 * len(ids) + 10
+        )
+        assert [session.checkpoint.tgt_vocab.id(t) for t in result.output_tokens] == [*expected_ids[0], EOS_ID]
+        np.testing.assert_allclose(result.alpha, expected_alpha[0].numpy(), atol=1e-6)
+
+
+def test_greedy_learned_the_toy_task(session: InferenceSession) -> None:
+    result = run(session, "w1 w2 w3")
+    assert result.output_tokens == ("w3", "w2", "w1", EOS)
+    assert result.text == "w3 w2 w1"
+
+
+def test_beam_width_one_equals_greedy(session: InferenceSession) -> None:
+    for source in SOURCES:
+        greedy, beam = run(session, source), run(session, source, strategy="beam", beam_width=1)
+        assert beam.output_tokens == greedy.output_tokens
+        np.testing.assert_array_equal(beam.alpha, greedy.alpha)
+        np.testing.assert_allclose(beam.token_probs, greedy.token_probs, rtol=1e-6)
+        assert len(beam.hypotheses) == 1
+
+
+def test_beam_returns_sorted_finished_hypotheses_each_with_its_alpha(session: InferenceSession) -> None:
+    result = run(session, "w6 w7 w8 w9", strategy="beam", beam_width=4, length_penalty=0.7)
+    hyps = result.hypotheses
+    assert len(hyps) >= 2
+    assert [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
+    assert hyps[0].tokens == result.output_tokens
+    np.testing.assert_array_equal(hyps[0].alpha, result.alpha)
+    for h in hyps:
+        assert h.finished and h.tokens[-1] == EOS
+        assert h.score == pytest.approx(h.log_prob / len(h.tokens) ** 0.7)
+        assert h.alpha.shape == (len(h.tokens), 4)
+        np.testing.assert_allclose(h.alpha.sum(1), 1.0, atol=1e-5)
+    assert len({h.tokens for h in hyps}) == len(hyps)
+    assert not np.array_equal(hyps[0].alpha[:2], hyps[-1].alpha[:2]) or hyps[0].tokens[:2] == hyps[-1].tokens[:2]
+
+
+def test_forced_probabilities_equal_teacher_forced_softmax(session: InferenceSession) -> None:
+    source, target = "w1 w2 w3", "w3 w1 w2"
+    result = run(session, source, strategy="forced", target=target)
+    assert result.output_tokens == ("w3", "w1", "w2", EOS)
+    src_ids = session.checkpoint.src_vocab.encode(source.split())
+    tgt_ids = session.checkpoint.tgt_vocab.encode(target.split())
+    with torch.inference_mode():
+        logits, alphas = session.model(torch.tensor([src_ids]), torch.tensor([3]), torch.tensor([[BOS_ID, *tgt_ids]]))
+    probs = torch.softmax(logits[0], -1)[torch.arange(4), torch.tensor([*tgt_ids, EOS_ID])]
+    np.testing.assert_allclose(result.token_probs, probs.numpy(), atol=1e-5)
+    np.testing.assert_allclose(result.alpha, alphas[0].numpy(), atol=1e-6)
+
+
+def test_sampling_is_deterministic_per_seed(session: InferenceSession) -> None:
+    def sample(seed: int) -> DecodeResult:
+        return run(session, "w1 w2 w3 w4 w5", strategy="sample", temperature=3.0, seed=seed)
+
+    first, again = sample(7), sample(7)
+    assert first.output_tokens == again.output_tokens
+    np.testing.assert_array_equal(first.token_probs, again.token_probs)
+    assert len({sample(seed).output_tokens for seed in range(6)}) > 1
+
+
+@pytest.mark.parametrize("source", ["", "   \t\n "])
+def test_empty_source_is_an_input_error(session: InferenceSession, source: str) -> None:
+    with pytest.raises(InputError, match="empty"):
+        run(session, source)
+    assert issubclass(InputError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"strategy": "nope"}, "strategy"),
+        ({"strategy": "beam", "beam_width": 0}, "Beam width"),
+        ({"strategy": "sample", "temperature": 0.0}, "Temperature"),
+        ({"strategy": "forced", "target": "  "}, "target"),
+        ({"max_len": -1}, "Maximum length"),
+        ({"top_k": 0}, "Top-k"),
+    ],
+)
+def test_bad_options_are_input_errors(session: InferenceSession, options: dict[str, object], match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        run(session, "w1 w2", **options)
+
+
+def test_unknown_words_are_reported(session: InferenceSession) -> None:
+    result = run(session, "w1 zz w2 qq")
+    assert result.unknown_positions == (1, 3)
+    assert any("zz" in m and "qq" in m for m in result.messages)
+
+
+def test_long_source_is_truncated_with_a_message(tiny_model_path: Path) -> None:
+    short = InferenceSession.open(tiny_model_path, "cpu", max_source_tokens=3)
+    result = short.run(DecodeRequest(1, "w1 w2 w3 w4 w5"))
+    assert result.source_tokens == ("w1", "w2", "w3")
+    assert any("first 3" in m for m in result.messages)
+
+
+def test_max_len_stops_without_eos(session: InferenceSession) -> None:
+    result = run(session, "w1 w2 w3 w4", max_len=2)
+    assert len(result.output_tokens) == 2 and EOS not in result.output_tokens
+    assert any("maximum length" in m for m in result.messages)
+
+
+def test_steps_stream_before_the_result(session: InferenceSession) -> None:
+    items = list(session.decode(DecodeRequest(5, "w1 w2 w3", top_k=3)))
+    steps, result = [s for s in items if isinstance(s, StepRecord)], items[-1]
+    assert len(steps) == len(items) - 1 and isinstance(result, DecodeResult)
+    assert [s.step for s in steps] == list(range(len(result.output_tokens)))
+    assert all(s.request_id == 5 and len(s.topk) == 3 for s in steps)
+    assert steps[0].topk[0].prob >= steps[0].topk[1].prob >= steps[0].topk[2].prob
+    assert steps[0].state.shape == (session.model.config.hidden_dim,)
+    with pytest.raises(ValueError):
+        steps[0].alpha[0] = 1.0  # read-only
+    alpha = steps[1].alpha
+    assert steps[1].entropy == pytest.approx(float(-(alpha * np.log(alpha)).sum()), rel=1e-5)
+    np.testing.assert_array_equal(result.alpha, np.stack([s.alpha for s in steps]))
+
+
+def test_cancel_between_steps_yields_nothing_more(session: InferenceSession) -> None:
+    control = DecodeControl()
+    control.begin(3)
+    stream = session.decode(DecodeRequest(3, "w1 w2 w3 w4"), control)
+    assert isinstance(next(stream), StepRecord)
+    control.cancel()
+    assert list(stream) == []
+
+
+def test_a_newer_request_supersedes_within_one_step(session: InferenceSession) -> None:
+    control = DecodeControl()
+    control.begin(3)
+    stream = session.decode(DecodeRequest(3, "w1 w2 w3 w4"), control)
+    next(stream)
+    control.begin(4)
+    assert list(stream) == []
+
+
+def test_result_timing_leaves_out_the_per_step_delay(session: InferenceSession) -> None:
+    control = DecodeControl()
+    control.begin(6)
+    control.set_delay(0.08)
+    items = list(session.decode(DecodeRequest(6, "w1 w2 w3"), control))
+    result = items[-1]
+    assert isinstance(result, DecodeResult) and len(items) == 5  # 4 steps, 3 delays
+    assert result.seconds < 0.08
