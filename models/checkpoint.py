@@ -15,6 +15,7 @@ from safetensors.torch import save as st_save
 
 from models.atomic import atomic_write_bytes
 from models.config import ConfigError, ModelConfig
+from models.foreign import build_model, config_from_dict, tokenizer_from_dict
 from models.seq2seq import Seq2Seq
 from models.tokens import SPECIALS, Tokenizer, Vocab
 
@@ -74,7 +75,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     _check_vocab_sizes(config, src_vocab, tgt_vocab)
     _check_tensor_table(header, config)
     tensors = _load_tensors(data)
-    model = Seq2Seq(config)
+    model = build_model(config)  # native Seq2Seq, or an imported toolkit's architecture (models.foreign)
     model.load_state_dict(tensors, strict=True)
     model.eval()
     training = _json_field(meta, "training", dict, default={})
@@ -141,7 +142,7 @@ def _parse_metadata(meta: dict[str, Any]) -> tuple[ModelConfig, Vocab, Vocab, To
             f"format version {version!r} is not supported (this build reads 1..{FORMAT_VERSION}); upgrade attnscope"
         )
     try:
-        config = ModelConfig.from_dict(_json_field(meta, "config", dict))
+        config = config_from_dict(_json_field(meta, "config", dict))
     except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"invalid model config: {exc}") from exc
     return (
@@ -166,7 +167,7 @@ def _vocab(meta: dict[str, Any], key: str) -> Vocab:
 def _tokenizer(meta: dict[str, Any], key: str) -> Tokenizer:
     spec = _json_field(meta, key, dict)
     try:
-        return Tokenizer(kind=spec.get("kind", "word"), lowercase=bool(spec.get("lowercase", True)))
+        return tokenizer_from_dict(spec)
     except ValueError as exc:
         raise CheckpointError(f"{key}: {exc}") from exc
 
@@ -182,7 +183,7 @@ def _check_vocab_sizes(config: ModelConfig, src: Vocab, tgt: Vocab) -> None:
 def _check_tensor_table(header: dict[str, Any], config: ModelConfig) -> None:
     """Compare names, shapes and dtypes with what the config implies, before loading any data."""
     with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in Seq2Seq(config).state_dict().items()}
+        expected = {k: tuple(v.shape) for k, v in build_model(config).state_dict().items()}
     missing = sorted(set(expected) - set(header))
     extra = sorted(set(header) - set(expected))
     if missing:

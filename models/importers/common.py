@@ -1,0 +1,184 @@
+"""What every importer shares: safe torch.load, vocabulary re-indexing, weight mapping, the result."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from models.checkpoint import Checkpoint, CheckpointError
+from models.foreign import ForeignConfig, ForeignSeq2Seq
+from models.tokens import SPECIALS, Tokenizer, Vocab
+
+MAX_TORCH_FILE_BYTES = 4 * 1024**3
+MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024
+
+
+def not_supported(what: str) -> CheckpointError:
+    return CheckpointError(f"not supported: {what}")
+
+
+def safe_torch_load(path: Path, allow: Iterable[type] = ()) -> Any:
+    """torch.load with weights_only=True, plus only the globals in `allow`: nothing in the file is executed.
+
+    A file that needs any other global is refused with a CheckpointError naming it.
+    """
+    _check_size(path, MAX_TORCH_FILE_BYTES)
+    try:
+        with torch.serialization.safe_globals(list(allow)):
+            return torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path.name}: refused to load: it needs Python objects beyond plain tensors and containers "
+            f"({_unpickler_reason(exc)}); attnscope never runs code from a model file"
+        ) from exc
+    except (RuntimeError, OSError, EOFError, ValueError, AttributeError, ImportError) as exc:
+        raise CheckpointError(f"{path.name}: cannot be read as a PyTorch file ({exc})") from exc
+
+
+def _unpickler_reason(exc: Exception) -> str:
+    """The one useful line of torch's message (which also suggests weights_only=False: not to a user)."""
+    found = re.search(
+        r"(Unsupported global: GLOBAL [\w.]+|Unsupported operand [^.\n]*|Unsupported class [\w.]+)", str(exc)
+    )
+    return found.group(1) if found else "the file's pickle uses something outside the safe subset"
+
+
+def read_text(path: Path) -> str:
+    _check_size(path, MAX_TEXT_FILE_BYTES)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"cannot read {path}: {exc}") from exc
+
+
+def _check_size(path: Path, limit: int) -> None:
+    try:
+        if not path.is_file():
+            raise CheckpointError(f"{path}: no such file")
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if size > limit:
+        raise CheckpointError(f"{path.name}: {size:,} bytes is larger than the {limit:,}-byte limit")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def remap_vocab(itos: list[str], specials: Mapping[str, int | None], side: str) -> tuple[Vocab, list[int]]:
+    """Re-index a toolkit's vocabulary so our specials come first; returns it and new→old row ids.
+
+    `specials` maps each of our special tokens to the toolkit's id for it (None: the toolkit has
+    none, and that row is new). Every other token keeps its relative order.
+    """
+    taken = {i for i in specials.values() if i is not None}
+    new_itos = list(SPECIALS)
+    rows = [-1 if specials[s] is None else int(specials[s]) for s in SPECIALS]  # type: ignore[arg-type]
+    for i, token in enumerate(itos):
+        if i not in taken:
+            new_itos.append(token)
+            rows.append(i)
+    try:
+        return Vocab(tuple(new_itos)), rows
+    except ValueError as exc:
+        raise CheckpointError(f"{side} vocabulary cannot be used: {exc}") from exc
+
+
+def take_rows(weight: Tensor, rows: list[int]) -> Tensor:
+    """weight[rows], with zero rows where rows[i] == -1 (tokens the toolkit does not have).
+
+    Every row of `weight` must be some vocabulary entry: a vocabulary that does not match the
+    weights is refused rather than silently truncated.
+    """
+    index = torch.tensor([r for r in rows if r >= 0], dtype=torch.long)
+    if weight.dim() < 1 or weight.shape[0] != len(index):
+        raise CheckpointError(
+            f"the vocabulary has {len(index)} tokens but the weights have {weight.shape[0] if weight.dim() else 0} rows"
+        )
+    out = weight.new_zeros((len(rows), *weight.shape[1:]))
+    where = torch.tensor([i for i, r in enumerate(rows) if r >= 0], dtype=torch.long)
+    out[where] = weight[index]
+    return out
+
+
+def special_id(itos: list[str], token: str | None, side: str, required: bool = True) -> int | None:
+    if token is not None and token in itos:
+        return itos.index(token)
+    if required:
+        raise CheckpointError(f"{side} vocabulary has no {token!r} token")
+    return None
+
+
+def rename_weights(state: Mapping[str, Tensor], names: Mapping[str, str], what: str) -> dict[str, Tensor]:
+    """Map the toolkit's tensor names onto ForeignSeq2Seq's; any tensor left over is an architecture we lack."""
+    unknown = sorted(k for k in state if k not in names)
+    if unknown:
+        raise not_supported(f"{what} tensor(s) this importer does not know, e.g. '{unknown[0]}'")
+    out = {}
+    for theirs, ours in names.items():
+        if theirs in state:
+            tensor = state[theirs]
+            if not isinstance(tensor, Tensor):
+                raise CheckpointError(f"{what}: '{theirs}' is not a tensor")
+            out[ours] = tensor.detach().to(torch.float32)
+    return out
+
+
+def build_checkpoint(
+    config: ForeignConfig,
+    weights: dict[str, Tensor],
+    vocabs: tuple[Vocab, Vocab],
+    tokenizers: tuple[Tokenizer, Tokenizer],
+    source: Path,
+    provenance: dict[str, Any],
+    notes: list[str],
+) -> Checkpoint:
+    """Load the mapped weights into a ForeignSeq2Seq (strict: every tensor, every shape) and wrap it."""
+    model = ForeignSeq2Seq(config)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    missing = sorted(set(expected) - set(weights))
+    if missing:
+        raise CheckpointError(f"{source.name}: weights missing for '{missing[0]}' (the file is incomplete)")
+    for name, shape in expected.items():
+        if tuple(weights[name].shape) != shape:
+            raise CheckpointError(
+                f"{source.name}: '{name}' has shape {tuple(weights[name].shape)}, the config implies {shape}"
+            )
+    model.load_state_dict(weights, strict=True)
+    model.eval()
+    for name, tensor in model.state_dict().items():
+        if not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{source.name}: '{name}' holds NaN or infinite values: the model is broken")
+    training = {"imported_from": {**provenance, "file": os.fspath(source.name), "sha256": _digest(source)}}
+    card = _card(config, provenance, notes)
+    return Checkpoint(model, vocabs[0], vocabs[1], tokenizers[0], tokenizers[1], training, card, source)
+
+
+def _digest(source: Path) -> str:
+    return sha256(source) if source.is_file() else ""
+
+
+def _card(config: ForeignConfig, provenance: dict[str, Any], notes: list[str]) -> str:
+    query = "the new decoder state s_i" if config.query == "new" else "the previous decoder state s_(i-1)"
+    lines = [
+        f"# Imported {provenance.get('toolkit', config.toolkit)} model",
+        "",
+        f"Converted by attnscope from `{provenance.get('model_file', '')}`; it runs with the toolkit's own "
+        f"equations. Attention: {config.attention}, queried with {query}.",
+        "",
+        *[f"- {n}" for n in notes],
+    ]
+    return "\n".join(lines).rstrip() + "\n"

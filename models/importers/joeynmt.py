@@ -1,0 +1,219 @@
+"""JoeyNMT 2.x recurrent models: a model directory with config.yaml, a .ckpt and src/trg_vocab.txt.
+
+Follows joeynmt 2.3.0 (encoders.RecurrentEncoder, decoders.RecurrentDecoder, attention.*,
+vocabulary.Vocabulary, tokenizers.BasicTokenizer): query = the new top decoder state, input feeding
+of the attentional vector h̃ = tanh(W[s; c] + b), logits = W_o h̃ (no bias), </s> appended to
+every source, greedy search never emits <s> or <pad>.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from models.checkpoint import Checkpoint, CheckpointError
+from models.foreign import ForeignConfig, ForeignTokenizer
+from models.importers import mini_yaml
+from models.importers.common import (
+    build_checkpoint,
+    not_supported,
+    read_text,
+    remap_vocab,
+    rename_weights,
+    safe_torch_load,
+    take_rows,
+)
+from models.tokens import BOS_ID, PAD_ID
+
+JOEY_SPECIALS = {"unk_token": "<unk>", "pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>"}
+
+
+def is_model_dir(path: Path) -> bool:
+    return path.is_dir() and (path / "config.yaml").is_file() and any(path.glob("*.ckpt"))
+
+
+def load(path: Path) -> Checkpoint:
+    """`path`: the model directory, or a .ckpt inside it (config.yaml and vocabularies sit beside it)."""
+    model_dir = path.parent if path.is_file() else path
+    ckpt_file = path if path.is_file() else _checkpoint_file(model_dir)
+    cfg = _config(model_dir / "config.yaml")
+    model_cfg = _section(cfg, "model")
+    enc, dec = _section(model_cfg, "encoder"), _section(model_cfg, "decoder")
+    _check_supported(model_cfg, enc, dec, _section(cfg, "data"))
+    data = _section(cfg, "data")
+    symbols = {**JOEY_SPECIALS, **(data.get("special_symbols") or {})}
+    src_itos = _vocab(model_dir / "src_vocab.txt", symbols)
+    tgt_itos = _vocab(model_dir / "trg_vocab.txt", symbols)
+    src_vocab, src_rows = remap_vocab(src_itos, _specials(src_itos, symbols), "source")
+    tgt_vocab, tgt_rows = remap_vocab(tgt_itos, _specials(tgt_itos, symbols), "target")
+    config = _model_config(enc, dec, len(src_vocab), len(tgt_vocab))
+    state = _model_state(ckpt_file)
+    weights = rename_weights(state, _names(config), "JoeyNMT")
+    weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
+    weights["tgt_embed.weight"] = take_rows(weights["tgt_embed.weight"], tgt_rows)
+    weights["output.weight"] = take_rows(weights["output.weight"], tgt_rows)
+    tokenizers = (_tokenizer(_section(data, "src"), True), _tokenizer(_section(data, "trg"), False))
+    provenance = {
+        "toolkit": "joeynmt",
+        "version": str(cfg.get("joeynmt_version", "?")),
+        "model_file": f"{model_dir.name}/{ckpt_file.name}",
+    }
+    notes = [
+        "The source gets </s> (shown as <eos>) appended, as JoeyNMT does; it is an attendable column.",
+        "Like JoeyNMT's search, <bos> and <pad> are never generated. JoeyNMT's min_output_length "
+        "(no </s> as the first token) is a search setting attnscope does not apply.",
+    ]
+    return build_checkpoint(config, weights, (src_vocab, tgt_vocab), tokenizers, ckpt_file, provenance, notes)
+
+
+def _checkpoint_file(model_dir: Path) -> Path:
+    for name in ("best.ckpt", "latest.ckpt"):
+        if (model_dir / name).is_file():
+            return (model_dir / name).resolve()  # JoeyNMT leaves these as symlinks to N.ckpt
+    numbered = sorted(
+        (p for p in model_dir.glob("*.ckpt") if re.fullmatch(r"\d+\.ckpt", p.name)), key=lambda p: int(p.stem)
+    )
+    if not numbered:
+        raise CheckpointError(f"{model_dir}: no JoeyNMT checkpoint (best.ckpt, latest.ckpt or N.ckpt)")
+    return numbered[-1]
+
+
+def _config(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise CheckpointError(f"{path.parent}: no config.yaml beside the checkpoint (JoeyNMT keeps it in model_dir)")
+    try:
+        cfg = mini_yaml.loads(read_text(path))
+    except mini_yaml.YamlError as exc:
+        raise CheckpointError(f"{path.name}: cannot read it: {exc}") from exc
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"{path.name}: not a JoeyNMT configuration")
+    return cfg
+
+
+def _section(cfg: dict[str, Any], key: str) -> dict[str, Any]:
+    value = cfg.get(key) or {}
+    if not isinstance(value, dict):
+        raise CheckpointError(f"config.yaml: '{key}' should be a mapping")
+    return value
+
+
+def _check_supported(model: dict[str, Any], enc: dict[str, Any], dec: dict[str, Any], data: dict[str, Any]) -> None:
+    if enc.get("type", "recurrent") != "recurrent":
+        raise not_supported(f"JoeyNMT {enc.get('type')} encoder (only recurrent encoders and decoders)")
+    if dec.get("type", "transformer") != "recurrent":
+        raise not_supported(f"JoeyNMT {dec.get('type', 'transformer')} decoder (only recurrent encoders and decoders)")
+    if str(enc.get("rnn_type", "gru")).lower() != str(dec.get("rnn_type", "gru")).lower():
+        raise not_supported("JoeyNMT models whose encoder and decoder use different RNN types")
+    if str(dec.get("rnn_type", "gru")).lower() not in ("gru", "lstm"):
+        raise not_supported(f"JoeyNMT rnn_type {dec.get('rnn_type')!r}")
+    if not enc.get("bidirectional", True):
+        raise not_supported("JoeyNMT unidirectional recurrent encoder (JoeyNMT 2.3 itself cannot run it)")
+    if dec.get("attention", "bahdanau") not in ("bahdanau", "luong"):
+        raise not_supported(f"JoeyNMT attention {dec.get('attention')!r}")
+    if dec.get("init_hidden", "bridge") not in ("bridge", "zero", "last"):
+        raise not_supported(f"JoeyNMT init_hidden {dec.get('init_hidden')!r}")
+    if dec.get("activation", "tanh") != "tanh":
+        raise not_supported(f"JoeyNMT decoder activation {dec.get('activation')!r}")
+    symbols = data.get("special_symbols") or {}
+    if symbols.get("sep_token") or symbols.get("lang_tags"):
+        raise not_supported("JoeyNMT sep_token / lang_tags (prompted or multilingual models)")
+    for side in ("src", "trg"):
+        spec = _section(data, side)
+        if spec.get("level", "word") not in ("word", "char"):
+            raise not_supported(
+                f"JoeyNMT {side} level {spec.get('level')!r} (subword models need sentencepiece/subword-nmt)"
+            )
+        if (spec.get("tokenizer_cfg") or {}).get("pretokenizer", "none") != "none":
+            raise not_supported(f"JoeyNMT {side} pretokenizer {spec['tokenizer_cfg']['pretokenizer']!r}")
+
+
+def _vocab(path: Path, symbols: dict[str, Any]) -> list[str]:
+    """JoeyNMT's Vocabulary: specials, then the file's tokens, duplicates dropped (one token per line)."""
+    if not path.is_file():
+        raise CheckpointError(f"{path.parent}: no {path.name} (JoeyNMT writes it to model_dir when training)")
+    tokens = [symbols[k] for k in ("unk_token", "pad_token", "bos_token", "eos_token")]
+    tokens += read_text(path).splitlines()
+    return list(dict.fromkeys(tokens))
+
+
+def _specials(itos: list[str], symbols: dict[str, Any]) -> dict[str, int | None]:
+    ids: dict[str, int | None] = {
+        "<pad>": itos.index(symbols["pad_token"]),
+        "<bos>": itos.index(symbols["bos_token"]),
+        "<eos>": itos.index(symbols["eos_token"]),
+        "<unk>": itos.index(symbols["unk_token"]),
+    }
+    for name, key in (("<pad>", "pad_id"), ("<bos>", "bos_id"), ("<eos>", "eos_id"), ("<unk>", "unk_id")):
+        if key in symbols and symbols[key] != ids[name]:
+            raise CheckpointError(f"config.yaml: {key} is {symbols[key]} but the vocabulary has it at {ids[name]}")
+    return ids
+
+
+def _model_config(enc: dict[str, Any], dec: dict[str, Any], src_size: int, tgt_size: int) -> ForeignConfig:
+    enc_emb, dec_emb = _section(enc, "embeddings"), _section(dec, "embeddings")
+    input_feeding = bool(dec.get("input_feeding", True))
+    try:
+        return ForeignConfig(
+            src_vocab_size=src_size,
+            tgt_vocab_size=tgt_size,
+            embed_dim=int(enc_emb.get("embedding_dim", 64)),
+            hidden_dim=int(dec["hidden_size"]),
+            enc_layers=int(enc.get("num_layers", 1)),
+            dec_layers=int(dec.get("num_layers", 1)),
+            rnn=str(dec.get("rnn_type", "gru")).lower(),
+            bidirectional=True,
+            attention="bahdanau" if dec.get("attention", "bahdanau") == "bahdanau" else "luong-general",
+            attn_dim=int(dec["hidden_size"]),
+            toolkit="joeynmt",
+            enc_hidden_dim=int(enc["hidden_size"]),
+            tgt_embed_dim=int(dec_emb.get("embedding_dim", 64)),
+            query="new",
+            rnn_input="emb+feed" if input_feeding else "emb",
+            att_vector="tanh[s;c]",
+            init={"bridge": "bridge", "zero": "zero", "last": "last"}[dec.get("init_hidden", "bridge")],
+            general_on="keys",
+            src_emb_scale=bool(enc_emb.get("scale", False)),
+            tgt_emb_scale=bool(dec_emb.get("scale", False)),
+            never_generate=(PAD_ID, BOS_ID),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"config.yaml: the model section cannot describe a model ({exc})") from exc
+
+
+def _model_state(ckpt_file: Path) -> dict[str, Any]:
+    ckpt = safe_torch_load(ckpt_file)  # JoeyNMT checkpoints hold only tensors, dicts, lists and numbers
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model_state"), dict):
+        raise CheckpointError(f"{ckpt_file.name}: not a JoeyNMT checkpoint (no 'model_state')")
+    return ckpt["model_state"]
+
+
+def _names(config: ForeignConfig) -> dict[str, str]:
+    names = {
+        "src_embed.lut.weight": "src_embed.weight",
+        "trg_embed.lut.weight": "tgt_embed.weight",
+        "decoder.att_vector_layer.weight": "att_vector.weight",
+        "decoder.att_vector_layer.bias": "att_vector.bias",
+        "decoder.output_layer.weight": "output.weight",
+        "decoder.attention.key_layer.weight": "attention.key_proj.weight",
+        "decoder.attention.query_layer.weight": "attention.query_proj.weight",
+        "decoder.attention.energy_layer.weight": "attention.energy.weight",
+        "decoder.bridge_layer.weight": "bridge.weight",
+        "decoder.bridge_layer.bias": "bridge.bias",
+    }
+    for part, layers, dirs in (("encoder", config.enc_layers, ("", "_reverse")), ("decoder", config.dec_layers, ("",))):
+        for layer in range(layers):
+            for d in dirs:
+                for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    names[f"{part}.rnn.{kind}_l{layer}{d}"] = f"{part}_rnn.{kind}_l{layer}{d}"
+    return names
+
+
+def _tokenizer(spec: dict[str, Any], source: bool) -> ForeignTokenizer:
+    return ForeignTokenizer(
+        kind=str(spec.get("level", "word")),
+        lowercase=bool(spec.get("lowercase", False)),
+        scheme="joeynmt",
+        normalize=bool(spec.get("normalize", False)),
+        append_eos=source,
+    )
