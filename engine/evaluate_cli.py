@@ -21,8 +21,9 @@ from tqdm import tqdm
 from engine.device import prepare_thread, resolve_device
 from engine.evaluation import EvalPair, ModelReport, evaluate_model, format_table, read_eval_pairs, report_dict
 from models.atomic import atomic_write_text
-from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from models.checkpoint import Checkpoint, CheckpointError
 from models.dataset import DataError
+from models.importers import load_any
 
 PLOT_SUFFIXES = (".png", ".svg")
 
@@ -38,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="main.py evaluate", description="Score models per source-length bucket: BLEU, chrF, AER, …")
-    p.add_argument("--model", type=Path, action="append", required=True, help="checkpoint (.safetensors); repeatable")
+    p.add_argument("--model", type=Path, action="append", required=True, help="model file or folder; repeatable")
     p.add_argument("--data", type=Path, required=True, help="test TSV: source<TAB>target[<TAB>s-t alignments]")
     p.add_argument("--out", type=Path, required=True, help="report JSON to write")
     p.add_argument("--plot", type=Path, help="also draw BLEU and exact match against length (.png or .svg)")
@@ -64,8 +65,10 @@ def _run(args: argparse.Namespace) -> int:
     if choice.message:
         print(f"note: {choice.message}", file=sys.stderr)
     prepare_thread(choice.device)
-    checkpoints = [load_checkpoint(path, choice.device) for path in args.model]  # every model checked up front
-    reports = [_evaluate(ckpt, pairs, args.batch_size) for ckpt in checkpoints]
+    checkpoints = [load_any(path, choice.device) for path in args.model]  # every model checked up front
+    reports = [
+        _evaluate(ckpt, path.stem, pairs, args.batch_size) for ckpt, path in zip(checkpoints, args.model, strict=True)
+    ]
     report = report_dict(reports, data=str(args.data))
     atomic_write_text(args.out, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     print(format_table(reports))
@@ -82,14 +85,14 @@ def _check_args(args: argparse.Namespace) -> None:
     if args.plot is not None and args.plot.suffix.lower() not in PLOT_SUFFIXES:
         raise UsageError(f"--plot: use a .png or .svg file name, not {args.plot.name!r}")
     for path in args.model:
-        if not path.is_file():
-            raise UsageError(f"--model: no such file: {path}")
+        if not path.exists():
+            raise UsageError(f"--model: no such file or folder: {path}")
     if not args.data.is_file():
         raise UsageError(f"--data: no such file: {args.data}")
 
 
-def _evaluate(ckpt: Checkpoint, pairs: list[EvalPair], batch_size: int) -> ModelReport:
-    name = ckpt.path.stem if ckpt.path is not None else "model"
+def _evaluate(ckpt: Checkpoint, name: str, pairs: list[EvalPair], batch_size: int) -> ModelReport:
+    """`name` is what the user passed (a JoeyNMT folder's name, not its 500.ckpt)."""
     with tqdm(total=len(pairs), desc=name, unit="sent", file=sys.stderr, leave=True) as bar:
         return evaluate_model(ckpt, pairs, batch_size, progress=_advance(bar), name=name)
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.records import Candidate, DecodeResult
+from engine.interventions import to_dict
+from engine.records import BeamNode, Candidate, DecodeResult, Perturbation
 from models.atomic import atomic_write_bytes, atomic_write_text
 
 CSV_CORNER = "output\\source"
@@ -56,6 +57,43 @@ def result_to_dict(result: DecodeResult, model: Mapping[str, Any] | None = None)
         ],
         "messages": list(result.messages),
         "seconds": result.seconds,
+        **_whatif_dict(result),
+    }
+
+
+def _whatif_dict(result: DecodeResult) -> dict[str, Any]:
+    """The what-if parts, present only when the decode has them."""
+    out: dict[str, Any] = {}
+    if result.interventions or result.score_temperature != 1.0:
+        out["interventions"] = [to_dict(x) for x in result.interventions]
+        out["score_temperature"] = result.score_temperature
+    if result.beam_tree:
+        out["beam_tree"] = [_beam_node(n) for n in result.beam_tree]
+    if result.perturbations:
+        out["perturbations"] = [_perturbation(p) for p in result.perturbations]
+    return out
+
+
+def _beam_node(n: BeamNode) -> dict[str, Any]:
+    return {
+        "index": n.index,
+        "parent": n.parent,
+        "step": n.step,
+        "token": n.token,
+        "log_prob": n.log_prob,
+        "status": n.status,
+    }
+
+
+def _perturbation(p: Perturbation) -> dict[str, Any]:
+    return {
+        "position": p.position,
+        "word": p.word,
+        "replacement": p.replacement,
+        "output_tokens": list(p.output_tokens),
+        "text": p.text,
+        "changed_positions": list(p.changed_positions),
+        "max_delta_alpha": [None if d != d else d for d in p.max_delta_alpha],  # NaN is not JSON
     }
 
 

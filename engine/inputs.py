@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from engine.records import STRATEGIES, DecodeRequest
+from engine.interventions import problems
+from engine.records import PERTURB_MODES, STRATEGIES, DecodeRequest
 from models.checkpoint import Checkpoint
 from models.tokens import UNK
 
@@ -30,6 +31,7 @@ class PreparedRequest:
     source_ids: tuple[int, ...]
     unknown_positions: tuple[int, ...]
     target_ids: tuple[int, ...]  # forced decoding's reference, without <eos>
+    prefix_ids: tuple[int, ...]  # greedy: forced before greedy takes over
     max_len: int
     top_k: int
     messages: tuple[str, ...]
@@ -49,12 +51,14 @@ def prepare_request(
     if unknown:
         messages.append(_unknown_note("source", [tokens[i] for i in unknown]))
     target_ids = _target_ids(request, ckpt, max_output_tokens, messages) if request.strategy == "forced" else ()
+    _check_whatif(request, ckpt, len(tokens))
     return PreparedRequest(
         request=request,
         source_tokens=tuple(tokens),
         source_ids=tuple(ckpt.src_vocab.encode(tokens)),
         unknown_positions=unknown,
         target_ids=target_ids,
+        prefix_ids=tuple(ckpt.tgt_vocab.encode(request.prefix)),
         max_len=_max_len(request, len(tokens), max_output_tokens, messages),
         top_k=min(request.top_k, len(ckpt.tgt_vocab)),
         messages=tuple(messages),
@@ -78,6 +82,22 @@ def _check_options(request: DecodeRequest) -> None:
         raise InputError(f"Maximum length must be a whole number ≥ 0 (0: automatic), got {request.max_len!r}.")
     if not _is_int(request.seed):
         raise InputError(f"Seed must be a whole number, got {request.seed!r}.")
+
+
+def _check_whatif(request: DecodeRequest, ckpt: Checkpoint, width: int) -> None:
+    """Interventions, the output prefix and perturbation, once the source length is known."""
+    found = problems(tuple(request.interventions), width, request.score_temperature)
+    if request.prefix and request.strategy != "greedy":
+        found.append("A forced output prefix works with greedy decoding only.")
+    if request.perturb not in PERTURB_MODES:
+        modes = ", ".join(repr(m) for m in PERTURB_MODES)
+        found.append(f"Perturbation must be one of {modes}, got {request.perturb!r}.")
+    elif request.perturb and (request.interventions or request.prefix):  # positions shift once a word goes
+        found.append("Perturbation compares plain decodes: it cannot be combined with attention edits.")
+    elif request.perturb == "replace" and len(ckpt.src_tokenizer.tokenize(request.perturb_with)) != 1:
+        found.append(f"The replacement must be exactly one source token, got {request.perturb_with!r}.")
+    if found:
+        raise InputError(" ".join(found))
 
 
 def _is_int(value: object) -> bool:

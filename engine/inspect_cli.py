@@ -3,6 +3,8 @@
     python main.py inspect --source "turn off the lights"
     python main.py inspect --source "turn off the lights" --beam 4 --out lights.json
     python main.py inspect --source "turn off the lights" --target "लाइट बंद करो" --out lights.csv
+    python main.py inspect --source "turn off the lights" --mask-source 1 --pin 2:3 --out what_if.json
+    python main.py inspect --source "turn off the lights" --perturb --out perturbed.json
 
 Exit status 0 on success; 2 with one line on stderr for a bad model, input or option.
 """
@@ -16,6 +18,7 @@ from typing import Any, NoReturn
 
 from engine.export import FORMATS, export_result
 from engine.inputs import InputError
+from engine.interventions import EditRow, Intervention, MaskSource, PinStep, describe_intervention
 from engine.records import DecodeRequest, DecodeResult
 from engine.session import InferenceSession
 from models.checkpoint import CheckpointError, describe
@@ -36,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="main.py inspect", description="Decode one sentence and show (or export) the attention.")
     p.add_argument(
-        "--model", type=Path, default=DEFAULT_MODEL, help="checkpoint (.safetensors); default: the shipped en→hi model"
+        "--model", type=Path, default=DEFAULT_MODEL, help="model file or folder; default: the shipped en→hi model"
     )
     p.add_argument("--source", required=True, help="the sentence to translate")
     mode = p.add_mutually_exclusive_group()
@@ -49,10 +52,72 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     p.add_argument("--max-len", type=int, default=0, help="most output tokens (0: 2 × source length + 10)")
     p.add_argument("--top-k", type=int, default=5, help="candidates kept per step")
+    _add_whatif_args(p)
     p.add_argument(
         "--out", type=Path, help=f"write the result; the suffix picks the format: {', '.join(FORMATS + IMAGE_FORMATS)}"
     )
     return p
+
+
+def _add_whatif_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("what-if", "edit the attention weights α before each context vector is formed")
+    g.add_argument(
+        "--mask-source",
+        type=int,
+        action="append",
+        default=[],
+        metavar="J",
+        help="zero source word J (from 0) at every step, renormalising the rest; repeatable",
+    )
+    g.add_argument(
+        "--pin",
+        type=_pin,
+        action="append",
+        default=[],
+        metavar="STEP:J",
+        help="put all of step STEP's attention on source word J; repeatable",
+    )
+    g.add_argument(
+        "--edit-row",
+        type=_edit_row,
+        action="append",
+        default=[],
+        metavar="STEP:W0,W1,...",
+        help="set step STEP's weights, one per source word (scaled to sum 1); repeatable",
+    )
+    g.add_argument(
+        "--temperature-scores",
+        type=float,
+        default=1.0,
+        metavar="T",
+        help="α = softmax(e / T) at every step (not the sampling --temperature); T → 0: one-hot",
+    )
+    g.add_argument(
+        "--perturb",
+        action="store_true",
+        help="also decode with each source word dropped; the JSON output gets the table",
+    )
+    g.add_argument("--perturb-with", metavar="WORD", help="with --perturb: replace each word by WORD instead")
+
+
+def _pin(text: str) -> PinStep:
+    step, _, j = text.partition(":")
+    try:
+        return PinStep(int(step), int(j))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected STEP:J (two whole numbers), got {text!r}") from None
+
+
+def _edit_row(text: str) -> EditRow:
+    step, _, weights = text.partition(":")
+    try:
+        return EditRow(int(step), tuple(float(w) for w in weights.split(",")))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected STEP:W0,W1,... (numbers), got {text!r}") from None
+
+
+def _interventions(args: argparse.Namespace) -> tuple[Intervention, ...]:
+    return (*(MaskSource(j) for j in args.mask_source), *args.pin, *args.edit_row)
 
 
 def main(argv: list[str]) -> int:
@@ -81,6 +146,8 @@ def _run(args: argparse.Namespace) -> int:
 def _check_args(args: argparse.Namespace) -> None:
     if args.beam is not None and args.beam < 1:
         raise UsageError(f"--beam must be at least 1, got {args.beam}")
+    if args.perturb_with is not None and not args.perturb:
+        raise UsageError("--perturb-with needs --perturb")
     known = FORMATS + IMAGE_FORMATS
     if args.out is not None and args.out.suffix.lower() not in known:
         raise UsageError(f"--out: unknown format {args.out.suffix or '(no suffix)'!r}; use one of {', '.join(known)}")
@@ -93,7 +160,16 @@ def _open(model: Path, device: str) -> InferenceSession:
 
 
 def _request(args: argparse.Namespace) -> DecodeRequest:
-    common: dict[str, Any] = {"request_id": 1, "source": args.source, "max_len": args.max_len, "top_k": args.top_k}
+    common: dict[str, Any] = {
+        "request_id": 1,
+        "source": args.source,
+        "max_len": args.max_len,
+        "top_k": args.top_k,
+        "interventions": _interventions(args),
+        "score_temperature": args.temperature_scores,
+        "perturb": ("replace" if args.perturb_with is not None else "drop") if args.perturb else "",
+        "perturb_with": args.perturb_with or "",
+    }
     if args.target is not None:
         return DecodeRequest(strategy="forced", target=args.target, **common)
     if args.beam is not None:
@@ -123,6 +199,19 @@ def _print_result(result: DecodeResult) -> None:
         print(f"{i:3d}  {token:<16} p={prob:.3f}  attends to {result.source_tokens[j]!r} ({row[j]:.2f})")
     for rank, hyp in enumerate(result.hypotheses[1:], 2):
         print(f"beam #{rank}: score {hyp.score:.3f}  {' '.join(hyp.tokens)}")
+    _print_whatif(result)
+
+
+def _print_whatif(result: DecodeResult) -> None:
+    edits = [describe_intervention(x, result.source_tokens) for x in result.interventions]
+    if result.score_temperature != 1.0:
+        edits.append(f"score temperature {result.score_temperature:g}")
+    if edits:
+        print(f"what-if: {'; '.join(edits)}")
+    for row in result.perturbations:
+        change = f"changes {', '.join(map(str, row.changed_positions))}" if row.changed_positions else "no change"
+        action = f"→ {row.replacement!r}" if row.replacement else "dropped"
+        print(f"  {row.word!r} {action}: {row.text}  ({change})")
 
 
 def _fail(message: str) -> int:

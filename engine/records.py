@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from engine.interventions import Intervention
+
 STRATEGIES = ("greedy", "beam", "forced", "sample")
+PERTURB_MODES = ("", "drop", "replace")
+BEAM_STATUSES = ("kept", "pruned", "finished")
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,12 @@ class DecodeRequest:
     seed: int = 0
     max_len: int = 0  # 0: derived from the source length
     top_k: int = 5
+    # What-if tools (engine/interventions.py): edits applied to α before each c_i is formed.
+    interventions: tuple[Intervention, ...] = ()
+    score_temperature: float = 1.0  # α = softmax(e / τ); not the sampling temperature
+    prefix: tuple[str, ...] = ()  # greedy only: output tokens forced before greedy takes over
+    perturb: str = ""  # "drop" / "replace": also decode once per source word dropped / replaced
+    perturb_with: str = ""  # the replacement word for perturb="replace"
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,33 @@ class Hypothesis:
 
 
 @dataclass(frozen=True)
+class BeamNode:
+    """One candidate beam search scored: extended further (kept), dropped (pruned), or ended (finished)."""
+
+    index: int  # position in DecodeResult.beam_tree
+    parent: int  # index of the node it extends; -1: it extends <bos>
+    step: int
+    token: str
+    token_id: int
+    log_prob: float  # of the whole prefix ending here
+    status: str  # one of BEAM_STATUSES
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """The decode with one source word dropped (replacement "") or replaced, against the original."""
+
+    position: int
+    word: str
+    replacement: str
+    source_tokens: tuple[str, ...]
+    output_tokens: tuple[str, ...]
+    text: str
+    changed_positions: tuple[int, ...]  # output positions whose token differs (or exists on one side only)
+    max_delta_alpha: tuple[float, ...]  # per new output row: max |Δα| against the original row; NaN: no such row
+
+
+@dataclass(frozen=True)
 class DecodeResult:
     """The final record: the whole hypothesis and the full matrices."""
 
@@ -79,6 +118,10 @@ class DecodeResult:
     seconds: float = 0.0
     messages: tuple[str, ...] = field(default=())  # notes for the user (truncation, fallbacks)
     text: str = ""  # the output detokenised, without <eos>
+    beam_tree: tuple[BeamNode, ...] = field(default=())  # beam: every candidate scored, in search order
+    perturbations: tuple[Perturbation, ...] = field(default=())  # one per source word when requested
+    interventions: tuple[Intervention, ...] = field(default=())  # the what-if edits this decode ran under
+    score_temperature: float = 1.0
 
 
 def frozen_array(values: np.ndarray) -> np.ndarray:

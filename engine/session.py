@@ -13,6 +13,10 @@ decoding is too fine-grained to gain from more, and a GUI keeps a core; torch ke
 per thread).  A DecodeControl passed to `decode` is consulted between steps: its latest request id
 must be the request's (call `control.begin(request_id)` first); cancelled or superseded → the
 generator ends without a DecodeResult.  `DecodeResult.seconds` leaves out delays and pauses.
+
+What-if requests (engine/interventions.py) need nothing else: their edits reach every strategy as the
+model's per-step α hook, and `perturb` adds one plain decode per source word after the main one
+(engine/perturbation.py), checking the control between them.
 """
 
 from __future__ import annotations
@@ -20,20 +24,23 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
 
+from engine.alpha_edits import StepEdits
 from engine.control import DecodeControl
 from engine.device import DECODE_THREADS, prepare_thread, resolve_device
 from engine.inputs import MAX_OUTPUT_TOKENS, MAX_SOURCE_TOKENS, InputError, PreparedRequest, prepare_request
+from engine.perturbation import perturbation_table
 from engine.records import DecodeRequest, DecodeResult, StepRecord, frozen_array
 from engine.step_stats import StepStats
 from engine.strategies import STRATEGY_FUNCTIONS, DecodeContext, Outcome
-from models.checkpoint import Checkpoint, describe, load_checkpoint
+from models.checkpoint import Checkpoint, describe
 from models.encoder import Memory
+from models.importers import load_any
 from models.seq2seq import Seq2Seq
 from models.tokens import EOS
 
@@ -71,8 +78,8 @@ class InferenceSession:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], device: str = "auto", **options: Any) -> InferenceSession:
-        """Load a checkpoint (CheckpointError on any problem) onto `device`, falling back to the CPU."""
-        session = cls(load_checkpoint(path, "cpu"), "cpu", **options)
+        """Load our checkpoint or a toolkit's model (CheckpointError on any problem) onto `device`, else the CPU."""
+        session = cls(load_any(path, "cpu"), "cpu", **options)
         session.move_to(device)
         return session
 
@@ -113,13 +120,29 @@ class InferenceSession:
         prepared = prepare_request(request, self.checkpoint, self.max_source_tokens, self.max_output_tokens)
         prepare_thread(self.device, self.threads)
         memory = self._encode(prepared)
-        ctx = DecodeContext(self.model, memory, self._stats(prepared), prepared, self.device)
+        edits = self._edits(prepared)
+        ctx = DecodeContext(self.model, memory, self._stats(prepared), prepared, self.device, edits)
         gate = _Gate(control, request.request_id)
         outcome = yield from STRATEGY_FUNCTIONS[request.strategy](ctx, gate)
         if outcome is None or not gate.live():
             return
+        outcome.messages.extend(edits.notes + _unused_note(edits.unused_steps(len(outcome.records))))
         encoder_states = memory.states[0].cpu().numpy()
-        yield self._result(prepared, outcome, encoder_states, time.perf_counter() - start - gate.waited)
+        result = self._result(prepared, outcome, encoder_states, time.perf_counter() - start - gate.waited)
+        if request.perturb:  # one more decode per source word, stopping if the request is dropped
+            rows = perturbation_table(result, request, self._run_plain, gate.live, self.checkpoint.src_tokenizer)
+            if rows is None:
+                return
+            result = replace(result, perturbations=rows)
+        yield result
+
+    def _edits(self, prepared: PreparedRequest) -> StepEdits:
+        request, width = prepared.request, len(prepared.source_ids)
+        softmax_weights = self.model.config.attention != "none"
+        return StepEdits(tuple(request.interventions), request.score_temperature, width, softmax_weights)
+
+    def _run_plain(self, request: DecodeRequest) -> DecodeResult:
+        return self.run(replace(request, perturb="", perturb_with=""))
 
     def _encode(self, prepared: PreparedRequest) -> Memory:
         with torch.inference_mode():
@@ -156,7 +179,16 @@ class InferenceSession:
             seconds=seconds,
             messages=prepared.messages + tuple(outcome.messages),
             text=self.checkpoint.tgt_tokenizer.detokenize(words),
+            beam_tree=outcome.beam_tree,
+            interventions=tuple(prepared.request.interventions),
+            score_temperature=prepared.request.score_temperature,
         )
+
+
+def _unused_note(steps: list[int]) -> list[str]:
+    if not steps:
+        return []
+    return [f"The decode ended before step {', '.join(map(str, steps))}: that edit was never applied."]
 
 
 def _stack(rows: list[np.ndarray], width: int) -> np.ndarray:

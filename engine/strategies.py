@@ -19,9 +19,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from engine.alpha_edits import no_edit
 from engine.inputs import PreparedRequest
-from engine.records import Hypothesis, StepRecord, frozen_array
+from engine.records import BeamNode, Hypothesis, StepRecord, frozen_array
 from engine.step_stats import StepStats
+from models.attention import AlphaEdit
 from models.decoder import StepOutput
 from models.encoder import Memory
 from models.seq2seq import Seq2Seq
@@ -48,6 +50,7 @@ class DecodeContext:
     stats: StepStats
     prepared: PreparedRequest
     device: torch.device
+    edit_for: Callable[[int], AlphaEdit | None] = no_edit  # what-if interventions, per step
 
 
 @dataclass
@@ -55,10 +58,20 @@ class Outcome:
     records: list[StepRecord]
     hypotheses: tuple[Hypothesis, ...] = ()
     messages: list[str] = field(default_factory=list)
+    beam_tree: tuple[BeamNode, ...] = ()
 
 
 def greedy(ctx: DecodeContext, gate: Gate) -> Steps:
-    return (yield from _single_path(ctx, gate, _argmax, ctx.prepared.max_len, chosen_is_top=True))
+    """Argmax each step; a request's `prefix` is forced first (what-if re-decodes keep the original's start)."""
+    prefix = ctx.prepared.prefix_ids
+    if not prefix:
+        return (yield from _single_path(ctx, gate, _argmax, ctx.prepared.max_len, chosen_is_top=True))
+    forced_ids = torch.tensor(prefix, dtype=torch.long, device=ctx.device)
+
+    def choose(i: int, logits: Tensor) -> Tensor:
+        return forced_ids[i : i + 1] if i < len(prefix) else logits.argmax(-1)
+
+    return (yield from _single_path(ctx, gate, choose, ctx.prepared.max_len))
 
 
 def _argmax(_: int, logits: Tensor) -> Tensor:
@@ -100,7 +113,7 @@ def _single_path(
         prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
     for i in range(steps):
         with torch.inference_mode():
-            out = ctx.model.decode_step(prev, state, ctx.memory)
+            out = ctx.model.decode_step(prev, state, ctx.memory, ctx.edit_for(i))
             logits = out.logits if temperature == 1.0 else out.logits / temperature
             prev = choose(i, logits)
             log_probs = logits.log_softmax(-1)
@@ -132,7 +145,7 @@ def beam(ctx: DecodeContext, gate: Gate) -> Steps:
         if not gate.turn(i):
             return None
         yield record
-    return Outcome(best_records, hypotheses, notes)
+    return Outcome(best_records, hypotheses, notes, tuple(search.tree))
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,7 @@ class _Node:
     token: int
     token_log_prob: float
     log_prob: float  # of the whole prefix ending here
+    index: int  # in the search's tree
 
     def path(self) -> list[_Node]:
         nodes: list[_Node] = []
@@ -177,6 +191,7 @@ class _BeamSearch:
         self.finished: list[_Node] = []
         self.live: list[_Node | None] = [None]  # None: the <bos> root
         self.blocks: list[np.ndarray] = []  # per step, the host block of every beam row
+        self.tree: list[BeamNode] = []  # every candidate scored, for the beam explorer
         self._memories: dict[int, Memory] = {}
 
     def run(self, gate: Gate) -> bool:
@@ -190,7 +205,7 @@ class _BeamSearch:
             if not gate.live():
                 return False
             with torch.inference_mode():
-                out = self.ctx.model.decode_step(prev, state, self._memory(len(self.live)))
+                out = self.ctx.model.decode_step(prev, state, self._memory(len(self.live)), self.ctx.edit_for(t))
                 cand = self._expand(out, cum)
             keep = self._select(t, cand.host)
             if len(self.finished) >= self.width or not keep:
@@ -222,15 +237,24 @@ class _BeamSearch:
         keep: list[int] = []
         live: list[_Node | None] = []
         for rank, (score, row, token, token_log_prob) in enumerate(candidates):
-            node = _Node(self.live[int(row)], t, int(row), int(token), token_log_prob, score)
+            node = _Node(self.live[int(row)], t, int(row), int(token), token_log_prob, score, len(self.tree))
+            status = "pruned"
             if node.token == EOS_ID:
                 if rank < self.width:
                     self.finished.append(node)
+                    status = "finished"
             elif len(live) < self.width:
                 live.append(node)
                 keep.append(rank)
+                status = "kept"
+            self._add_to_tree(node, status)
         self.live = live
         return keep
+
+    def _add_to_tree(self, node: _Node, status: str) -> None:
+        parent = -1 if node.prev is None else node.prev.index
+        token = self.ctx.stats.itos[node.token]
+        self.tree.append(BeamNode(node.index, parent, node.step, token, node.token, node.log_prob, status))
 
     def results(self) -> tuple[tuple[Hypothesis, ...], list[StepRecord], list[str]]:
         """Every finished hypothesis (or, if none finished, the live ones), best first; the best's records."""

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 
+from engine import evaluate_cli, inspect_cli
 from engine.records import DecodeRequest
 from engine.session import InferenceSession
 from models import convert_cli
@@ -258,6 +259,24 @@ def test_malicious_pickles_are_refused_everywhere(tmp_path: Path) -> None:
         out = tmp_path / "converted.safetensors"
         assert convert_cli.main([str(path), "--out", str(out)]) == 1
         assert not out.exists() and not marker.exists()
+        report = tmp_path / "report.json"
+        assert inspect_cli.main(["--model", str(path), "--source", "a b", "--out", str(report)]) == 2
+        assert evaluate_cli.main(["--model", str(path), "--data", str(tmp_path / "x.tsv"), "--out", str(report)]) == 2
+        assert not report.exists() and not marker.exists()
+
+
+@pytest.mark.parametrize("fixture", ["joeynmt/gru_bahdanau", "opennmt/brnn_gru_mlp/model.pt"])
+def test_inspect_and_evaluate_open_foreign_models(tmp_path: Path, fixture: str) -> None:
+    probe = reference(fixture.split("/model.pt")[0])[0]
+    out = tmp_path / "inspect.json"
+    assert inspect_cli.main(["--model", str(DATA / fixture), "--source", probe["source"], "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["source_tokens"]
+    data = tmp_path / "pairs.tsv"
+    data.write_text(f"{probe['source']}\tx y\n")
+    report = tmp_path / "report.json"
+    args = ["--model", str(DATA / fixture), "--data", str(data), "--out", str(report), "--device", "cpu"]
+    assert evaluate_cli.main(args) == 0
+    assert json.loads(report.read_text())["models"][0]["buckets"]
 
 
 # -- the YAML subset reader ---------------------------------------------------------------------------
