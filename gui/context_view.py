@@ -322,7 +322,8 @@ class ContextInspector(QWidget):
         self._cos_bar.setColorMap(colormap(theme.scores_colormap))
         self._zero_line.setPen(pg.mkPen(theme.muted, width=1))
         self._note.setStyleSheet(
-            f"background: {theme.selection}; color: {theme.plot_background}; font-weight: bold; padding: 4px;")
+            f"background: {theme.selection}; color: {theme.plot_background}; font-weight: bold; padding: 4px;"
+        )
         self._style_texts(self._token_texts + self._point_texts)
         self._style_points()
         self._style_titles()
@@ -373,4 +374,3 @@ class ContextInspector(QWidget):
             plot.clear()
         self._view.ci.clear()
         self._view.close()
-

@@ -200,8 +200,11 @@ class TokenAxis(pg.AxisItem):
             p.save()
             p.translate(pos, bounds.bottom() - offset)
             p.rotate(-90)
-            p.drawText(QRectF(0, -line / 2, widest, line),
-                       int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
+            p.drawText(
+                QRectF(0, -line / 2, widest, line),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                text,
+            )
             p.restore()
         else:
             width = metrics.horizontalAdvance(text) + 2
@@ -245,8 +248,12 @@ def write_svg(view: pg.GraphicsView, source: QRectF, path: str | Path, backgroun
         painter.end()
     # Viewers without our font should still pick a Devanagari one rather than draw boxes.
     svg = Path(path)
-    svg.write_text(svg.read_text(encoding="utf-8").replace(
-        'font-family="Noto Sans Devanagari"', f'font-family="{SVG_FONT_FALLBACKS}"'), encoding="utf-8")
+    svg.write_text(
+        svg.read_text(encoding="utf-8").replace(
+            'font-family="Noto Sans Devanagari"', f'font-family="{SVG_FONT_FALLBACKS}"'
+        ),
+        encoding="utf-8",
+    )
 
 
 class HeatmapWidget(QWidget):
@@ -258,8 +265,9 @@ class HeatmapWidget(QWidget):
 
     step_selected = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0,
-                 show_readout: bool = True) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0, show_readout: bool = True
+    ) -> None:
         super().__init__(parent)
         self._theme: Theme = get_theme(theme)
         self._zoom = clamp_zoom(zoom)

@@ -41,8 +41,9 @@ def _font(point_size: float, zoom: float) -> QFont:
 class QualityPlot(QWidget):
     """Two stacked plots sharing the length axis: BLEU (0–100) above, exact match (%) below."""
 
-    def __init__(self, parent: QWidget | None = None, zoom: float = 1.0,
-                 background: str = "#ffffff", foreground: str = "#202020") -> None:
+    def __init__(
+        self, parent: QWidget | None = None, zoom: float = 1.0, background: str = "#ffffff", foreground: str = "#202020"
+    ) -> None:
         super().__init__(parent)
         self._zoom, self._background, self._foreground = zoom, background, foreground
         self._torn_down = False
@@ -96,8 +97,14 @@ class QualityPlot(QWidget):
         x = list(range(len(labels)))
         bleu = [_value(by_range.get(r, {}).get("bleu")) for r in labels]
         exact = [_value(by_range.get(r, {}).get("exact_match"), scale=100.0) for r in labels]
-        style = {"pen": pg.mkPen(color, width=2.5 * self._zoom), "symbol": symbol, "symbolSize": 9 * self._zoom,
-                 "symbolBrush": color, "symbolPen": pg.mkPen(color), "connect": "finite"}
+        style = {
+            "pen": pg.mkPen(color, width=2.5 * self._zoom),
+            "symbol": symbol,
+            "symbolSize": 9 * self._zoom,
+            "symbolBrush": color,
+            "symbolPen": pg.mkPen(color),
+            "connect": "finite",
+        }
         self._legend.addItem(self._bleu.plot(x, bleu, **style), name)
         self._exact.plot(x, exact, **style)
 

@@ -37,8 +37,15 @@ def ensure_app() -> QApplication:
     return _app
 
 
-def render_result(result: DecodeResult, path: str | Path, width: int = 1200, height: int = 900,
-                  theme: str = "light", zoom: float = 1.0, mode: str = "alpha") -> None:
+def render_result(
+    result: DecodeResult,
+    path: str | Path,
+    width: int = 1200,
+    height: int = 900,
+    theme: str = "light",
+    zoom: float = 1.0,
+    mode: str = "alpha",
+) -> None:
     """Write the attention heatmap of `result` to `path` (.png or .svg), width × height pixels."""
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:

@@ -39,15 +39,35 @@ class Theme:
 
 THEMES: dict[str, Theme] = {
     "light": Theme(
-        name="light", window="#f4f4f2", panel="#ffffff", text="#1b1b1b", muted="#6b6b6b",
-        accent="#2f6fd6", accent_text="#ffffff", plot_background="#ffffff", plot_foreground="#1b1b1b",
-        selection="#0a84ff", hover="#1b1b1b", alpha_colormap="CET-L17", scores_colormap="CET-D1A",
+        name="light",
+        window="#f4f4f2",
+        panel="#ffffff",
+        text="#1b1b1b",
+        muted="#6b6b6b",
+        accent="#2f6fd6",
+        accent_text="#ffffff",
+        plot_background="#ffffff",
+        plot_foreground="#1b1b1b",
+        selection="#0a84ff",
+        hover="#1b1b1b",
+        alpha_colormap="CET-L17",
+        scores_colormap="CET-D1A",
         point_colors=("#2f6fd6", "#d6452f"),
     ),
     "dark": Theme(
-        name="dark", window="#1e1f22", panel="#2a2b2f", text="#e8e8e8", muted="#9a9a9a",
-        accent="#4d8ef0", accent_text="#ffffff", plot_background="#141518", plot_foreground="#e8e8e8",
-        selection="#3ad1ff", hover="#ffffff", alpha_colormap="inferno", scores_colormap="CET-D4",
+        name="dark",
+        window="#1e1f22",
+        panel="#2a2b2f",
+        text="#e8e8e8",
+        muted="#9a9a9a",
+        accent="#4d8ef0",
+        accent_text="#ffffff",
+        plot_background="#141518",
+        plot_foreground="#e8e8e8",
+        selection="#3ad1ff",
+        hover="#ffffff",
+        alpha_colormap="inferno",
+        scores_colormap="CET-D4",
         point_colors=("#6fa8ff", "#ff8a65"),
     ),
 }
@@ -80,11 +100,19 @@ def qt_palette(theme: Theme) -> QPalette:
     roles = QPalette.ColorRole
     palette = QPalette()
     colours = {
-        roles.Window: theme.window, roles.WindowText: theme.text, roles.Base: theme.panel,
-        roles.AlternateBase: theme.window, roles.Text: theme.text, roles.Button: theme.panel,
-        roles.ButtonText: theme.text, roles.ToolTipBase: theme.panel, roles.ToolTipText: theme.text,
-        roles.Highlight: theme.accent, roles.HighlightedText: theme.accent_text,
-        roles.PlaceholderText: theme.muted, roles.BrightText: theme.selection,
+        roles.Window: theme.window,
+        roles.WindowText: theme.text,
+        roles.Base: theme.panel,
+        roles.AlternateBase: theme.window,
+        roles.Text: theme.text,
+        roles.Button: theme.panel,
+        roles.ButtonText: theme.text,
+        roles.ToolTipBase: theme.panel,
+        roles.ToolTipText: theme.text,
+        roles.Highlight: theme.accent,
+        roles.HighlightedText: theme.accent_text,
+        roles.PlaceholderText: theme.muted,
+        roles.BrightText: theme.selection,
     }
     for role, colour in colours.items():
         palette.setColor(role, QColor(colour))

@@ -33,8 +33,9 @@ class ProbabilityBarDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.theme = theme
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         prob = float(index.data(PROB_ROLE) or 0.0)
         rect: QRect = option.rect  # type: ignore[attr-defined]
         painter.save()
@@ -46,8 +47,9 @@ class ProbabilityBarDelegate(QStyledItemDelegate):
         painter.fillRect(bar, colour)
         painter.setPen(QColor(self.theme.text))
         painter.setFont(option.font)  # type: ignore[attr-defined]
-        painter.drawText(rect.adjusted(8, 0, -8, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
-                         f"{prob:.3f}")
+        painter.drawText(
+            rect.adjusted(8, 0, -8, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), f"{prob:.3f}"
+        )
         painter.restore()
 
 

@@ -1,0 +1,177 @@
+"""Starting the desktop app: arguments, QApplication, the window with a model loaded, screenshots, clean exit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer, Slot
+from PySide6.QtWidgets import QApplication
+
+from gui.fonts import font_family
+from gui.main_window import MainWindow
+from gui.settings_store import SettingsStore
+from gui.theme import THEMES
+from gui.window_state import restore_window_state, stored_inputs, stored_look
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = REPO_ROOT / "resources" / "models" / "en_hi_bahdanau.safetensors"
+DEFAULT_SOURCE = "turn off the lights"
+SCREENSHOT_SIZES = {"inspector": (1600, 1000), "presentation": (1920, 1080)}
+SCREENSHOT_TIMEOUT_S = 120
+SETTLE_MS = 250  # after the decode: let layouts and coalesced repaints finish before grabbing
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="attnscope", description="See how a seq2seq model attends, step by step.")
+    parser.add_argument("--model", help="model file (.safetensors) to open")
+    parser.add_argument("--source", help="sentence to translate at start")
+    parser.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to OUT.png and exit")
+    parser.add_argument(
+        "--mode",
+        choices=tuple(SCREENSHOT_SIZES),
+        default="inspector",
+        help="presentation: large fonts, no side panels; inspector: every panel",
+    )
+    parser.add_argument("--theme", choices=tuple(THEMES), help="colour theme (default: the last one used)")
+    parser.add_argument("--settings-dir", metavar="DIR", help="where attnscope.ini lives (default: per user)")
+    return parser.parse_args(argv)
+
+
+def create_window(
+    settings_dir: str | Path | None = None,
+    model: str | Path | None = None,
+    source: str | None = None,
+    theme: str | None = None,
+) -> MainWindow:
+    """The main window with settings restored and a model loading (needs a QApplication)."""
+    from engine.qt_worker import EngineController  # the engine (and torch) only when a window is made
+
+    font_family()  # registers the packaged Devanagari font before any widget asks for it
+    store = SettingsStore(settings_dir)
+    stored_theme, zoom = stored_look(store)
+    controller = EngineController()
+    try:
+        window = MainWindow(controller, store, theme or stored_theme, zoom)
+        restore_window_state(window, store)
+    except BaseException:
+        controller.shutdown()  # a QThread destroyed while running aborts the process
+        raise
+    stored_model, stored_source, stored_target = stored_inputs(store)
+    window.source_panel.set_texts(source if source is not None else stored_source or DEFAULT_SOURCE, stored_target)
+    if model is None:
+        model = stored_model if stored_model and Path(stored_model).is_file() else DEFAULT_MODEL
+    window.open_model(str(model))
+    return window
+
+
+def run(argv: list[str]) -> int:
+    try:
+        args = parse_args(argv)
+    except SystemExit as exc:  # --help, or a bad argument (argparse printed why)
+        return int(exc.code or 0)
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0] if sys.argv else "attnscope"])
+    app.setApplicationName("attnscope")
+    if args.screenshot:
+        return _screenshot_run(args)
+    window = create_window(args.settings_dir, args.model, args.source, args.theme)
+    try:
+        window.show()
+        if args.mode == "presentation":
+            window.set_presentation(True)
+        return app.exec()
+    finally:
+        _dispose(window)
+        if existing is None:
+            app.shutdown()  # delete the QApplication now, not in the interpreter's unordered teardown
+
+
+def _screenshot_run(args: argparse.Namespace) -> int:
+    """Screenshots never touch the user's settings unless a settings dir is named."""
+    with tempfile.TemporaryDirectory(prefix="attnscope-") as scratch:
+        window = create_window(args.settings_dir or scratch, args.model, args.source, args.theme)
+        try:
+            return take_screenshot(window, Path(args.screenshot), args.mode)
+        finally:
+            _dispose(window)
+
+
+def take_screenshot(window: MainWindow, out: Path, mode: str, timeout_s: float = SCREENSHOT_TIMEOUT_S) -> int:
+    """0: written; 2: the model could not be loaded; 1: the decode failed or timed out (window still saved)."""
+    if mode == "presentation":
+        window.set_presentation(True, full_screen=False)
+    window.resize(*SCREENSHOT_SIZES[mode])
+    window.show()
+    waiter = _DecodeWaiter(window, timeout_s)
+    outcome = waiter.wait()
+    if outcome == "load_failed":
+        print(f"attnscope: cannot load the model: {window.last_load_error}", file=sys.stderr)
+        return 2
+    _settle(SETTLE_MS)
+    if not window.grab().save(str(out)):
+        print(f"attnscope: could not write {out}", file=sys.stderr)
+        return 1
+    if outcome != "finished":
+        print(f"attnscope: screenshot taken, but the decode {outcome}", file=sys.stderr)
+        return 1
+    return 0
+
+
+class _DecodeWaiter(QObject):
+    """Runs a local event loop until the first decode ends or the model fails to load."""
+
+    def __init__(self, window: MainWindow, timeout_s: float) -> None:
+        super().__init__(window)
+        self.outcome = "timed out"
+        self._loop = QEventLoop(self)
+        window.flow.finished.connect(self._on_finished)
+        window.flow.failed.connect(self._on_failed)
+        window.controller.model_load_failed.connect(self._on_load_failed)
+        window.controller.model_loaded.connect(self._on_loaded)  # after the window's own slot: it decodes
+        self._window = window
+        QTimer.singleShot(int(timeout_s * 1000), self._loop.quit)
+
+    def wait(self) -> str:
+        self._loop.exec()
+        return self.outcome
+
+    @Slot(object)
+    def _on_finished(self, _result: object) -> None:
+        self._end("finished")
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._end(f"failed: {message}")
+
+    @Slot(object)
+    def _on_loaded(self, _info: object) -> None:
+        if not self._window.flow.busy:
+            self._end("had nothing to decode")
+
+    @Slot(str)
+    def _on_load_failed(self, _message: str) -> None:
+        self._end("load_failed")
+
+    def _end(self, outcome: str) -> None:
+        self.outcome = outcome
+        self._loop.quit()
+
+
+def _settle(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def _dispose(window: MainWindow) -> None:
+    """Close (saves settings, stops the engine, releases the plots in order), then delete while Qt is whole."""
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()

@@ -1,0 +1,147 @@
+"""What the window asks the engine to decode, and what comes back for the decode it is showing.
+
+Sits between the EngineController and the views: submits with the current options, implements the
+transport (play / pause / single step) on top of the controller's steering calls, and turns the
+controller's signals into "started / step / finished / failed" for the current request only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from engine.records import DecodeResult, StepRecord
+from gui.provisional_tokens import provisional_text, provisional_tokens
+
+
+class DecodeFlow(QObject):
+    started = Signal(object, int)  # provisional source tokens (list[str]), expected rows
+    step = Signal(object)  # StepRecord
+    finished = Signal(object)  # DecodeResult
+    failed = Signal(str)
+    stopped = Signal()  # cancelled, or nothing to decode
+    playing_changed = Signal(bool)
+
+    def __init__(self, controller: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._engine = controller
+        self._request_id = 0
+        self._source = ""
+        self._max_len = 0
+        self._tokenizer = "word"
+        self._rows = 0
+        self.result: DecodeResult | None = None
+        self.records: list[StepRecord] = []  # of the decode under way (or the last one)
+        controller.step_decoded.connect(self._on_step)
+        controller.decode_finished.connect(self._on_finished)
+        controller.decode_failed.connect(self._on_failed)
+        controller.decode_cancelled.connect(self._on_cancelled)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return bool(self._engine.busy)
+
+    @property
+    def playing(self) -> bool:
+        return self.busy and not self._engine.paused
+
+    @property
+    def request_id(self) -> int:
+        return self._request_id
+
+    @property
+    def submitted_source(self) -> str:
+        return self._source
+
+    def current_result(self) -> DecodeResult | None:
+        """The result of the request shown now (None while it streams)."""
+        result = self.result
+        return result if result is not None and result.request_id == self._request_id else None
+
+    def step_count(self) -> int:
+        """Rows of the decode shown now: all of a finished one, those streamed so far otherwise."""
+        result = self.current_result()
+        return len(result.output_tokens) if result is not None else len(self.records)
+
+    def text_so_far(self) -> str:
+        return provisional_text([r.token for r in self.records], self._tokenizer)
+
+    def set_tokenizer(self, kind: str) -> None:
+        self._tokenizer = kind
+
+    # -- commands ----------------------------------------------------------------------------
+    def submit(self, source: str, options: dict[str, Any], paused: bool = False) -> int:
+        """Decode `source` with `options` (DecodeRequest fields); paused: wait for step()."""
+        if paused:
+            self._engine.pause()
+        else:
+            self._engine.resume()
+        self._source, self._max_len = source, int(options.get("max_len", 0))
+        self._rows = 0
+        self.records = []
+        self._request_id = self._engine.submit(source, **options)
+        self.playing_changed.emit(self.playing)
+        return self._request_id
+
+    def toggle_play(self) -> bool:
+        """Pause or resume the running decode; False when none runs (the caller starts one)."""
+        if not self.busy:
+            return False
+        if self._engine.paused:
+            self._engine.resume()
+        else:
+            self._engine.pause()
+        self.playing_changed.emit(self.playing)
+        return True
+
+    def step_once(self) -> bool:
+        """One more step of the running decode; False when none runs."""
+        if not self.busy:
+            return False
+        self._engine.step_once()
+        self.playing_changed.emit(False)
+        return True
+
+    def cancel(self) -> None:
+        self._engine.cancel()
+
+    def clear(self) -> None:
+        """Cancel, and forget the shown decode (nothing left to show or export)."""
+        self._engine.cancel()
+        self.result = None
+        self.records = []
+
+    # -- controller signals (GUI thread) -----------------------------------------------------
+    @Slot(object)
+    def _on_step(self, record: StepRecord) -> None:
+        if record.request_id != self._request_id:
+            return
+        if record.step == 0 or self._rows == 0:
+            width = len(record.alpha)
+            expected = self._max_len or 2 * width + 10  # the engine's default length limit
+            self.started.emit(provisional_tokens(self._source, self._tokenizer, width), expected)
+        self._rows += 1
+        self.records.append(record)
+        self.step.emit(record)
+
+    @Slot(object)
+    def _on_finished(self, result: DecodeResult) -> None:
+        if result.request_id != self._request_id:
+            return
+        self.result = result
+        self.finished.emit(result)
+        self.playing_changed.emit(False)
+
+    @Slot(int, str)
+    def _on_failed(self, request_id: int, message: str) -> None:
+        if request_id == self._request_id:
+            self.failed.emit(message)
+            self.playing_changed.emit(False)
+
+    @Slot(int)
+    def _on_cancelled(self, request_id: int) -> None:
+        if request_id == self._request_id:
+            self.stopped.emit()
+            self.playing_changed.emit(False)

@@ -1,0 +1,73 @@
+"""What the loaded model is: architecture, attention, sizes, device, and its model card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QFormLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
+
+# (description key, label) in display order; unknown keys are shown after these.
+FIELDS = (
+    ("rnn", "Architecture"),
+    ("attention", "Attention"),
+    ("layers", "Layers"),
+    ("bidirectional", "Bidirectional"),
+    ("hidden", "Hidden size"),
+    ("embedding", "Embedding size"),
+    ("parameters", "Parameters"),
+    ("src_vocab", "Source vocabulary"),
+    ("tgt_vocab", "Target vocabulary"),
+    ("tokenizer", "Tokeniser"),
+)
+
+
+class ModelPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name_label = QLabel("No model loaded", self)
+        self.name_label.setWordWrap(True)
+        self.device_label = QLabel("–", self)
+        self._form = QFormLayout()
+        self._values: dict[str, QLabel] = {}
+        self.card = QTextBrowser(self)
+        self.card.setOpenExternalLinks(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.name_label)
+        layout.addLayout(self._form)
+        self._form.addRow("Device", self.device_label)
+        layout.addWidget(self.card, 1)
+
+    def show_model(self, path: str | Path, description: dict[str, Any], card: str, device: str) -> None:
+        self.name_label.setText(f"<b>{Path(path).name}</b>")
+        self.name_label.setToolTip(str(path))
+        self.set_device(device)
+        known = [key for key, _ in FIELDS if key in description]
+        extra = [key for key in description if key not in dict(FIELDS)]
+        labels = dict(FIELDS)
+        for key in known + extra:
+            title = labels.get(key, key.replace("_", " ").capitalize())
+            self._value_label(key, title).setText(_format(description[key]))
+        self.card.setMarkdown(card or "*This model has no model card.*")
+
+    def set_device(self, device: str) -> None:
+        self.device_label.setText(device)
+
+    def value(self, key: str) -> str:
+        label = self._values.get(key)
+        return label.text() if label else ""
+
+    def _value_label(self, key: str, title: str) -> QLabel:
+        if key not in self._values:
+            self._values[key] = QLabel(self)
+            self._values[key].setWordWrap(True)
+            self._form.addRow(title, self._values[key])
+        return self._values[key]
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

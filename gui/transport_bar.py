@@ -1,0 +1,81 @@
+"""Play / pause / single step, the per-step delay slider, and the heatmap view toggles (visible in every mode)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+
+MAX_DELAY_MS = 2000
+SLIDER_EMS = 12
+
+
+class TransportBar(QWidget):
+    play_clicked = Signal()
+    step_clicked = Signal()
+    delay_changed = Signal(float)  # seconds
+    transposed_changed = Signal(bool)
+    mode_changed = Signal(str)  # "alpha" or "scores"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.play_button = QToolButton(self)
+        self.play_button.setToolTip("Play / pause the decode (Space)")
+        self.step_button = QToolButton(self)
+        self.step_button.setText("▶❚ Step")
+        self.step_button.setToolTip("Decode one step (pauses first)")
+        self.delay = QSlider(Qt.Orientation.Horizontal, self)
+        self.delay.setRange(0, MAX_DELAY_MS)
+        self.delay.setSingleStep(50)
+        self.delay.setPageStep(250)
+        self.delay.setToolTip("Pause between decoder steps; far left turns the animation off")
+        self.delay_label = QLabel(self)
+        self.transpose = QCheckBox("Transpose", self)
+        self.mode = QComboBox(self)
+        self.mode.addItem("weights α", "alpha")
+        self.mode.addItem("scores e", "scores")
+        self.mode.setToolTip("Show the softmax weights α_ij or the raw scores e_ij")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.play_button, self.step_button, QLabel("Speed", self), self.delay, self.delay_label):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addWidget(self.mode)
+        layout.addWidget(self.transpose)
+        self.play_button.clicked.connect(self.play_clicked)
+        self.step_button.clicked.connect(self.step_clicked)
+        self.delay.valueChanged.connect(self._on_delay)
+        self.transpose.toggled.connect(self.transposed_changed)
+        self.mode.currentIndexChanged.connect(self._on_mode)
+        self.set_playing(False)
+        self._fit_slider()
+        self._on_delay(self.delay.value())
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_slider()
+
+    def _fit_slider(self) -> None:
+        """Wide enough to aim at with a presenter's mouse at any zoom."""
+        self.delay.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * SLIDER_EMS)
+
+    def set_playing(self, playing: bool) -> None:
+        self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
+
+    def delay_seconds(self) -> float:
+        return self.delay.value() / 1000.0
+
+    def set_delay_seconds(self, seconds: float) -> None:
+        self.delay.setValue(round(max(0.0, min(seconds, MAX_DELAY_MS / 1000)) * 1000))
+
+    def heatmap_mode(self) -> str:
+        return str(self.mode.currentData())
+
+    @Slot(int)
+    def _on_delay(self, ms: int) -> None:
+        self.delay_label.setText("animation off" if ms == 0 else f"{ms / 1000:.2f} s/step")
+        self.delay_changed.emit(ms / 1000.0)
+
+    @Slot()
+    def _on_mode(self) -> None:
+        self.mode_changed.emit(self.heatmap_mode())
