@@ -53,8 +53,10 @@ def main() -> None:
     paint = time.perf_counter()
     widget.graphics_view().grab()
     paint = time.perf_counter() - paint
-    print(f"{n} steps in {total:.2f} s, {len(flushes)} repaints, flush mean {1e3 * sum(flushes) / len(flushes):.1f} ms"
-          f" max {1e3 * max(flushes):.1f} ms, full paint {1e3 * paint:.1f} ms")
+    print(
+        f"{n} steps in {total:.2f} s, {len(flushes)} repaints, flush mean {1e3 * sum(flushes) / len(flushes):.1f} ms"
+        f" max {1e3 * max(flushes):.1f} ms, full paint {1e3 * paint:.1f} ms"
+    )
     widget.teardown()
 
 

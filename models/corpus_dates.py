@@ -17,8 +17,20 @@ EXAMPLE = ("23rd of november 2026", "2026-11-23")
 FIRST_DAY = date(1950, 1, 1)
 LAST_DAY = date(2050, 12, 31)
 
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-          "november", "december")
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 

@@ -56,9 +56,7 @@ def _arrange(parts: Sequence[_Piece], hindi_order: Sequence[int]) -> _Piece:
     for part in parts:
         offsets.append(offsets[-1] + len(part.en))
     en = tuple(w for part in parts for w in part.en)
-    hi = tuple(
-        (word, tuple(offsets[k] + i for i in links)) for k in hindi_order for word, links in parts[k].hi
-    )
+    hi = tuple((word, tuple(offsets[k] + i for i in links)) for k in hindi_order for word, links in parts[k].hi)
     return _Piece(en, hi)
 
 
@@ -274,8 +272,18 @@ _DETS = (
 _ALL = _Det(("all", "the"), ("all", "the"), _gendered("सारा", "सारे", "सारी"), 0.1)  # plural or mass only
 
 _NUMBERS = (
-    ("one", "एक"), ("two", "दो"), ("three", "तीन"), ("four", "चार"), ("five", "पाँच"), ("six", "छह"),
-    ("seven", "सात"), ("eight", "आठ"), ("nine", "नौ"), ("ten", "दस"), ("eleven", "ग्यारह"), ("twelve", "बारह"),
+    ("one", "एक"),
+    ("two", "दो"),
+    ("three", "तीन"),
+    ("four", "चार"),
+    ("five", "पाँच"),
+    ("six", "छह"),
+    ("seven", "सात"),
+    ("eight", "आठ"),
+    ("nine", "नौ"),
+    ("ten", "दस"),
+    ("eleven", "ग्यारह"),
+    ("twelve", "बारह"),
 )
 _MINUTES = (("five", "पाँच"), ("ten", "दस"), ("fifteen", "पंद्रह"), ("twenty", "बीस"), ("thirty", "तीस"))
 _TIMES = (
@@ -375,7 +383,7 @@ def _objects(rng: random.Random, tag: str) -> tuple[_Piece, list[_Noun]]:
 
 
 def _verb_phrase(verb: _Verb, polite: bool, negated: bool) -> _Piece:
-    """"do not turn off" → "बंद मत करो": negation sits between the stem and the finite verb."""
+    """ "do not turn off" → "बंद मत करो": negation sits between the stem and the finite verb."""
     prefix = ("do", "not") if negated else ()
     links = tuple(range(len(prefix), len(prefix) + len(verb.en)))
     hi = [(w, links) for w in verb.stem]
@@ -398,11 +406,13 @@ def _place(rng: random.Random, verb: _Verb, objects: list[_Noun]) -> _Piece | No
 def _clause(rng: random.Random, polite: bool, please: bool) -> _Piece:
     verb = rng.choices(_VERBS, weights=_VERB_WEIGHTS)[0]
     obj, nouns = _objects(rng, verb.tag)
-    parts = {"please": _PLEASE if please else None,
-             "verb": _verb_phrase(verb, polite, rng.random() < 0.08),
-             "object": obj,
-             "place": _place(rng, verb, nouns),
-             "time": rng.choice(_TIMES) if rng.random() < 0.3 else None}
+    parts = {
+        "please": _PLEASE if please else None,
+        "verb": _verb_phrase(verb, polite, rng.random() < 0.08),
+        "object": obj,
+        "place": _place(rng, verb, nouns),
+        "time": rng.choice(_TIMES) if rng.random() < 0.3 else None,
+    }
     present = [k for k, v in parts.items() if v is not None]  # dict order is the English order
     middle = ["object", "place"] if verb.place in _PLACE_AFTER_OBJECT else ["place", "object"]
     hindi = [present.index(k) for k in ("please", "time", *middle, "verb") if k in present]
@@ -417,8 +427,10 @@ def _sentence(rng: random.Random, min_words: int, max_words: int) -> _Piece:
         parts = [_clause(rng, polite, please=polite)]
         words, misses = len(parts[0].en), 0
         while words < goal and misses < 8:
-            extra = [rng.choices(_CONNECTORS, weights=_CONNECTOR_WEIGHTS)[0],
-                     _clause(rng, polite, please=polite and rng.random() < 0.2)]
+            extra = [
+                rng.choices(_CONNECTORS, weights=_CONNECTOR_WEIGHTS)[0],
+                _clause(rng, polite, please=polite and rng.random() < 0.2),
+            ]
             size = sum(len(p.en) for p in extra)
             if words + size <= max_words:
                 parts.extend(extra)
@@ -483,6 +495,7 @@ def parse_alignment(text: str) -> Alignment:
 
 def write_tsv(pairs: Iterable[Pair], path: str | os.PathLike[str], with_alignment: bool = True) -> int:
     """`source<TAB>target[<TAB>alignment]` lines, written atomically; returns the line count."""
-    rows = ((p.source, p.target, format_alignment(p.alignment)) if with_alignment else (p.source, p.target)
-            for p in pairs)
+    rows = (
+        (p.source, p.target, format_alignment(p.alignment)) if with_alignment else (p.source, p.target) for p in pairs
+    )
     return write_tsv_atomic(rows, path)

@@ -75,9 +75,19 @@ def step_records(result: DecodeResult) -> list[StepRecord]:
     for i, token in enumerate(result.output_tokens):
         alpha = np.asarray(result.alpha[i], dtype=np.float64)
         entropy = float(-(alpha * np.log(np.clip(alpha, 1e-12, None))).sum())
-        records.append(StepRecord(
-            request_id=result.request_id, step=i, token_id=i, token=token, prob=float(result.token_probs[i]),
-            topk=result.topk[i], alpha=result.alpha[i], scores=result.scores[i], context=result.context[i],
-            state=result.states[i], entropy=entropy,
-        ))
+        records.append(
+            StepRecord(
+                request_id=result.request_id,
+                step=i,
+                token_id=i,
+                token=token,
+                prob=float(result.token_probs[i]),
+                topk=result.topk[i],
+                alpha=result.alpha[i],
+                scores=result.scores[i],
+                context=result.context[i],
+                state=result.states[i],
+                entropy=entropy,
+            )
+        )
     return records

@@ -184,8 +184,24 @@ def test_hindi_is_verb_final(long_pairs: list[Pair], short_pairs: list[Pair]) ->
 
 
 def test_single_clause_commands_end_with_their_verb(short_pairs: list[Pair]) -> None:
-    verbs = {"turn", "switch", "open", "close", "lock", "clean", "wash", "bring", "put", "take", "find",
-             "fill", "heat", "cook", "boil", "charge"}
+    verbs = {
+        "turn",
+        "switch",
+        "open",
+        "close",
+        "lock",
+        "clean",
+        "wash",
+        "bring",
+        "put",
+        "take",
+        "find",
+        "fill",
+        "heat",
+        "cook",
+        "boil",
+        "charge",
+    }
     single = [p for p in short_pairs if sum(w in verbs for w in p.source.split()) == 1]
     assert len(single) > 500
     for p in single:
@@ -224,8 +240,17 @@ def _parse_written_date(text: str) -> tuple[date, str | None]:
     weekday = words.pop(0) if words[0] in corpus_dates.WEEKDAYS else None
     cleaned = " ".join(w for w in words if w not in ("the", "of"))
     cleaned = re.sub(r"\b(\d+)(st|nd|rd|th)\b", r"\1", cleaned)
-    for fmt in ("%d %B %Y", "%B %d %Y", "%d %b %Y", "%b %d %Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y",
-                "%Y/%m/%d", "%Y %B %d"):
+    for fmt in (
+        "%d %B %Y",
+        "%B %d %Y",
+        "%d %b %Y",
+        "%b %d %Y",
+        "%d/%m/%Y",
+        "%d.%m.%Y",
+        "%d-%m-%Y",
+        "%Y/%m/%d",
+        "%Y %B %d",
+    ):
         try:
             return datetime.strptime(cleaned, fmt).date(), weekday
         except ValueError:
@@ -262,7 +287,18 @@ def test_dates_example_and_fixed_day_month_convention() -> None:
     assert corpus_dates.format_date(date.fromisoformat(iso), "ordinal_of") == source
     assert corpus_dates.format_date(date(2026, 3, 5), "slash") == "5/3/2026"  # day first, always
     assert [corpus_dates.ordinal(d) for d in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 31)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "31st"]
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "23rd",
+        "31st",
+    ]
 
 
 # --- TSV files and the CLI ------------------------------------------------------------------
@@ -298,14 +334,18 @@ def test_tsv_writer_refuses_tabs_and_keeps_old_file(tmp_path: Path) -> None:
 
 def test_cli_writes_all_three_corpora(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     en_hi, buckets, dates = tmp_path / "en_hi.tsv", tmp_path / "buckets.tsv", tmp_path / "dates.tsv"
-    assert cli_main(["en-hi", "--n", "30", "--seed", "1", "--min-words", "3", "--max-words", "60",
-                     "--out", str(en_hi)]) == 0
+    assert (
+        cli_main(["en-hi", "--n", "30", "--seed", "1", "--min-words", "3", "--max-words", "60", "--out", str(en_hi)])
+        == 0
+    )
     assert cli_main(["en-hi-buckets", "--per-bucket", "5", "--seed", "7", "--out", str(buckets)]) == 0
     assert cli_main(["dates", "--n", "25", "--seed", "1", "--out", str(dates)]) == 0
     rows = read_tsv(en_hi)
     assert len(rows) == 30 and all(len(r) == 3 for r in rows)
-    assert rows == [[p.source, p.target, corpus_en_hi.format_alignment(p.alignment)]
-                    for p in corpus_en_hi.generate(30, seed=1, min_words=3, max_words=60)]
+    assert rows == [
+        [p.source, p.target, corpus_en_hi.format_alignment(p.alignment)]
+        for p in corpus_en_hi.generate(30, seed=1, min_words=3, max_words=60)
+    ]
     assert len(read_tsv(buckets)) == 5 * len(corpus_en_hi.DEFAULT_BUCKETS)
     assert [tuple(r) for r in read_tsv(dates)] == corpus_dates.generate(25, seed=1)
     assert "wrote 25 pairs" in capsys.readouterr().out

@@ -54,8 +54,10 @@ def _toy_pairs(n: int, seed: int) -> list[EvalPair]:
 # -- buckets and AER ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("words", "label"), [(1, "1-10"), (10, "1-10"), (11, "11-20"), (20, "11-20"),
-                                              (21, "21-30"), (50, "41-50"), (51, "51+"), (400, "51+")])
+@pytest.mark.parametrize(
+    ("words", "label"),
+    [(1, "1-10"), (10, "1-10"), (11, "11-20"), (20, "11-20"), (21, "21-30"), (50, "41-50"), (51, "51+"), (400, "51+")],
+)
 def test_bucket_edges(words: int, label: str) -> None:
     assert BUCKET_LABELS[bucket_index(words)] == label
 
@@ -167,8 +169,22 @@ def test_cli_writes_report_and_plot(tiny_model_path: Path, tmp_path: Path, capsy
 
     data = _write_tsv(tmp_path / "test.tsv", _toy_pairs(12, seed=4))
     out, plot = tmp_path / "report.json", tmp_path / "report.png"
-    argv = ["--model", str(tiny_model_path), "--model", str(tiny_model_path), "--data", str(data),
-            "--out", str(out), "--plot", str(plot), "--batch-size", "8", "--device", "cpu"]
+    argv = [
+        "--model",
+        str(tiny_model_path),
+        "--model",
+        str(tiny_model_path),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--plot",
+        str(plot),
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+    ]
     assert evaluate_cli.main(argv) == 0
     report = json.loads(out.read_text(encoding="utf-8"))
     assert [m["model"] for m in report["models"]] == [tiny_model_path.stem] * 2
@@ -183,8 +199,9 @@ def test_cli_writes_report_and_plot(tiny_model_path: Path, tmp_path: Path, capsy
     assert "wrote" in capsys.readouterr().out
 
 
-def test_cli_exits_2_with_one_line_on_bad_input(tiny_model_path: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exits_2_with_one_line_on_bad_input(
+    tiny_model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = _write_tsv(tmp_path / "good.tsv", _toy_pairs(3, seed=1))
     bad = tmp_path / "bad.tsv"
     bad.write_text("w1 w2\tW2 W1\nno tab on this line\n", encoding="utf-8")
