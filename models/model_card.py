@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,39 @@ def exact_match(ckpt: Checkpoint, test_path: Path, batch_size: int = 64) -> dict
     }
 
 
-def render(ckpt: Checkpoint, title: str, results: Sequence[dict[str, Any]], data_commands: Sequence[str]) -> str:
+COLUMNS = (("bleu", ".1f"), ("chrf", ".1f"), ("exact_match", ".1%"), ("aer", ".3f"))
+
+
+def length_table(report: dict[str, Any], model: str) -> list[str]:
+    """This model's rows of an `evaluate` report (quality per source-length bucket), as Markdown."""
+    found = [m for m in report.get("models", []) if m.get("model") == model]
+    if not found:
+        raise ValueError(f"the report has no model named {model!r}")
+    lines = [
+        "## Quality against source length (greedy decoding)",
+        "",
+        f"Data: `{report.get('data', '?')}`, made by `python main.py evaluate`.",
+        "",
+        "| words | count | BLEU | chrF | exact match | AER |",
+        "|---|---|---|---|---|---|",
+    ]
+    for b in [*found[0]["buckets"], found[0]["overall"]]:
+        cells = [_cell(b.get(k), fmt) for k, fmt in COLUMNS]
+        lines.append(f"| {b['range']} | {b['count']} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def render(
+    ckpt: Checkpoint,
+    title: str,
+    results: Sequence[dict[str, Any]],
+    data_commands: Sequence[str],
+    extra: Sequence[str] = (),
+) -> str:
     t, c = ckpt.training, ckpt.config
     encoder = f"{c.rnn.upper()} {'bidirectional ' if c.bidirectional else ''}encoder ({c.enc_layers} layer)"
     sizes = f"embedding {c.embed_dim}, hidden {c.hidden_dim}, attention {c.attn_dim}"
@@ -54,7 +87,7 @@ def render(ckpt: Checkpoint, title: str, results: Sequence[dict[str, Any]], data
         "|---|---|---|---|",
     ]
     lines += [f"| {r['file']} | {r['pairs']} | {r['source_tokens']} | {r['exact_match']:.2%} |" for r in results]
-    lines += ["", "## Reproduce", "", "```sh", *data_commands, t.get("command", ""), "```", ""]
+    lines += ["", *extra, "## Reproduce", "", "```sh", *data_commands, t.get("command", ""), "```", ""]
     return "\n".join(lines)
 
 
@@ -66,11 +99,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--title", required=True)
     p.add_argument("--test", type=Path, nargs="+", required=True)
     p.add_argument("--data-command", action="append", default=[], help="a command that made the training data")
+    p.add_argument("--report", type=Path, help="an `evaluate` report JSON: adds this model's quality-by-length table")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     ckpt = load_checkpoint(args.model)
     results = [exact_match(ckpt, path) for path in args.test]
-    ckpt.card = render(ckpt, args.title, results, args.data_command)
+    extra = length_table(json.loads(args.report.read_text(encoding="utf-8")), args.model.stem) if args.report else []
+    ckpt.card = render(ckpt, args.title, results, args.data_command, extra)
     ckpt.training = {**ckpt.training, "held_out": results}
     save_checkpoint(ckpt, args.model)
     args.model.with_suffix(".md").write_text(ckpt.card, encoding="utf-8")

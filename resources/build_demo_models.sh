@@ -31,9 +31,15 @@ python main.py train --data $D/dates_train.tsv --valid resources/data/dates_vali
 # Cards: held-out exact match, embedded in each checkpoint and written beside it; then ship.
 EN_DATA=(--data-command "python main.py corpus en-hi --n 24000 --seed 1 --min-words 3 --max-words 60 --exclude resources/data/en_hi_valid.tsv --out $D/en_hi_train_long.tsv"
          --data-command "python main.py corpus en-hi --n 8000 --seed 3 --min-words 3 --max-words 15 --exclude resources/data/en_hi_valid.tsv --out $D/en_hi_train_short.tsv")
+# Quality against sentence length for the three en→hi models (the report ships in resources/reports/).
+mkdir -p resources/reports
+python main.py evaluate --model $M/en_hi_bahdanau.safetensors --model $M/en_hi_luong_general.safetensors \
+  --model $M/en_hi_none.safetensors --data resources/data/en_hi_test_buckets.tsv \
+  --out resources/reports/en_hi_quality.json --plot resources/reports/en_hi_quality.png
 for name in bahdanau none luong_general; do
   python main.py card --model $M/en_hi_$name.safetensors --title "English→Hindi household commands, $name" \
-    --test resources/data/en_hi_test.tsv resources/data/en_hi_test_buckets.tsv "${EN_DATA[@]}"
+    --test resources/data/en_hi_test.tsv resources/data/en_hi_test_buckets.tsv "${EN_DATA[@]}" \
+    --report resources/reports/en_hi_quality.json
 done
 python main.py card --model $M/dates_bahdanau.safetensors --title "Date normalisation (character level), bahdanau" \
   --test resources/data/dates_test.tsv --data-command "python main.py corpus dates --n 20000 --seed 1 --out $D/dates_train.tsv"
