@@ -43,7 +43,7 @@ def length_table(report: dict[str, Any], model: str) -> list[str]:
     lines = [
         "## Quality against source length (greedy decoding)",
         "",
-        f"Data: `{report.get('data', '?')}`, made by `python main.py evaluate`.",
+        f"Measured on `{report.get('data', '?')}` by `python main.py evaluate`.",
         "",
         "| words | count | BLEU | chrF | exact match | AER |",
         "|---|---|---|---|---|---|",
