@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # Sub-commands live beside the code they drive; each module exposes main(argv) -> int.
@@ -19,6 +20,10 @@ COMMANDS = {
 def main(argv: list[str]) -> int:
     if argv and argv[0] in COMMANDS:
         return int(importlib.import_module(COMMANDS[argv[0]]).main(argv[1:]))
+    # One BLAS thread for numpy: the plots' linear algebra is tiny, and OpenBLAS's spinning worker threads, up
+    # against the engine thread on the same cores, turn the inspector's 1 ms PCA into 100+ ms.  Only effective
+    # before numpy is first imported; torch (the engine) uses its own thread pool.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from gui.app import run  # Qt is imported only when the window is wanted
 
     return run(argv)

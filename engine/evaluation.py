@@ -21,6 +21,7 @@ Metric choices (also written into the report's "notes"):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +32,10 @@ from sacrebleu.metrics import BLEU, CHRF
 from torch import Tensor
 
 from models.batch_decode import greedy_batch
-from models.checkpoint import Checkpoint
+from models.checkpoint import Checkpoint, CheckpointError
 from models.corpus_en_hi import Alignment, parse_alignment
 from models.dataset import DataError, Example, make_batch, read_pairs, tokenize_pairs
+from models.importers import load_any
 from models.tokens import SPACE_MARK, Tokenizer
 
 BUCKETS: tuple[tuple[int, int | None], ...] = ((1, 10), (11, 20), (21, 30), (31, 40), (41, 50), (51, None))
@@ -321,6 +323,60 @@ def report_dict(reports: Sequence[ModelReport], data: str | None = None) -> dict
         "null where the data has no alignments",
     }
     return out
+
+
+# -- files: what the GUI's engine thread runs ------------------------------------------------------
+
+
+def model_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """File stems, as the CLI names models; where two share a stem the parent folder is added (legend, CSV)."""
+    stems = [Path(p).stem for p in paths]
+    return [f"{Path(p).parent.name}/{Path(p).stem}" if stems.count(Path(p).stem) > 1 else Path(p).stem for p in paths]
+
+
+def evaluate_files(
+    model_paths: Sequence[str | os.PathLike[str]],
+    data: str | os.PathLike[str],
+    device: str = "cpu",
+    batch_size: int = 64,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """report_dict() for every model on the test TSV `data`, each loaded with load_any onto `device`.
+
+    The data and every model are checked before any decoding, so a bad file fails at once.
+    `progress(done, total)` counts sentences over all models, starting with (0, total) once the
+    models are loaded; returning False raises EvaluationCancelled.
+    """
+    if not model_paths:
+        raise ValueError("no models to evaluate")
+    pairs = read_eval_pairs(Path(data))
+    checkpoints = [_load(path, device) for path in model_paths]
+    total = len(pairs) * len(checkpoints)
+    if progress is not None and progress(0, total) is False:
+        raise EvaluationCancelled
+    reports = []
+    for k, (ckpt, name) in enumerate(zip(checkpoints, model_names(model_paths), strict=True)):
+        offset = k * len(pairs)
+        step = None if progress is None else _offset_progress(progress, offset, total)
+        reports.append(evaluate_model(ckpt, pairs, batch_size, progress=step, name=name))
+    return report_dict(reports, data=str(data))
+
+
+def _load(path: str | os.PathLike[str], device: str) -> Checkpoint:
+    try:
+        return load_any(path, device)
+    except (CheckpointError, OSError) as exc:
+        if Path(path).name in str(exc):
+            raise
+        # Some loaders say only what is wrong ("header claims ... bytes"): with several models, say which.
+        raise CheckpointError(f"{Path(path).name}: {exc}") from exc
+
+
+def _offset_progress(progress: Progress, offset: int, total: int) -> Progress:
+    def step(done: int, _model_total: int) -> bool | None:
+        return progress(offset + done, total)
+
+    return step
 
 
 def format_table(reports: Sequence[ModelReport]) -> str:

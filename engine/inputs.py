@@ -70,6 +70,8 @@ def _check_options(request: DecodeRequest) -> None:
         raise InputError(f"Unknown decoding strategy {request.strategy!r}; choose one of {', '.join(STRATEGIES)}.")
     if not isinstance(request.source, str):
         raise InputError("The source must be text.")
+    _check_encodable("source", request.source)
+    _check_encodable("reference", request.target)
     if not _is_int(request.beam_width) or not 1 <= request.beam_width <= MAX_BEAM_WIDTH:
         raise InputError(f"Beam width must be a whole number from 1 to {MAX_BEAM_WIDTH}, got {request.beam_width!r}.")
     if not _is_number(request.length_penalty) or request.length_penalty < 0:
@@ -82,6 +84,19 @@ def _check_options(request: DecodeRequest) -> None:
         raise InputError(f"Maximum length must be a whole number ≥ 0 (0: automatic), got {request.max_len!r}.")
     if not _is_int(request.seed):
         raise InputError(f"Seed must be a whole number, got {request.seed!r}.")
+
+
+def _check_encodable(name: str, text: object) -> None:
+    """Lone surrogates (undecodable bytes on a command line) would break every export later: refuse them now."""
+    if not isinstance(text, str):
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"The {name} holds a character that is not valid text (U+{ord(text[exc.start]):04X} at position "
+            f"{exc.start}): was it written in another encoding than UTF-8?"
+        ) from None
 
 
 def _check_whatif(request: DecodeRequest, ckpt: Checkpoint, width: int) -> None:
@@ -113,7 +128,10 @@ def _source_tokens(source: str, ckpt: Checkpoint, limit: int, messages: list[str
     if not tokens:
         raise InputError("The source is empty: type a sentence to translate.")
     if len(tokens) > limit:
-        messages.append(f"The source has {len(tokens)} tokens; only the first {limit} were used.")
+        messages.append(
+            f"The source has {len(tokens):,} tokens, more than the limit of {limit:,} (--max-source-tokens): "
+            f"only the first {limit} were used."
+        )
         tokens = tokens[:limit]
     return tokens
 

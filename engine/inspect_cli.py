@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.export import FORMATS, export_result
-from engine.inputs import InputError
+from engine.inputs import MAX_SOURCE_TOKENS, InputError
 from engine.interventions import EditRow, Intervention, MaskSource, PinStep, describe_intervention
 from engine.records import DecodeRequest, DecodeResult
 from engine.session import InferenceSession
@@ -52,6 +52,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     p.add_argument("--max-len", type=int, default=0, help="most output tokens (0: 2 × source length + 10)")
     p.add_argument("--top-k", type=int, default=5, help="candidates kept per step")
+    p.add_argument(
+        "--max-source-tokens",
+        type=int,
+        default=MAX_SOURCE_TOKENS,
+        metavar="N",
+        help=f"read at most N source tokens; the rest is dropped with a note (default {MAX_SOURCE_TOKENS})",
+    )
     _add_whatif_args(p)
     p.add_argument(
         "--out", type=Path, help=f"write the result; the suffix picks the format: {', '.join(FORMATS + IMAGE_FORMATS)}"
@@ -132,7 +139,7 @@ def main(argv: list[str]) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     _check_args(args)
-    session = _open(args.model, args.device)
+    session = _open(args.model, args.device, args.max_source_tokens)
     result = session.run(_request(args))
     for note in session.messages + result.messages:
         print(f"note: {note}", file=sys.stderr)
@@ -146,6 +153,8 @@ def _run(args: argparse.Namespace) -> int:
 def _check_args(args: argparse.Namespace) -> None:
     if args.beam is not None and args.beam < 1:
         raise UsageError(f"--beam must be at least 1, got {args.beam}")
+    if args.max_source_tokens < 1:
+        raise UsageError(f"--max-source-tokens must be at least 1, got {args.max_source_tokens}")
     if args.perturb_with is not None and not args.perturb:
         raise UsageError("--perturb-with needs --perturb")
     known = FORMATS + IMAGE_FORMATS
@@ -153,10 +162,10 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--out: unknown format {args.out.suffix or '(no suffix)'!r}; use one of {', '.join(known)}")
 
 
-def _open(model: Path, device: str) -> InferenceSession:
+def _open(model: Path, device: str, max_source_tokens: int) -> InferenceSession:
     if model == DEFAULT_MODEL and not model.exists():
         raise UsageError(f"the shipped model is missing ({model}); pass --model PATH")
-    return InferenceSession.open(model, device)
+    return InferenceSession.open(model, device, max_source_tokens=max_source_tokens)
 
 
 def _request(args: argparse.Namespace) -> DecodeRequest:

@@ -8,23 +8,43 @@ on the GUI thread, which drop anything stale before re-emitting.
 
 Every request ends with exactly one of decode_finished / decode_failed / decode_cancelled, unless a
 newer submit() superseded it: a superseded request ends silently and nothing of it arrives.
+
+evaluate() scores models per source-length bucket (engine.evaluation) on the same engine thread, so
+decodes queue behind it.  It loads its own copies of the models: the decoding model stays as it is.
+It ends with exactly one of evaluation_finished / evaluation_failed / evaluation_cancelled, unless a
+newer evaluate() superseded it (then it ends silently, like a superseded decode).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from engine.control import DecodeControl
-from engine.device import available_devices, resolve_device
+from engine.device import available_devices, prepare_thread, resolve_device
+from engine.evaluation import EvaluationCancelled, evaluate_files
 from engine.inputs import InputError
 from engine.records import DecodeRequest, DecodeResult, StepRecord
-from engine.session import InferenceSession, ModelInfo
+from engine.session import InferenceSession, ModelInfo, failure_text
 from models.checkpoint import CheckpointError
 
-__all__ = ["EngineController", "EngineWorker", "ModelInfo", "available_devices"]
+__all__ = ["EngineController", "EngineWorker", "EvaluationRequest", "ModelInfo", "available_devices"]
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    """Models and test data to score; the controller sets `stop` to cancel it at the next batch."""
+
+    request_id: int
+    model_paths: tuple[str, ...]
+    data_path: str
+    device: str = "auto"
+    batch_size: int = 32
+    stop: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
 
 class EngineWorker(QObject):
@@ -38,16 +58,21 @@ class EngineWorker(QObject):
     decode_cancelled = Signal(int)  # request id
     device_changed = Signal(str)  # device in use, e.g. "cpu"
     notice_posted = Signal(str)  # one-line note, e.g. a device fallback
+    evaluation_progressed = Signal(int, int, int)  # request id, sentences done, total
+    evaluation_finished = Signal(int, object)  # request id, report dict
+    evaluation_failed = Signal(int, str)  # request id, message
+    evaluation_cancelled = Signal(int)  # request id
 
-    def __init__(self, control: DecodeControl) -> None:
+    def __init__(self, control: DecodeControl, limits: dict[str, int] | None = None) -> None:
         super().__init__()
         self.control = control
+        self.limits = dict(limits or {})  # InferenceSession options, e.g. max_source_tokens
         self.session: InferenceSession | None = None
 
     @Slot(str, str)
     def load_model(self, path: str, device: str) -> None:
         try:
-            session = InferenceSession.open(path, device)
+            session = InferenceSession.open(path, device, **self.limits)
         except (CheckpointError, OSError) as exc:
             self.model_load_failed.emit(str(exc))
             return
@@ -88,9 +113,32 @@ class EngineWorker(QObject):
             self.decode_failed.emit(rid, str(exc))
             return
         except Exception as exc:  # a model failure ends this request only; the worker serves the next
-            self.decode_failed.emit(rid, f"Decoding failed: {type(exc).__name__}: {exc}")
+            self.decode_failed.emit(rid, failure_text(exc, self.session.device))
             return
         self.decode_cancelled.emit(rid)  # the generator stopped early: cancelled or superseded
+
+    @Slot(object)
+    def evaluate(self, request: EvaluationRequest) -> None:
+        rid = request.request_id
+
+        def progress(done: int, total: int) -> bool:
+            self.evaluation_progressed.emit(rid, done, total)
+            return not request.stop.is_set()
+
+        try:
+            if request.stop.is_set():  # cancelled while queued behind a decode
+                raise EvaluationCancelled
+            device = resolve_device(request.device).device
+            prepare_thread(device)
+            report = evaluate_files(request.model_paths, request.data_path, str(device), request.batch_size, progress)
+        except EvaluationCancelled:
+            self.evaluation_cancelled.emit(rid)
+        except (CheckpointError, OSError, ValueError) as exc:  # DataError is a ValueError
+            self.evaluation_failed.emit(rid, str(exc))
+        except Exception as exc:  # a bad model ends this evaluation only; the worker serves the next request
+            self.evaluation_failed.emit(rid, f"Evaluation failed: {type(exc).__name__}: {exc}")
+        else:
+            self.evaluation_finished.emit(rid, report)
 
 
 class EngineController(QObject):
@@ -104,12 +152,19 @@ class EngineController(QObject):
     decode_cancelled = Signal(int)  # request id
     device_changed = Signal(str)  # the device now in use, e.g. "cpu", "cuda:0", "mps"
     notice_posted = Signal(str)  # a one-line note for the status bar, e.g. a device fallback
+    evaluation_progressed = Signal(int, int)  # sentences scored so far, total over every model
+    # engine.evaluation.report_dict(): {"models": [{"model", "buckets": [scores], "overall": scores}], "data", "notes"}
+    evaluation_finished = Signal(object)
+    evaluation_failed = Signal(str)  # readable message naming the bad data file or model
+    evaluation_cancelled = Signal()
 
     _load_requested = Signal(str, str)  # path, device
     _decode_requested = Signal(object)  # DecodeRequest
     _device_requested = Signal(str)
+    _evaluate_requested = Signal(object)  # EvaluationRequest
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, max_source_tokens: int | None = None) -> None:
+        """`max_source_tokens`: longer sources are cut there, with a note (None: the engine's default)."""
         super().__init__(parent)
         self._control = DecodeControl()
         self._latest = 0
@@ -117,9 +172,12 @@ class EngineController(QObject):
         self._busy = False
         self._closed = False
         self._model_info: ModelInfo | None = None
+        self._evaluation: EvaluationRequest | None = None  # the one running or queued
+        self._evaluation_id = 0
         self._thread = QThread()
         self._thread.setObjectName("attnscope-engine")
-        self._worker = EngineWorker(self._control)
+        limits = {} if max_source_tokens is None else {"max_source_tokens": max_source_tokens}
+        self._worker = EngineWorker(self._control, limits)
         self._worker.moveToThread(self._thread)
         self._thread.finished.connect(self._worker.deleteLater)
         self._wire()
@@ -133,6 +191,7 @@ class EngineController(QObject):
         self._load_requested.connect(w.load_model)
         self._decode_requested.connect(w.decode)
         self._device_requested.connect(w.change_device)
+        self._evaluate_requested.connect(w.evaluate)
         # Slots of this GUI-thread object, never lambdas: a lambda would run on the worker thread.
         w.model_loaded.connect(self._on_model_loaded)
         w.model_load_failed.connect(self._on_model_load_failed)
@@ -142,6 +201,10 @@ class EngineController(QObject):
         w.decode_cancelled.connect(self._on_decode_cancelled)
         w.device_changed.connect(self._on_device_changed)
         w.notice_posted.connect(self._on_notice_posted)
+        w.evaluation_progressed.connect(self._on_evaluation_progressed)
+        w.evaluation_finished.connect(self._on_evaluation_finished)
+        w.evaluation_failed.connect(self._on_evaluation_failed)
+        w.evaluation_cancelled.connect(self._on_evaluation_cancelled)
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -154,6 +217,11 @@ class EngineController(QObject):
     def busy(self) -> bool:
         """A submitted request has not ended yet."""
         return self._busy
+
+    @property
+    def evaluating(self) -> bool:
+        """An evaluate() has not ended yet."""
+        return self._evaluation is not None
 
     @property
     def latest_request_id(self) -> int:
@@ -214,11 +282,30 @@ class EngineController(QObject):
         self.cancel()
         self._device_requested.emit(name)
 
+    def evaluate(self, model_paths: Sequence[str], data_path: str, device: str = "auto", batch_size: int = 32) -> None:
+        """Score each model per length bucket on the test TSV; a running evaluation is superseded.
+
+        → evaluation_progressed (from (0, total) once the models are loaded), then one of
+        evaluation_finished / evaluation_failed / evaluation_cancelled.
+        """
+        self._check_open()
+        self.cancel_evaluation()
+        self._evaluation_id += 1
+        paths = tuple(str(p) for p in model_paths)
+        self._evaluation = EvaluationRequest(self._evaluation_id, paths, str(data_path), device, batch_size)
+        self._evaluate_requested.emit(self._evaluation)
+
+    def cancel_evaluation(self) -> None:
+        """Stop the evaluation after its current batch; it ends with evaluation_cancelled."""
+        if self._evaluation is not None:
+            self._evaluation.stop.set()
+
     def shutdown(self) -> None:
-        """Stop any decode, end the engine thread and wait for it.  Safe to call twice."""
+        """Stop any decode or evaluation, end the engine thread and wait for it.  Safe to call twice."""
         if self._closed:
             return
         self._closed = True
+        self.cancel_evaluation()
         self._control.close()
         self._thread.quit()
         self._thread.wait()
@@ -279,3 +366,39 @@ class EngineController(QObject):
     def _on_notice_posted(self, message: str) -> None:
         if not self._closed:
             self.notice_posted.emit(message)
+
+    # -- evaluation signals, on the GUI thread ---------------------------------------------------------
+
+    def _evaluation_for(self, request_id: int) -> EvaluationRequest | None:
+        """The running evaluation if `request_id` is it (a superseded one is dropped)."""
+        current = self._evaluation
+        return current if not self._closed and current is not None and current.request_id == request_id else None
+
+    @Slot(int, int, int)
+    def _on_evaluation_progressed(self, request_id: int, done: int, total: int) -> None:
+        current = self._evaluation_for(request_id)
+        if current is not None and not current.stop.is_set():
+            self.evaluation_progressed.emit(done, total)
+
+    @Slot(int, object)
+    def _on_evaluation_finished(self, request_id: int, report: dict[str, Any]) -> None:
+        self._end_evaluation(request_id, lambda: self.evaluation_finished.emit(report))
+
+    @Slot(int, str)
+    def _on_evaluation_failed(self, request_id: int, message: str) -> None:
+        self._end_evaluation(request_id, lambda: self.evaluation_failed.emit(message))
+
+    @Slot(int)
+    def _on_evaluation_cancelled(self, request_id: int) -> None:
+        self._end_evaluation(request_id, self.evaluation_cancelled.emit)
+
+    def _end_evaluation(self, request_id: int, emit: Callable[[], None]) -> None:
+        """One terminal signal per evaluation; one the user cancelled always ends as cancelled."""
+        current = self._evaluation_for(request_id)
+        if current is None:
+            return
+        self._evaluation = None
+        if current.stop.is_set():
+            self.evaluation_cancelled.emit()
+        else:
+            emit()

@@ -44,7 +44,7 @@ from models.importers import load_any
 from models.seq2seq import Seq2Seq
 from models.tokens import EOS
 
-__all__ = ["InferenceSession", "InputError", "ModelInfo"]
+__all__ = ["InferenceSession", "InputError", "ModelInfo", "failure_text"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class InferenceSession:
         try:
             self.model.to(choice.device)
             self.device = choice.device
-        except RuntimeError as exc:  # e.g. out of device memory
+        except Exception as exc:  # out of device memory, a driver error: whatever it is, the CPU still works
             self.model.to("cpu")
             self.device = torch.device("cpu")
             note = f"Could not move the model to {choice.name} ({str(exc).splitlines()[0]}); using the CPU."
@@ -183,6 +183,19 @@ class InferenceSession:
             interventions=tuple(prepared.request.interventions),
             score_temperature=prepared.request.score_temperature,
         )
+
+
+def failure_text(exc: Exception, device: torch.device | str) -> str:
+    """What a user reads when a decode raised: out of memory gets advice (and the device's cache is freed)."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        if torch.device(device).type == "cuda":
+            torch.cuda.empty_cache()  # the next, smaller request should not fail on this one's leftovers
+        return (
+            f"Out of memory while decoding on {device}: try a shorter source, a smaller beam width "
+            "or a smaller maximum length, or switch to the CPU."
+        )
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"Decoding failed: {type(exc).__name__}" + (f": {first}" if first else "")
 
 
 def _unused_note(steps: list[int]) -> list[str]:

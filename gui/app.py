@@ -11,7 +11,9 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
+from gui.autosave import SessionAutosave
 from gui.fonts import font_family
+from gui.image_files import save_image
 from gui.main_window import MainWindow
 from gui.settings_store import SettingsStore
 from gui.theme import THEMES
@@ -22,7 +24,9 @@ DEFAULT_MODEL = REPO_ROOT / "resources" / "models" / "en_hi_bahdanau.safetensors
 DEFAULT_SOURCE = "turn off the lights"
 SCREENSHOT_SIZES = {"inspector": (1600, 1000), "presentation": (1920, 1080)}
 SCREENSHOT_TIMEOUT_S = 120
+GRABS = ("window", "context")
 SETTLE_MS = 250  # after the decode: let layouts and coalesced repaints finish before grabbing
+MAX_SOURCE_LIMIT = 100_000  # the highest --max-source-tokens accepted (the engine's default is 400)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -36,9 +40,33 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="inspector",
         help="presentation: large fonts, no side panels; inspector: every panel",
     )
+    parser.add_argument("--step", type=int, metavar="N", help="with --screenshot: select decoder step N (from 0) first")
+    parser.add_argument(
+        "--grab",
+        choices=GRABS,
+        default="window",
+        help="with --screenshot: the whole window, or only the context inspector",
+    )
     parser.add_argument("--theme", choices=tuple(THEMES), help="colour theme (default: the last one used)")
     parser.add_argument("--settings-dir", metavar="DIR", help="where attnscope.ini lives (default: per user)")
+    parser.add_argument(
+        "--max-source-tokens",
+        type=_source_limit,
+        metavar="N",
+        help="read at most N source tokens, dropping the rest with a note (default: the ini's "
+        "limits/max_source_tokens, else 400)",
+    )
     return parser.parse_args(argv)
+
+
+def _source_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_SOURCE_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_SOURCE_LIMIT:,}, got {value}")
+    return value
 
 
 def create_window(
@@ -46,14 +74,19 @@ def create_window(
     model: str | Path | None = None,
     source: str | None = None,
     theme: str | None = None,
+    max_source_tokens: int | None = None,
 ) -> MainWindow:
-    """The main window with settings restored and a model loading (needs a QApplication)."""
+    """The main window with settings restored, a model loading and the session autosaving (needs a QApplication).
+
+    `max_source_tokens`: None reads limits/max_source_tokens from the settings, else the engine's default applies.
+    """
     from engine.qt_worker import EngineController  # the engine (and torch) only when a window is made
 
     font_family()  # registers the packaged Devanagari font before any widget asks for it
     store = SettingsStore(settings_dir)
     stored_theme, zoom = stored_look(store)
-    controller = EngineController()
+    limit = max_source_tokens or store.get_int("limits/max_source_tokens", 0, 1, MAX_SOURCE_LIMIT) or None
+    controller = EngineController(max_source_tokens=limit)
     try:
         window = MainWindow(controller, store, theme or stored_theme, zoom)
         restore_window_state(window, store)
@@ -63,8 +96,9 @@ def create_window(
     stored_model, stored_source, stored_target = stored_inputs(store)
     window.source_panel.set_texts(source if source is not None else stored_source or DEFAULT_SOURCE, stored_target)
     if model is None:
-        model = stored_model if stored_model and Path(stored_model).is_file() else DEFAULT_MODEL
+        model = stored_model if stored_model and Path(stored_model).exists() else DEFAULT_MODEL  # a file or a folder
     window.open_model(str(model))
+    SessionAutosave(window, store)  # a child of the window: lives and dies with it
     return window
 
 
@@ -80,7 +114,7 @@ def run(argv: list[str]) -> int:
     app.setApplicationName("attnscope")
     if args.screenshot:
         return _screenshot_run(args)
-    window = create_window(args.settings_dir, args.model, args.source, args.theme)
+    window = create_window(args.settings_dir, args.model, args.source, args.theme, args.max_source_tokens)
     try:
         window.show()
         if args.mode == "presentation":
@@ -95,14 +129,23 @@ def run(argv: list[str]) -> int:
 def _screenshot_run(args: argparse.Namespace) -> int:
     """Screenshots never touch the user's settings unless a settings dir is named."""
     with tempfile.TemporaryDirectory(prefix="attnscope-") as scratch:
-        window = create_window(args.settings_dir or scratch, args.model, args.source, args.theme)
+        window = create_window(
+            args.settings_dir or scratch, args.model, args.source, args.theme, args.max_source_tokens
+        )
         try:
-            return take_screenshot(window, Path(args.screenshot), args.mode)
+            return take_screenshot(window, Path(args.screenshot), args.mode, step=args.step, grab=args.grab)
         finally:
             _dispose(window)
 
 
-def take_screenshot(window: MainWindow, out: Path, mode: str, timeout_s: float = SCREENSHOT_TIMEOUT_S) -> int:
+def take_screenshot(
+    window: MainWindow,
+    out: Path,
+    mode: str,
+    timeout_s: float = SCREENSHOT_TIMEOUT_S,
+    step: int | None = None,
+    grab: str = "window",
+) -> int:
     """0: written; 2: the model could not be loaded; 1: the decode failed or timed out (window still saved)."""
     if mode == "presentation":
         window.set_presentation(True, full_screen=False)
@@ -113,9 +156,14 @@ def take_screenshot(window: MainWindow, out: Path, mode: str, timeout_s: float =
     if outcome == "load_failed":
         print(f"attnscope: cannot load the model: {window.last_load_error}", file=sys.stderr)
         return 2
+    if step is not None:
+        window.select_step(step)
     _settle(SETTLE_MS)
-    if not window.grab().save(str(out)):
-        print(f"attnscope: could not write {out}", file=sys.stderr)
+    widget = window.inspector if grab == "context" else window
+    try:
+        save_image(widget.grab().toImage(), out)
+    except OSError as exc:
+        print(f"attnscope: could not write {out}: {exc}", file=sys.stderr)
         return 1
     if outcome != "finished":
         print(f"attnscope: screenshot taken, but the decode {outcome}", file=sys.stderr)

@@ -116,6 +116,11 @@ class CompareView(QWidget):
         self.compare_button.setEnabled(False)
 
     # -- B -----------------------------------------------------------------------------------
+    @property
+    def loaded_model_path(self) -> str:
+        """B's model file once loaded ('' before the first comparison)."""
+        return self._loaded_path
+
     def b_request(self) -> tuple[str, str]:
         """(model path, input) for B; an empty field means "as A"."""
         return self.model_edit.text().strip() or self._model_a, self.source_edit.text().strip() or self._source_a

@@ -15,14 +15,16 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
-from engine.records import DecodeResult
+from engine.records import DecodeResult, StepRecord
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
-from gui.heatmap import TokenAxis
+from gui.heatmap import TokenAxis, settle_layout
 from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
 
 FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
 SAME_CONTEXT_ATOL = 1e-6
+STREAMING_NOTE = "the other views show the previous decode until this one ends"
 AXES = ("left", "bottom", "top", "right")
+MIN_WIDTH_EMS = 38
 
 
 # -- the numbers (pure numpy, tested directly) ------------------------------------------------
@@ -90,6 +92,7 @@ class ContextInspector(QWidget):
         self._c2d = np.zeros((0, 2))
         self._cosine = np.zeros((0, 0))
         self._step: int | None = None
+        self._record: StepRecord | None = None  # the streamed step shown while a decode runs
         self._torn_down = False
         self._token_texts: list[pg.TextItem] = []
         self._point_texts: list[pg.TextItem] = []
@@ -100,6 +103,8 @@ class ContextInspector(QWidget):
     # -- construction ------------------------------------------------------------
     def _build(self) -> None:
         self._header = QLabel("No decode yet.")
+        # Clipped rather than widening the dock: a minimum width that follows the text relayouts the window.
+        self._header.setMinimumWidth(1)
         self._note = QLabel(FIXED_CONTEXT_NOTE)
         self._note.setWordWrap(True)
         self._note.setVisible(False)
@@ -158,7 +163,7 @@ class ContextInspector(QWidget):
 
     # -- data --------------------------------------------------------------------
     def set_result(self, result: DecodeResult) -> None:
-        self._result = result
+        self._result, self._record = result, None
         self._h = np.asarray(result.encoder_states, dtype=np.float64)
         self._context = np.asarray(result.context, dtype=np.float64)
         self._alpha = np.asarray(result.alpha, dtype=np.float64)
@@ -172,6 +177,7 @@ class ContextInspector(QWidget):
             self.select_step(0)
         else:
             self._clear_step()
+            settle_layout(self._data_plots(), [self._cos_bar])
 
     def _clear_step(self) -> None:
         self._header.setText("The decode produced no steps.")
@@ -181,9 +187,37 @@ class ContextInspector(QWidget):
             mark.setRect(QRectF())
         self._style_points()
 
+    # -- streaming ---------------------------------------------------------------
+    def begin_stream(self) -> None:
+        """A decode started (show_record() calls this for its first step): its steps' c_i replace the result's.
+
+        h_j come only with the result: until it arrives, the views built on them keep the previous decode
+        (the header says so), less the marks of its selected step.  Emptying those plots instead (clearing
+        their axes, image or curves mid-stream) led to crashes in PySide when later windows were made.
+        """
+        self._result, self._record, self._step = None, None, None
+        self._context = np.zeros((0, 0))
+        for item in self._token_texts:
+            item.setText("")  # the α labels of the old step's bars (hiding TextItems instead crashed PySide later)
+        self._clear_step()
+        self._header.setText("Decoding…")
+
+    def show_record(self, record: StepRecord) -> None:
+        """Show c_i of a step of the decode under way (call at most a few dozen times a second)."""
+        if self._torn_down:
+            return
+        if self._result is not None:
+            self.begin_stream()  # the first step shown of a new decode
+        self._record, self._step = record, record.step
+        c = np.asarray(record.context, dtype=np.float64)
+        self._dims_bars.setOpts(x=np.arange(len(c)), height=c, width=0.8)
+        self._set_title(self._dims_plot, f"c<sub>{record.step}</sub>, {len(c)} dimensions")
+        self._header.setText(f"{self.norm_text()}   ({STREAMING_NOTE})")
+        settle_layout([self._dims_plot])
+
     def select_step(self, i: int | None) -> None:
         """Show decoder step i; out-of-range indices are ignored."""
-        if self._result is None or i is None or not 0 <= i < len(self._result.output_tokens):
+        if self._result is None or i is None or not 0 <= i < len(self._result.output_tokens) or i == self._step:
             return
         self._step = i
         self._draw_step()
@@ -191,14 +225,20 @@ class ContextInspector(QWidget):
     def selected_step(self) -> int | None:
         return self._step
 
+    def streaming(self) -> bool:
+        """True while it shows a step of a decode under way (the result's views wait for set_result)."""
+        return self._record is not None
+
     # -- values for tests and the main window ------------------------------------
     def current_context(self) -> np.ndarray:
-        """c_i of the selected step."""
+        """c_i of the selected step (of the streamed step shown, while a decode runs)."""
+        if self._record is not None:
+            return np.asarray(self._record.context, dtype=np.float64).copy()
         return self._context[self._step].copy() if self._step is not None else np.zeros(0)
 
     def contributions(self) -> np.ndarray:
         """(T, H): row j is α_ij h_j for the selected step; the rows sum to c_i."""
-        if self._step is None:
+        if self._step is None or self._result is None:
             return np.zeros((0, 0))
         return self._alpha[self._step][:, None] * self._h
 
@@ -214,11 +254,14 @@ class ContextInspector(QWidget):
         return self._note.text() if not self._note.isHidden() else ""
 
     def norm_text(self) -> str:
-        if self._step is None or self._result is None:
+        if self._record is not None:
+            step, token = self._record.step, self._record.token
+        elif self._step is not None and self._result is not None:
+            step, token = self._step, self._result.output_tokens[self._step]
+        else:
             return ""
-        i = self._step
-        norm = float(np.linalg.norm(self._context[i]))
-        return f'step {i} "{self._result.output_tokens[i]}":  |c_{i}| = {norm:.3f}'
+        norm = float(np.linalg.norm(self.current_context()))
+        return f'step {step} "{token}":  |c_{step}| = {norm:.3f}'
 
     # -- drawing -----------------------------------------------------------------
     def _draw_step_independent(self) -> None:
@@ -231,19 +274,27 @@ class ContextInspector(QWidget):
         self._cos_image.setImage(self._cosine.astype(np.float32), autoLevels=False, levels=(-1.0, 1.0))
         self._cos_plot.setRange(xRange=(0, len(output)), yRange=(0, len(output)), padding=0)
         self._contrib_plot.setYRange(0, max(len(source), 1), padding=0)
-        self._token_texts = self._replace_texts(self._contrib_plot, self._token_texts, ["" for _ in source])
-        self._point_texts = self._replace_texts(self._pca_plot, self._point_texts, list(source))
+        self._token_texts = self._reuse_texts(self._contrib_plot, self._token_texts, ["" for _ in source])
+        self._point_texts = self._reuse_texts(self._pca_plot, self._point_texts, list(source))
         self._draw_pca_cloud()
 
-    def _replace_texts(self, plot: pg.PlotItem, old: list[pg.TextItem], texts: list[str]) -> list[pg.TextItem]:
-        """New TextItems once per result (never per step): labels that follow data points."""
-        for item in old:
+    def _reuse_texts(self, plot: pg.PlotItem, old: list[pg.TextItem], texts: list[str]) -> list[pg.TextItem]:
+        """The last result's TextItems with new texts; only the difference in number is added or removed.
+
+        Making a TextItem and adding it to a plot costs ~0.5 ms: labels that follow data points, one per
+        source token, are made once rather than once per result.
+        """
+        for item in old[len(texts) :]:
             plot.removeItem(item)
         anchor = (0.0, 0.5) if plot is self._contrib_plot else (0.5, 1.2)
-        items = [pg.TextItem(text, anchor=anchor) for text in texts]
-        for item in items:
+        added = [pg.TextItem("", anchor=anchor) for _ in range(len(texts) - len(old))]
+        for item in added:
             plot.addItem(item)
-        self._style_texts(items)
+        self._style_texts(added)
+        items = old[: len(texts)] + added
+        for item, text in zip(items, texts, strict=True):
+            if item.toPlainText() != text:
+                item.setText(text)
         return items
 
     def _draw_pca_cloud(self) -> None:
@@ -262,23 +313,32 @@ class ContextInspector(QWidget):
         i = self._step
         c = self._context[i]
         self._dims_bars.setOpts(x=np.arange(len(c)), height=c, width=0.8)
-        self._dims_plot.setTitle(f"c<sub>{i}</sub>, {len(c)} dimensions")
+        self._set_title(self._dims_plot, f"c<sub>{i}</sub>, {len(c)} dimensions")
         norms = np.linalg.norm(self.contributions(), axis=1)
         rows = np.arange(len(norms))
         self._contrib_bars.setOpts(x0=np.zeros_like(norms), y0=rows + 0.15, width=norms, height=0.7)
         widest = max(float(norms.max(initial=0.0)), 1e-9)
         self._contrib_plot.setXRange(0, widest * 1.5, padding=0)  # room for the α text
-        self._contrib_plot.setTitle(f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per source token")
+        self._set_title(self._contrib_plot, f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per source token")
         for item, a, n, j in zip(self._token_texts, self._alpha[i], norms, rows, strict=True):
             item.setText(f" {alpha_symbol()} = {a:.2f}")
             item.setPos(float(n), float(j) + 0.5)
-        self._style_points()
-        self._pca_plot.setTitle(f"PCA: h<sub>j</sub>, every c, c<sub>{i}</sub> starred")
+        self._style_selected_point()
+        self._set_title(self._pca_plot, f"PCA: h<sub>j</sub>, every c, c<sub>{i}</sub> starred")
         for mark, rect in zip(self._cos_marks, self._cos_rects(i), strict=True):
             mark.setRect(rect)
-        self._cos_plot.setTitle("cosine(c<sub>i</sub>, c<sub>k</sub>)")
+        if self._set_title(self._cos_plot, "cosine(c<sub>i</sub>, c<sub>k</sub>)"):
+            self._sync_cos_bar()  # the title's first appearance moves the image down
         self._header.setText(self.norm_text())
-        self._style_titles()
+        settle_layout(self._data_plots(), [self._cos_bar])
+
+    def _set_title(self, plot: pg.PlotItem, html: str) -> bool:
+        """Set a plot title (styled by _style_titles, which set_theme/set_zoom run); False when unchanged."""
+        label = plot.titleLabel
+        if label.text == html and label.isVisible():
+            return False
+        plot.setTitle(html)
+        return True
 
     def _cos_rects(self, i: int) -> tuple[QRectF, QRectF]:
         n = len(self._cosine)
@@ -293,6 +353,8 @@ class ContextInspector(QWidget):
         font = self._font()
         self._header.setFont(self._font(1.15))
         self._note.setFont(self._font(1.15))
+        # Room for the two columns of plots: a dock opens at its minimum width (the header no longer sets it).
+        self.setMinimumWidth(round(QFontMetricsF(font).horizontalAdvance("M") * MIN_WIDTH_EMS))
         for plot in self._plots():
             for name in AXES:
                 axis = plot.getAxis(name)
@@ -341,12 +403,17 @@ class ContextInspector(QWidget):
         self._c_points.setData(pos=self._c2d, size=8 * z, brush=c_colour, pen=None)
         self._path.setPen(pg.mkPen(c_colour, width=1.0 * z))
         self._hull.setPen(pg.mkPen(theme.muted, width=1.5 * z, style=Qt.PenStyle.DashLine))
-        step = self._c2d[self._step : self._step + 1] if self._step is not None else np.zeros((0, 2))
-        self._c_selected.setData(pos=step, size=22 * z, brush=theme.selection, pen=pg.mkPen(theme.plot_foreground))
+        self._style_selected_point()
         pen = QPen(QColor(theme.selection), 2.5 * z)
         pen.setCosmetic(True)
         for mark in self._cos_marks:
             mark.setPen(pen)
+
+    def _style_selected_point(self) -> None:
+        theme, z, i = self._theme, self._zoom, self._step
+        shown = i is not None and self._record is None and i < len(self._c2d)  # none for a streamed step
+        star = self._c2d[i : i + 1] if shown and i is not None else np.zeros((0, 2))
+        self._c_selected.setData(pos=star, size=22 * z, brush=theme.selection, pen=pg.mkPen(theme.plot_foreground))
 
     def _style_titles(self) -> None:
         size = f"{BASE_POINT_SIZE * self._zoom:.0f}pt"

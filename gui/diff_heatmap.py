@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.heatmap import TokenAxis, display_copy, score_levels
+from gui.image_files import save_image
 from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
 
 
@@ -198,7 +199,7 @@ class DiffHeatmap(QWidget):
         exporter.parameters()["background"] = QColor(self._theme.plot_background)
         if width is not None:
             exporter.parameters()["width"] = int(width)
-        exporter.export(str(path))
+        save_image(exporter.export(toBytes=True), path)  # encoded in memory, then replaced atomically
 
     def teardown(self) -> None:
         if self._torn_down:

@@ -13,21 +13,25 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsWidget, QLabel, QVBoxLayout, QWidget
 
 from engine.records import DecodeResult, StepRecord
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
+from gui.image_files import memory_device, save_image
 from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
+from models.atomic import atomic_write_text
 
 MODES = ("alpha", "scores")
 REPAINT_INTERVAL_MS = 33  # ~30 Hz: faster steps are coalesced into one repaint
+FIRST_FRAME_MS = 100  # begin(clear_now=False): a decode done sooner goes straight to its result, unseen before
 MIN_LABEL_SCALE = 0.6  # crowded labels shrink to this fraction of the UI size before thinning
 MIN_LABEL_POINTS = 7.0
 MAX_LABEL_CHARS = 18  # longer tokens are cut on the axes (the hover text shows them whole)
 HINT = "Hover a cell to read its weight; click a cell to select its decoder step."
+LAYOUT_PASSES = 3  # axis depth → plot geometry → label layout → axis depth: settles within two rounds
 
 
 def short_label(token: str) -> str:
@@ -63,6 +67,7 @@ class TokenAxis(pg.AxisItem):
             raise ValueError("TokenAxis supports 'left' and 'top'")
         super().__init__(orientation)
         self._labels: list[str] = []
+        self._ticks_key: tuple[object, ...] | None = None  # what the ticks were last set for
         self._font = ui_font()
         self._draw_font = QFont(self._font)
         self._rotated = False
@@ -154,7 +159,10 @@ class TokenAxis(pg.AxisItem):
         across = line if self.orientation == "top" and not self._rotated else self._widest
         self._set_depth(across * self._scale)
         ticks = [(i + 0.5, s) for i, s in enumerate(self._labels) if i % self._step == 0]
-        self.setTicks([ticks])
+        key = (ticks, self._rotated, self._scale)
+        if key != self._ticks_key:  # setTicks drops the cached picture: redrawing every label is the costly part
+            self._ticks_key = key
+            self.setTicks([ticks])
 
     def _set_depth(self, text_px: float) -> None:
         depth = text_px + self.style["tickLength"] + self.style["tickTextOffset"][0] + 4
@@ -213,6 +221,20 @@ class TokenAxis(pg.AxisItem):
             p.drawText(rect, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom), text)
 
 
+def settle_layout(plots: Sequence[pg.PlotItem], others: Sequence[QGraphicsWidget] = ()) -> None:
+    """Apply pending layout and view-range changes now, so that the next paint is the only one.
+
+    Left to the event loop, the paint comes first (old geometry, new data), then the layout request
+    that new axis sizes posted to the plot, then a repaint for them and another for the view transform
+    pyqtgraph updates lazily inside the paint: three full paints per update instead of one.
+    """
+    for _ in range(LAYOUT_PASSES):
+        for item in (*plots, *others):
+            QCoreApplication.sendPostedEvents(item, QEvent.Type.LayoutRequest)
+    for plot in plots:
+        plot.vb.prepareForPaint()
+
+
 def score_levels(scores: np.ndarray) -> tuple[float, float]:
     """Symmetric around 0 from the finite scores, so 0 sits at the diverging map's midpoint."""
     finite = scores[np.isfinite(scores)]
@@ -232,9 +254,10 @@ SVG_FONT_FALLBACKS = "'Noto Sans Devanagari', 'Nirmala UI', Mangal, 'Lohit Devan
 
 
 def write_svg(view: pg.GraphicsView, source: QRectF, path: str | Path, background: str) -> None:
-    """Render part of a scene to an SVG file, background first, text kept as <text>."""
+    """Render part of a scene to an SVG file, background first, text kept as <text>; written atomically."""
+    device = memory_device()
     generator = QSvgGenerator()
-    generator.setFileName(str(path))
+    generator.setOutputDevice(device)
     generator.setSize(source.size().toSize())
     generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
     generator.setResolution(view.logicalDpiY())  # else 72 dpi: point-sized text shrinks against the plot
@@ -247,13 +270,8 @@ def write_svg(view: pg.GraphicsView, source: QRectF, path: str | Path, backgroun
     finally:
         painter.end()
     # Viewers without our font should still pick a Devanagari one rather than draw boxes.
-    svg = Path(path)
-    svg.write_text(
-        svg.read_text(encoding="utf-8").replace(
-            'font-family="Noto Sans Devanagari"', f'font-family="{SVG_FONT_FALLBACKS}"'
-        ),
-        encoding="utf-8",
-    )
+    svg = bytes(device.data().data()).decode("utf-8")
+    atomic_write_text(path, svg.replace('font-family="Noto Sans Devanagari"', f'font-family="{SVG_FONT_FALLBACKS}"'))
 
 
 class HeatmapWidget(QWidget):
@@ -331,8 +349,12 @@ class HeatmapWidget(QWidget):
         return item
 
     # -- data in -----------------------------------------------------------------
-    def begin(self, source_tokens: Sequence[str], capacity_rows: int) -> None:
-        """Clear, and preallocate room for `capacity_rows` steps (it grows if exceeded)."""
+    def begin(self, source_tokens: Sequence[str], capacity_rows: int, clear_now: bool = True) -> None:
+        """Clear, and preallocate room for `capacity_rows` steps (it grows if exceeded).
+
+        clear_now=False leaves the old picture up for FIRST_FRAME_MS: a decode that ends sooner goes from
+        the old picture straight to its result, with no paint in between to slow it down.
+        """
         self._timer.stop()
         self._source = list(source_tokens)
         self._output = []
@@ -343,7 +365,10 @@ class HeatmapWidget(QWidget):
         self._span_rows = max(1, min(shape[0], len(self._source)))
         self._selected = None
         self._set_hover(None)
-        self.flush()
+        if clear_now:
+            self.flush()
+        else:
+            self._timer.start(FIRST_FRAME_MS)
 
     def append_step(self, record: StepRecord) -> None:
         """Add one row; the repaint happens on the next ~30 Hz tick, not here."""
@@ -356,7 +381,7 @@ class HeatmapWidget(QWidget):
         self._output.append(record.token)
         self._rows += 1
         if not self._timer.isActive():
-            self._timer.start()
+            self._timer.start(REPAINT_INTERVAL_MS)
 
     def _grow(self) -> None:
         extra = np.full_like(self._alpha, np.nan)
@@ -390,6 +415,14 @@ class HeatmapWidget(QWidget):
         self._update_axes()
         self._update_range()
         self._update_selection()
+        settle_layout([self._plot], [self._colorbar])
+
+    def repaint_now(self) -> None:
+        """Paint the plot at once instead of on a later pass of the event loop (e.g. before slower views)."""
+        if self._torn_down:
+            return
+        QCoreApplication.sendPostedEvents(self._view.scene(), QEvent.Type.MetaCall)  # the scene's queued update
+        self._view.viewport().repaint()
 
     def _displayed(self) -> np.ndarray:
         rows = (self._alpha if self._mode == "alpha" else self._scores)[: self._rows]
@@ -592,7 +625,7 @@ class HeatmapWidget(QWidget):
         exporter.parameters()["background"] = QColor(self._theme.plot_background)
         if width is not None:
             exporter.parameters()["width"] = int(width)
-        exporter.export(str(path))
+        save_image(exporter.export(toBytes=True), path)  # encoded in memory, then replaced atomically
 
     def export_svg(self, path: str | Path) -> None:
         """Vector export; tick labels stay <text> (Devanagari included) rather than outlines.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, Slot
+from PySide6.QtCore import QByteArray, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
@@ -19,6 +19,7 @@ from gui.heatmap import HeatmapWidget
 from gui.menus import Menus
 from gui.model_files import ask_model_path, dropped_file
 from gui.model_panel import ModelPanel
+from gui.quality_view import install_quality_tool
 from gui.settings_store import SettingsStore
 from gui.source_panel import SourcePanel
 from gui.theme import PRESENTATION_ZOOM, apply_theme, clamp_zoom
@@ -27,6 +28,9 @@ from gui.transport_bar import TransportBar
 from gui.whatif_menu import install_whatif_tools
 
 ZOOM_STEP = 1.15
+SIDE_VIEWS_MS = 50  # while a decode streams, the panels beside the heatmap refresh at ≤ 20 Hz
+SIDE_VIEWS_FIRST_MS = 100  # after its first step: a decode done sooner fills them once, with its result
+DETAILS_DELAY_MS = 1  # a timer rather than a posted call: it waits for the events queued now
 INSPECTOR_TITLE = "Context vector"
 
 
@@ -50,6 +54,10 @@ class MainWindow(QMainWindow):
         self._follow = True  # the selection tracks the newest row while a decode streams
         self._saved_layout: QByteArray | None = None
         self._torn_down = False
+        self._side_views = QTimer(self)  # streamed steps cost ~nothing each; the side panels catch up on its tick
+        self._side_views.setSingleShot(True)
+        self._side_views.timeout.connect(self._show_streamed_step)
+        self._pending_details: DecodeResult | None = None  # finished, its side panels not filled yet
         self._build_central()
         self._build_docks()
         self._build_status_bar()
@@ -57,6 +65,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self.apply_look()
         install_whatif_tools(self)
+        install_quality_tool(self)  # after the what-if tools: its close filter runs first
 
     # -- construction ----------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -238,49 +247,72 @@ class MainWindow(QMainWindow):
     @Slot(object, int)
     def _on_started(self, tokens: list[str], expected_rows: int) -> None:
         self._follow = True
-        self.heatmap.begin(tokens, expected_rows)
-        self.docks[2].setWindowTitle(f"{INSPECTOR_TITLE} (of the previous decode until this one ends)")
+        self.heatmap.begin(tokens, expected_rows, clear_now=False)  # no paint of an empty plot for a short decode
 
     @Slot(object)
     def _on_step(self, record: StepRecord) -> None:
+        # Steps can arrive every 0.1 ms: anything slower here queues them up and stalls the event loop.
         self.heatmap.append_step(record)
-        if self._follow:
-            self.heatmap.select_step(record.step)
-            self.topk.show_candidates(record.step, record.topk, record.token)
-        self.timing_label.setText(f"step {record.step + 1}")
+        if not self._side_views.isActive():
+            self._side_views.start(SIDE_VIEWS_FIRST_MS if len(self.flow.records) == 1 else SIDE_VIEWS_MS)
+
+    @Slot()
+    def _show_streamed_step(self) -> None:
+        """The selected (by default the newest) streamed step in the top-k and context panels, the text so far."""
+        records = self.flow.records
+        if self._torn_down or not records or not self.flow.busy or self.flow.current_result() is not None:
+            return  # ended meanwhile (finished, failed or cancelled): its own slot has set the panels
+        self.timing_label.setText(f"step {len(records)}")
         self.source_panel.set_output(self.flow.text_so_far() + " …")
+        selected = self.heatmap.selected_step()
+        following = self._follow or selected is None or selected >= len(records)
+        record = records[-1] if following or selected is None else records[selected]
+        self.heatmap.select_step(record.step)  # moving the outline every step would repaint every step
+        self.topk.show_candidates(record.step, record.topk, record.token)
+        self.inspector.show_record(record)
 
     @Slot(object)
     def _on_finished(self, result: DecodeResult) -> None:
+        self._side_views.stop()
         self.banner.clear_topic("decode")
-        self.docks[2].setWindowTitle(INSPECTOR_TITLE)
         self.heatmap.set_result(result)
-        self.inspector.set_result(result)
         if self.flow.submitted_source == self.source_panel.source_text():
             self.source_panel.mark_unknown(result.source_tokens, result.unknown_positions)
         self.source_panel.set_output(result.text)
-        selected = self.heatmap.selected_step()
-        self.select_step(0 if self._follow or selected is None else selected, follow=self._follow)
+        # The heatmap first; the panels beside it take as long again, so they fill a moment later, letting
+        # input and timers in between (select_step fills them at once if asked first).
+        self.heatmap.repaint_now()
+        self._pending_details = result
+        QTimer.singleShot(DETAILS_DELAY_MS, self, self._show_details)  # dropped if the window goes first
         steps = len(result.output_tokens)
         self.timing_label.setText(f"{result.strategy}: {steps} steps in {result.seconds * 1000:.0f} ms")
         if result.messages:
             self.statusBar().showMessage("  ".join(result.messages), 10000)
 
+    @Slot()
+    def _show_details(self) -> None:
+        """The finished decode in the context inspector, and its selected step everywhere."""
+        result, self._pending_details = self._pending_details, None
+        if result is None or self._torn_down or result is not self.flow.current_result():
+            return
+        self.inspector.set_result(result)
+        selected = self.heatmap.selected_step()
+        self.select_step(0 if self._follow or selected is None else selected, follow=self._follow)
+
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self.banner.show_message(message, "error", topic="decode")
         self.source_panel.set_output("")
-        self.docks[2].setWindowTitle(INSPECTOR_TITLE)
 
     @Slot()
     def _on_stopped(self) -> None:
         self.statusBar().showMessage("Decode stopped", 3000)
-        self.docks[2].setWindowTitle(INSPECTOR_TITLE)
 
     # -- steps -----------------------------------------------------------------------------------
     @Slot(int)
     def select_step(self, i: int, follow: bool = False) -> None:
         """Show decoder step i everywhere: heatmap row, context inspector, top-k candidates."""
+        self._show_details()
         self._follow = follow
         self.heatmap.select_step(i)
         result = self.flow.current_result()
@@ -290,6 +322,7 @@ class MainWindow(QMainWindow):
         elif 0 <= i < len(self.flow.records):
             record = self.flow.records[i]
             self.topk.show_candidates(i, record.topk, record.token)
+            self.inspector.show_record(record)
 
     def step_by(self, delta: int) -> None:
         """Select the step `delta` rows away (←/→), clamped to the decode shown."""
@@ -408,6 +441,7 @@ class MainWindow(QMainWindow):
             return
         self._torn_down = True
         self.source_panel.cancel_pending()
+        self._side_views.stop()
         self.controller.shutdown()
         for view in (self.heatmap, self.inspector, self.topk):
             view.teardown()

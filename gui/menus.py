@@ -37,6 +37,7 @@ class Menus(QObject):
         self.zoom_in = self._action("Zoom &in", QKeySequence.StandardKey.ZoomIn)
         self.zoom_out = self._action("Zoom &out", QKeySequence.StandardKey.ZoomOut)
         self.zoom_reset = self._action("&Reset zoom", "Ctrl+0")
+        self.quality_vs_length = self._action("&Quality vs length…")
         self.themes = {name: self._action(f"{name.capitalize()} theme", checkable=True) for name in ("light", "dark")}
         group = QActionGroup(self)
         for action in self.themes.values():
@@ -79,6 +80,7 @@ class Menus(QObject):
         for action in self.themes.values():
             self.view_menu.addAction(action)
         self.view_menu.addSeparator()
+        bar.addMenu("&Tools").addAction(self.quality_vs_length)
         self.fill_examples()
 
     def fill_recent(self, paths: list[str]) -> None:

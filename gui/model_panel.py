@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ class ModelPanel(QWidget):
         for key in known + extra:
             title = labels.get(key, key.replace("_", " ").capitalize())
             self._value_label(key, title).setText(_format(description[key]))
-        self.card.setMarkdown(card or "*This model has no model card.*")
+        self.card.setMarkdown(_small_headings(card) or "*This model has no model card.*")
 
     def set_device(self, device: str) -> None:
         self.device_label.setText(device)
@@ -71,3 +72,8 @@ def _format(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def _small_headings(card: str) -> str:
+    """Cards use #/## headings; in a narrow side panel those would dwarf the text, so render them as ####."""
+    return re.sub(r"^#{1,3} ", "#### ", card, flags=re.MULTILINE)

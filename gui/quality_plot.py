@@ -14,10 +14,12 @@ from typing import Any
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
-from PySide6.QtCore import QCoreApplication, QEvent, QRectF, Qt
+from PySide6.QtCore import QBuffer, QCoreApplication, QEvent, QIODevice, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+
+from models.atomic import atomic_write_bytes
 
 # Colour-blind-safe (Okabe–Ito), distinct in greyscale print too thanks to the symbols.
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -74,6 +76,7 @@ class QualityPlot(QWidget):
             axis.setStyle(tickFont=_font(9, self._zoom))
             axis.setLabel(text, color=self._foreground, **{"font-size": f"{10 * self._zoom:g}pt"})
             axis.label.setFont(_font(10, self._zoom))
+            axis.enableAutoSIPrefix(False)  # an empty plot would get "(x0.001)" after the label
         return plot
 
     def set_report(self, report: Mapping[str, Any]) -> None:
@@ -115,26 +118,35 @@ class QualityPlot(QWidget):
 
     # -- export ------------------------------------------------------------------
     def export(self, path: str | Path, width: int | None = None) -> None:
-        """Write the plot as .png (pyqtgraph's ImageExporter) or .svg."""
+        """Write the plot as .png (pyqtgraph's ImageExporter) or .svg, atomically."""
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".png":
-            exporter = pg_exporters.ImageExporter(self._view.ci)
-            exporter.parameters()["background"] = QColor(self._background)
-            if width is not None:
-                exporter.parameters()["width"] = int(width)
-            if not exporter.export(str(path)) and not path.is_file():
-                raise OSError(f"could not write {path}")
+            data = self._png_bytes(width)
         elif suffix == ".svg":
-            self._export_svg(path)
+            data = self._svg_bytes()
         else:
             raise ValueError(f"can export {', '.join(SUFFIXES)}, not {path.suffix or 'a file without suffix'!r}")
+        atomic_write_bytes(path, data)
 
-    def _export_svg(self, path: Path) -> None:
+    def _png_bytes(self, width: int | None) -> bytes:
+        exporter = pg_exporters.ImageExporter(self._view.ci)
+        exporter.parameters()["background"] = QColor(self._background)
+        if width is not None:
+            exporter.parameters()["width"] = int(width)
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not exporter.export(toBytes=True).save(buffer, "PNG"):
+            raise OSError("could not encode the plot as PNG")
+        return bytes(buffer.data().data())
+
+    def _svg_bytes(self) -> bytes:
         """Qt's own SVG generator: pyqtgraph 0.14's SVGExporter fails on Qt 6.11's closed paths (#3495)."""
         source = self._view.ci.sceneBoundingRect()
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
         generator = QSvgGenerator()
-        generator.setFileName(str(path))
+        generator.setOutputDevice(buffer)
         generator.setSize(source.size().toSize())
         generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
         generator.setResolution(self._view.logicalDpiY())  # else 72 dpi and point-sized text shrinks
@@ -146,6 +158,7 @@ class QualityPlot(QWidget):
             self._view.scene().render(painter, target, source)
         finally:
             painter.end()
+        return bytes(buffer.data().data())
 
     # -- lifetime ----------------------------------------------------------------
     def teardown(self) -> None:

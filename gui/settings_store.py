@@ -1,4 +1,9 @@
-"""Typed access to the app's QSettings (IniFormat), tolerant of hand-edited or stale values."""
+"""Typed access to the app's QSettings (IniFormat), tolerant of hand-edited or stale values.
+
+Writes are atomic: QSettings saves through QSaveFile (a temporary file, fdatasync, then rename over
+the ini) as long as atomic sync is required, which the store insists on, so a crash or a kill
+mid-write leaves the previous file whole (tests/test_nothing_lost.py checks the rename happens).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ class SettingsStore:
         else:
             Path(settings_dir).mkdir(parents=True, exist_ok=True)
             self._qs = QSettings(str(Path(settings_dir) / INI_NAME), QSettings.Format.IniFormat)
+        self._qs.setAtomicSyncRequired(True)  # never fall back to rewriting the ini in place
 
     @property
     def path(self) -> str:
@@ -27,8 +33,10 @@ class SettingsStore:
     def set(self, key: str, value: object) -> None:
         self._qs.setValue(key, value)
 
-    def sync(self) -> None:
+    def sync(self) -> bool:
+        """Write pending changes now; False once a write has failed (QSettings keeps its first error)."""
         self._qs.sync()
+        return self._qs.status() != QSettings.Status.AccessError
 
     def get_str(self, key: str, default: str = "") -> str:
         value = self._qs.value(key, default)

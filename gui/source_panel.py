@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QColor, QFontMetricsF, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QTextEdit, QVBoxLayout, QWidget
 
 from gui.token_spans import unknown_spans
 
 DEBOUNCE_MS = 300
 OUTPUT_SCALE = 1.35  # the translation is what a lecture hall reads first
+OUTPUT_LINES = 2
 UNKNOWN_COLOUR = QColor("#d62728")
 
 
@@ -58,6 +60,7 @@ class SourcePanel(QWidget):
         self.output_label = QLabel(self)
         self.output_label.setObjectName("outputLabel")
         self.output_label.setWordWrap(True)
+        self.output_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.output_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._build_layout()
         self._scale_output_font()
@@ -86,6 +89,9 @@ class SourcePanel(QWidget):
         font = self.font()
         font.setPointSizeF(font.pointSizeF() * OUTPUT_SCALE)
         self.output_label.setFont(font)
+        # Room for OUTPUT_LINES lines whatever the text: a translation that wraps onto a second line while
+        # streaming would otherwise resize (relayout and repaint) the heatmap below it.
+        self.output_label.setMinimumHeight(math.ceil(QFontMetricsF(font).lineSpacing() * OUTPUT_LINES) + 2)
 
     def source_text(self) -> str:
         return self.source_edit.toPlainText()

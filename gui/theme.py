@@ -5,13 +5,15 @@ One zoom factor scales every font; presentation mode is simply zoom = PRESENTATI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QStyleOptionComplex, QWidget
 
 from gui.fonts import BASE_POINT_SIZE, ui_font
 
@@ -35,6 +37,7 @@ class Theme:
     alpha_colormap: str  # sequential: α in [0, 1], low α close to the background
     scores_colormap: str  # diverging: raw scores around 0
     point_colors: tuple[str, str]  # PCA: h_j points, c_i points
+    control_outline: str = ""  # drawn round slider grooves and handles, check boxes, radio buttons; "": Fusion's own
 
 
 THEMES: dict[str, Theme] = {
@@ -69,6 +72,7 @@ THEMES: dict[str, Theme] = {
         alpha_colormap="inferno",
         scores_colormap="CET-D4",
         point_colors=("#6fa8ff", "#ff8a65"),
+        control_outline="#8b8e96",  # Fusion outlines are the window colour darkened: invisible on #1e1f22
     ),
 }
 
@@ -121,10 +125,82 @@ def qt_palette(theme: Theme) -> QPalette:
     return palette
 
 
+class ContrastStyle(QProxyStyle):
+    """Fusion, plus an outline that stands out round the controls Fusion outlines in a shade of the window
+    colour: slider grooves and handles, check boxes, radio buttons (on a dark window those all but vanish).
+
+    Only draw calls are overridden: each override is a Python call per use, and pixelMetric alone would be
+    thousands per decode.
+    """
+
+    TRACK_PX = 5.0  # the outlined slider track, about as thick as Fusion's groove
+
+    def __init__(self, outline: str) -> None:
+        super().__init__("Fusion")
+        self.outline = outline
+
+    def drawPrimitive(  # noqa: N802 (Qt name)
+        self, element: QStyle.PrimitiveElement, option: QStyleOption, painter: QPainter, widget: QWidget | None = None
+    ) -> None:
+        super().drawPrimitive(element, option, painter, widget)
+        pe = QStyle.PrimitiveElement
+        if not self.outline or element not in (pe.PE_IndicatorCheckBox, pe.PE_IndicatorRadioButton):
+            return
+        rect = QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5)
+        if element == pe.PE_IndicatorRadioButton:
+            self._outlined(painter, option, lambda: painter.drawEllipse(rect))
+        else:
+            self._outlined(painter, option, lambda: painter.drawRoundedRect(rect, 2, 2))
+
+    def drawComplexControl(  # noqa: N802 (Qt name)
+        self,
+        control: QStyle.ComplexControl,
+        option: QStyleOptionComplex,
+        painter: QPainter,
+        widget: QWidget | None = None,
+    ) -> None:
+        super().drawComplexControl(control, option, painter, widget)
+        if not self.outline or control != QStyle.ComplexControl.CC_Slider:
+            return
+        sub = QStyle.SubControl
+        groove = QRectF(self.subControlRect(control, option, sub.SC_SliderGroove, widget))  # type: ignore[arg-type]
+        handle = QRectF(self.subControlRect(control, option, sub.SC_SliderHandle, widget))  # type: ignore[arg-type]
+        track = QRectF(groove).adjusted(0.5, 0.5, -0.5, -0.5)
+        if option.orientation == Qt.Orientation.Horizontal:  # type: ignore[attr-defined]
+            track.setTop(groove.center().y() - self.TRACK_PX / 2)
+            track.setHeight(self.TRACK_PX)
+        else:
+            track.setLeft(groove.center().x() - self.TRACK_PX / 2)
+            track.setWidth(self.TRACK_PX)
+
+        def draw() -> None:
+            painter.drawRoundedRect(track, 2, 2)
+            painter.setBrush(option.palette.button())  # the handle covers the track's outline
+            painter.drawRoundedRect(handle.adjusted(0.5, 0.5, -0.5, -0.5), 2, 2)
+
+        self._outlined(painter, option, draw)
+
+    def _outlined(self, painter: QPainter, option: QStyleOption, draw: Callable[[], None]) -> None:
+        colour = QColor(self.outline)
+        if not option.state & QStyle.StateFlag.State_Enabled:
+            colour.setAlphaF(0.45)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(colour, 1.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        draw()
+        painter.restore()
+
+
 def apply_theme(app: QApplication, name: str, zoom: float = 1.0) -> Theme:
     """Palette, default font and pyqtgraph defaults for widgets created from now on."""
     theme = get_theme(name)
-    app.setStyle("Fusion")  # native styles ignore parts of a custom palette
+    style = app.style()
+    if not isinstance(style, ContrastStyle):  # Fusion: native styles ignore parts of a custom palette
+        style = ContrastStyle(theme.control_outline)
+        style.setParent(app)  # the application owns it (and deletes it), not a Python reference
+        app.setStyle(style)
+    style.outline = theme.control_outline  # read as it draws; the new palette below repaints everything
     app.setPalette(qt_palette(theme))
     app.setFont(ui_font(BASE_POINT_SIZE, clamp_zoom(zoom)))
     pg.setConfigOptions(background=theme.plot_background, foreground=theme.plot_foreground, antialias=True)

@@ -53,9 +53,14 @@ def stored_inputs(store: SettingsStore) -> tuple[str, str, str]:
     return store.get_str("inputs/model"), store.get_str("inputs/source"), store.get_str("inputs/target")
 
 
-def save_window_state(window: MainWindow, store: SettingsStore) -> None:
-    store.set("window/geometry", window.saveGeometry())
-    store.set("window/state", window.saveState())
+def save_window_state(window: MainWindow, store: SettingsStore) -> bool:
+    """Write everything restore_window_state and stored_inputs read; False when the ini could not be written.
+
+    In presentation mode the layout (docks hidden, full screen) is not the one to come back to: it is left as saved.
+    """
+    if not window.presenting:
+        store.set("window/geometry", window.saveGeometry())
+        store.set("window/state", window.saveState())
     store.set("view/theme", window.theme_name)
     store.set("view/zoom", window.zoom)
     store.set("view/transposed", "true" if window.transport.transpose.isChecked() else "false")
@@ -68,4 +73,4 @@ def save_window_state(window: MainWindow, store: SettingsStore) -> None:
     store.set("inputs/target", window.source_panel.target_text())
     if window.model_path:
         store.set("inputs/model", window.model_path)
-    store.sync()
+    return store.sync()

@@ -21,6 +21,8 @@ from models.tokens import SPECIALS, Tokenizer, Vocab
 
 FORMAT_NAME = "attnscope"
 FORMAT_VERSION = 1
+# Compared as text: int() of a hostile version string can raise (e.g. "²", or 5,000 digits).
+SUPPORTED_VERSIONS = tuple(str(v) for v in range(1, FORMAT_VERSION + 1))
 MAX_HEADER_BYTES = 64 * 1024 * 1024  # far above any real vocabulary, far below harm
 MAX_FILE_BYTES = 8 * 1024**3
 REQUIRED_KEYS = ("format", "format_version", "config", "src_vocab", "tgt_vocab", "src_tokenizer", "tgt_tokenizer")
@@ -73,6 +75,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
         raise CheckpointError(f"{file.name}: no attnscope metadata (is this a model saved by attnscope?)")
     config, src_vocab, tgt_vocab, src_tok, tgt_tok = _parse_metadata(meta)
     _check_vocab_sizes(config, src_vocab, tgt_vocab)
+    _check_weight_bytes(config, len(data) - 8 - _header_length(data))
     _check_tensor_table(header, config)
     tensors = _load_tensors(data)
     model = build_model(config)  # native Seq2Seq, or an imported toolkit's architecture (models.foreign)
@@ -108,11 +111,19 @@ def _parse_header(data: bytes) -> dict[str, Any]:
         )
     try:
         header = json.loads(data[8 : 8 + length].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"header is not valid JSON ({exc}): the file is corrupt") from exc
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, huge numbers, absurd nesting
+        raise CheckpointError(f"header is not valid JSON ({_first_line(exc)}): the file is corrupt") from exc
     if not isinstance(header, dict):
         raise CheckpointError("header is not a JSON object: the file is corrupt")
     return header
+
+
+def _header_length(data: bytes) -> int:
+    return int(struct.unpack("<Q", data[:8])[0])
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _json_field(meta: dict[str, Any], key: str, kind: type, default: Any = None) -> Any:
@@ -123,8 +134,8 @@ def _json_field(meta: dict[str, Any], key: str, kind: type, default: Any = None)
         raise CheckpointError(f"metadata field '{key}' is missing")
     try:
         value = json.loads(raw) if isinstance(raw, str) else None
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"metadata field '{key}' is not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise CheckpointError(f"metadata field '{key}' is not valid JSON: {_first_line(exc)}") from exc
     if not isinstance(value, kind):
         raise CheckpointError(f"metadata field '{key}' should be a JSON {kind.__name__}")
     return value
@@ -137,7 +148,7 @@ def _parse_metadata(meta: dict[str, Any]) -> tuple[ModelConfig, Vocab, Vocab, To
     if meta["format"] != FORMAT_NAME:
         raise CheckpointError(f"format is {meta['format']!r}, expected {FORMAT_NAME!r}")
     version = meta["format_version"]
-    if not (isinstance(version, str) and version.isdigit()) or not 1 <= int(version) <= FORMAT_VERSION:
+    if version not in SUPPORTED_VERSIONS:
         raise CheckpointError(
             f"format version {version!r} is not supported (this build reads 1..{FORMAT_VERSION}); upgrade attnscope"
         )
@@ -180,6 +191,26 @@ def _check_vocab_sizes(config: ModelConfig, src: Vocab, tgt: Vocab) -> None:
             )
 
 
+def _min_parameters(config: ModelConfig) -> int:
+    """Weights every architecture built from `config` has at least (source embedding, output layer, the
+    recurrent matrices), counted without building anything."""
+    gates = 4 if config.rnn == "lstm" else 3
+    dirs = 2 if config.bidirectional else 1
+    enc_hidden = config.enc_out_dim // dirs
+    recurrent = config.enc_layers * dirs * gates * enc_hidden**2 + config.dec_layers * gates * config.hidden_dim**2
+    return config.src_vocab_size * config.embed_dim + config.tgt_vocab_size * config.hidden_dim + recurrent
+
+
+def _check_weight_bytes(config: ModelConfig, available: int) -> None:
+    """A config far larger than the file is refused before even a meta-device model is built for it."""
+    needed = 4 * _min_parameters(config)
+    if needed > available:
+        raise CheckpointError(
+            f"the config describes at least {needed:,} bytes of weights but the file holds {max(available, 0):,}: "
+            "the file is truncated or its config does not match its weights"
+        )
+
+
 def _check_tensor_table(header: dict[str, Any], config: ModelConfig) -> None:
     """Compare names, shapes and dtypes with what the config implies, before loading any data."""
     with torch.device("meta"):
@@ -196,8 +227,14 @@ def _check_tensor_table(header: dict[str, Any], config: ModelConfig) -> None:
             raise CheckpointError(f"tensor '{name}': malformed header entry")
         if entry.get("dtype") != "F32":
             raise CheckpointError(f"tensor '{name}' has dtype {entry.get('dtype')!r}, expected F32")
-        if tuple(entry.get("shape", ())) != shape:
-            raise CheckpointError(f"tensor '{name}' has shape {tuple(entry.get('shape', ()))}, expected {shape}")
+        found = entry.get("shape")
+        if not (isinstance(found, list) and all(type(d) is int for d in found)) or tuple(found) != shape:
+            raise CheckpointError(f"tensor '{name}' has shape {_shown(found)}, expected {shape}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(tuple(value) if isinstance(value, list) else value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _load_tensors(data: bytes) -> dict[str, torch.Tensor]:

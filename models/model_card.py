@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from models.atomic import atomic_write_text
 from models.batch_decode import greedy_batch
 from models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from models.dataset import batches, make_batch, read_pairs, tokenize_pairs
@@ -108,6 +109,6 @@ def main(argv: list[str]) -> int:
     ckpt.card = render(ckpt, args.title, results, args.data_command, extra)
     ckpt.training = {**ckpt.training, "held_out": results}
     save_checkpoint(ckpt, args.model)
-    args.model.with_suffix(".md").write_text(ckpt.card, encoding="utf-8")
+    atomic_write_text(args.model.with_suffix(".md"), ckpt.card)
     print(ckpt.card)
     return 0

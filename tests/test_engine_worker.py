@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from pytestqt.qtbot import QtBot
 
+from engine.device import DeviceChoice
 from engine.qt_worker import EngineController
 from engine.records import DecodeRequest, DecodeResult, StepRecord
 from engine.session import InferenceSession, ModelInfo
@@ -130,6 +132,56 @@ def test_model_exception_fails_that_request_only(
     assert blocker.args[0] == rid
     assert "simulated kernel failure" in blocker.args[1] and "RuntimeError" in blocker.args[1]
     assert finish(qtbot, loaded, "w1 w2 w3").output_tokens == ("w3", "w2", "w1", "<eos>")
+
+
+def test_out_of_memory_fails_that_request_with_advice(
+    loaded: EngineController, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = loaded._worker.session
+    assert session is not None
+    real_step = session.model.decode_step
+    calls = {"n": 0}
+
+    def greedy_for_memory(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return real_step(*args)
+
+    monkeypatch.setattr(session.model, "decode_step", greedy_for_memory)
+    with qtbot.waitSignal(loaded.decode_failed, timeout=WAIT_MS) as blocker:
+        rid = loaded.submit("w1 w2 w3", strategy="beam", beam_width=3)
+    assert blocker.args[0] == rid
+    assert blocker.args[1].startswith("Out of memory while decoding on cpu") and "smaller beam width" in blocker.args[1]
+    assert not loaded.busy
+    assert finish(qtbot, loaded, "w1 w2 w3").output_tokens == ("w3", "w2", "w1", "<eos>")
+
+
+def test_a_failing_device_falls_back_to_the_cpu(
+    loaded: EngineController, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The device looks usable but moving the model there raises: the model stays on the CPU, the user is told."""
+    session = loaded._worker.session
+    assert session is not None
+    real_to = session.model.to
+
+    def to(device: Any, *args: Any, **kwargs: Any) -> Any:
+        if torch.device(device).type != "cpu":
+            raise RuntimeError("CUDA error: an illegal memory access was encountered\nmore driver detail")
+        return real_to(device, *args, **kwargs)
+
+    monkeypatch.setattr("engine.session.resolve_device", lambda name: DeviceChoice(torch.device("cuda", 0)))
+    monkeypatch.setattr(session.model, "to", to)
+    notes: list[str] = []
+    loaded.notice_posted.connect(notes.append)
+    with qtbot.waitSignal(loaded.device_changed, timeout=WAIT_MS) as blocker:
+        loaded.set_device("cuda")
+    assert blocker.args == ["cpu"]
+    assert notes == [
+        "Could not move the model to cuda:0 (CUDA error: an illegal memory access was encountered); using the CPU."
+    ]
+    assert session.device == torch.device("cpu") and loaded._worker.session is session
+    assert finish(qtbot, loaded, "w1 w2").output_tokens == ("w2", "w1", "<eos>")
 
 
 def test_input_error_is_reported_as_failure(loaded: EngineController, qtbot: QtBot) -> None:

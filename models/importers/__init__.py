@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from models.importers import joeynmt, opennmt, pytorch_tutorial
 from models.importers.common import safe_torch_load
@@ -81,7 +83,7 @@ def _tutorial_vocab(directory: Path) -> Path:
     return found
 
 
-def load_any(path: str | os.PathLike[str], device: str = "cpu") -> Checkpoint:
+def load_any(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Checkpoint:
     """Our own .safetensors files, or any supported toolkit's model, ready for the engine."""
     if detect(path) == "attnscope":
         return load_checkpoint(path, device)

@@ -1,0 +1,402 @@
+"""How quickly does the window answer? Edit-to-heatmap latency, event-loop stalls, heatmap vs matplotlib.
+
+    python benchmarks/gui_latency.py [--model PATH] [--repeats 9]
+
+The model: --model, else the shipped resources/models/en_hi_bahdanau.safetensors.  The window is the app's
+own (create_window), 1600×1000, offscreen unless QT_QPA_PLATFORM says otherwise.
+
+edit_to_heatmap_ms_N: from setting the source editor's text (setPlainText, as typing's last keystroke
+would; the 300 ms debounce set to 0 and the per-step delay to 0) to the end of the first paint of the
+heatmap view that shows every row of the result (rows that streamed in before the result count: the
+picture is final then).  It includes the engine's decode on the engine thread and every streamed step
+the window handles.  edit_to_settled_ms_N: to the last paint of any plot (the panels beside the heatmap
+included), 150 ms of quiet ending the wait.  gui_thread_cpu_ms_N: CPU time of the GUI thread over the same
+span, which background load disturbs far less than wall-clock time.  engine_decode_ms_N: InferenceSession.run
+of the same text in this process, on the same device with the same intra-op thread count (the engine's: 1),
+interleaved with the window runs.  N = source words.  edit_to_heatmap_ratio: the worse of the two inputs'
+window/engine ratios (target ≤ 1.5); edit_to_heatmap_ratio_input says which.
+
+max_stall_ms: the longest gap between the ticks of a 5 ms timer on the GUI thread while a 200-step decode
+streams (forced decoding of a 199-token reference plus <eos>, delay 0: the fastest stream there is), from
+submit until the window is quiet again; the median over the repeats of each run's longest gap (target < 50),
+and the worst run.
+
+heatmap_ms: HeatmapWidget.set_result with a new 300×300 result (new labels too) plus a synchronous render of
+the plot (grab); matplotlib_ms: the tutorial way on Agg at the same pixel size: ax.imshow, token tick labels
+on both axes, a colour bar, fig.canvas.draw; matplotlib_set_data_ms: its fastest update (set_data + draw).
+heatmap_speedup_vs_matplotlib = matplotlib_ms / heatmap_ms (target ≥ 10).
+
+Every figure is a median over the repeats, wall-clock unless said otherwise: on a loaded machine the spread
+is wide.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as main.py sets it for the app
+
+import numpy as np  # noqa: E402
+import pyqtgraph as pg  # noqa: E402
+from PySide6.QtCore import QEvent, QEventLoop, QMessageLogContext, Qt, QTimer, QtMsgType, qInstallMessageHandler  # noqa: E402
+from PySide6.QtGui import QPaintEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from engine.records import DecodeRequest, DecodeResult  # noqa: E402
+from engine.session import InferenceSession  # noqa: E402
+from gui.app import DEFAULT_MODEL, create_window  # noqa: E402
+from gui.heatmap import HeatmapWidget  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
+from tests.fakes import fake_result  # noqa: E402
+
+SENTENCE = (  # in the en→hi demo vocabulary
+    "please turn off the lights in the kitchen and then close the small cupboard after lunch "
+    "then heat the tea and find the shoes in the room and lock the drawer today and cook all the rice "
+    "at six then turn on the computer and find that towel and close the door"
+)
+WORDS = SENTENCE.split()
+INPUTS = {10: " ".join(WORDS[:10]), 50: " ".join(WORDS[:50])}
+STREAM_STEPS = 200
+TICK_MS = 5
+WAKE_MS = 10
+QUIET_S = 0.15  # no plot has painted for this long after the decode finished: the window has settled
+TIMEOUT_S = 60.0
+MATRIX = 300
+WIDGET_PX = (1400, 1000)
+
+
+class PaintClock:
+    """When pyqtgraph views finished their paints: wraps GraphicsView.paintEvent (a paint's end sends no event).
+
+    Install before the views are made (PySide looks the override up once per class).
+    """
+
+    def __init__(self) -> None:
+        self.ends: list[tuple[int, float, object]] = []  # (id of the view, perf_counter after the paint, probe())
+        self._probes: dict[int, Callable[[], object]] = {}
+        original = pg.GraphicsView.paintEvent
+
+        def paint_event(view: pg.GraphicsView, event: QPaintEvent) -> None:
+            original(view, event)
+            probe = self._probes.get(id(view))
+            self.ends.append((id(view), time.perf_counter(), probe() if probe is not None else None))
+
+        pg.GraphicsView.paintEvent = paint_event
+
+    def watch(self, view: QWidget, probe: Callable[[], object]) -> None:
+        """Note probe() (what the view showed) with each of its paints."""
+        self._probes[id(view)] = probe
+
+    def first_showing(self, view: QWidget, shown: object) -> float | None:
+        """When the view first finished a paint with probe() == shown."""
+        return next((t for v, t, seen in self.ends if v == id(view) and seen == shown), None)
+
+    def last(self) -> float:
+        return self.ends[-1][1] if self.ends else 0.0
+
+
+def wait_until(app: QApplication, done: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> None:
+    """Run the event loop (sleeping while idle, as app.exec would) until `done()`."""
+    deadline = time.perf_counter() + timeout_s
+    while not done():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+
+
+class Harness:
+    """A real main window on the model, with the debounce and the animation off."""
+
+    def __init__(self, app: QApplication, window: MainWindow, clock: PaintClock) -> None:
+        self.app, self.window, self.clock = app, window, clock
+        self.result: DecodeResult | None = None
+        self.finished_at = 0.0
+        self.gui_cpu = 0.0
+        window.flow.finished.connect(self._on_finished)  # after the window's own slots
+        clock.watch(window.heatmap.graphics_view(), lambda: window.heatmap.image_data().shape)
+        self._wake = QTimer()  # wait_until sleeps between events: wake it to notice quiet, or a failed decode
+        self._wake.start(WAKE_MS)
+
+    def _on_finished(self, result: DecodeResult) -> None:
+        self.result, self.finished_at = result, time.perf_counter()
+
+    def run(self, submit: Callable[[], object]) -> tuple[float, float]:
+        """(seconds to the first paint of the heatmap with every row of the result, seconds to the window settled).
+
+        Rows streamed before the result count: once all are in, the picture is final.
+
+        Also keeps `gui_cpu`: the CPU seconds the GUI thread spent on it, which background load disturbs
+        far less than wall-clock time.
+        """
+        self.result, self.clock.ends = None, []
+        cpu, start = time.thread_time(), time.perf_counter()
+        submit()
+        wait_until(self.app, lambda: self.result is not None and self._drawn() is not None)
+        drawn = self._drawn()
+        assert drawn is not None
+        wait_until(self.app, lambda: time.perf_counter() - max(self.clock.last(), self.finished_at) > QUIET_S)
+        self.gui_cpu = time.thread_time() - cpu
+        return drawn - start, max(self.clock.last(), self.finished_at) - start
+
+    def _drawn(self) -> float | None:
+        assert self.result is not None
+        shape = (len(self.result.output_tokens), len(self.result.source_tokens))
+        return self.clock.first_showing(self.window.heatmap.graphics_view(), shape)
+
+    def edit(self, text: str) -> tuple[float, float]:
+        """From setting the source text (as typing would) to the final heatmap painted, and to quiet."""
+        times = self.run(lambda: self.window.source_panel.source_edit.setPlainText(text))
+        assert self.result is not None
+        check_rows(self.window, self.result, text)
+        return times
+
+    def stream(self) -> float:
+        """Longest gap (seconds) between 5 ms ticks from submitting one decode until the window is quiet again."""
+        ticks: list[float] = []
+        timer = QTimer()
+        timer.setTimerType(Qt.TimerType.PreciseTimer)
+        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        timer.start(TICK_MS)
+        ticks.append(time.perf_counter())
+        self.run(self.window.decode_now)
+        ticks.append(time.perf_counter())
+        timer.stop()
+        assert self.result is not None
+        if len(self.result.output_tokens) != STREAM_STEPS:
+            raise RuntimeError(f"expected {STREAM_STEPS} steps, the decode made {len(self.result.output_tokens)}")
+        return float(np.max(np.diff(ticks)))
+
+
+def check_rows(window: MainWindow, result: DecodeResult, text: str) -> None:
+    if list(result.source_tokens) != text.split():
+        raise RuntimeError("the window showed a decode of another text")
+    rows = window.heatmap.image_data().shape[0]
+    if rows != len(result.output_tokens):
+        raise RuntimeError(f"the heatmap shows {rows} of {len(result.output_tokens)} rows")
+
+
+def open_window(app: QApplication, model: Path, settings_dir: str) -> Harness:
+    """The window as the app opens it, its first decode shown."""
+    clock = PaintClock()
+    window = create_window(settings_dir, model, INPUTS[10])
+    window.resize(1600, 1000)
+    window.source_panel._debounce.setInterval(0)  # measure the window, not the typing pause
+    window.transport.set_delay_seconds(0.0)
+    harness = Harness(app, window, clock)
+    harness.run(window.show)
+    return harness
+
+
+def bare_decode(session: InferenceSession, text: str) -> float:
+    start = time.perf_counter()
+    session.run(DecodeRequest(1, text))
+    return time.perf_counter() - start
+
+
+def measure_edits(harness: Harness, session: InferenceSession, repeats: int) -> dict[str, float]:
+    """Interleaved: the window and the bare engine see the same background load."""
+    kinds = ("gui", "settled", "gui_cpu", "engine")
+    times: dict[str, list[float]] = {f"{kind}_{n}": [] for n in INPUTS for kind in kinds}
+    for text in INPUTS.values():  # warm-up: first-call costs (fonts, text layout, caches)
+        harness.edit(text)
+        bare_decode(session, text)
+    for _ in range(repeats):
+        for n, text in INPUTS.items():
+            drawn, settled = harness.edit(text)
+            times[f"gui_{n}"].append(drawn)
+            times[f"settled_{n}"].append(settled)
+            times[f"gui_cpu_{n}"].append(harness.gui_cpu)
+            times[f"engine_{n}"].append(bare_decode(session, text))
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
+def stream_target(session: InferenceSession, source: str) -> str:
+    """A reference of STREAM_STEPS - 1 in-vocabulary words: the model's own translation, repeated."""
+    words = [t for t in session.run(DecodeRequest(1, source)).output_tokens if t != "<eos>"]
+    return " ".join((words * (STREAM_STEPS // max(len(words), 1) + 1))[: STREAM_STEPS - 1])
+
+
+def measure_stalls(harness: Harness, session: InferenceSession, repeats: int) -> list[float]:
+    window, source = harness.window, INPUTS[50]
+    window.source_panel.set_texts(source, stream_target(session, source))
+    window.controls.blockSignals(True)  # decode_now below starts each run
+    window.controls.set_strategy("forced")
+    window.controls.blockSignals(False)
+    harness.stream()  # warm-up
+    return [harness.stream() for _ in range(repeats)]
+
+
+# -- heatmap against matplotlib ---------------------------------------------------------------------
+def big_results() -> list[DecodeResult]:
+    """Two 300×300 decodes with different numbers and labels, so every update changes everything."""
+    return [
+        fake_result(
+            source=[f"{prefix}src{i}" for i in range(MATRIX)],
+            output=[f"{prefix}out{i}" for i in range(MATRIX)],
+            hidden=8,
+            seed=seed,
+        )
+        for seed, prefix in enumerate(("a", "b"))
+    ]
+
+
+def time_heatmap(results: list[DecodeResult], repeats: int) -> float:
+    widget = HeatmapWidget()
+    widget.resize(*WIDGET_PX)
+    widget.show()
+    view = widget.graphics_view()
+    times = []
+    try:
+        for k in range(repeats + 1):
+            start = time.perf_counter()
+            widget.set_result(results[k % 2])
+            view.grab()  # a full synchronous render of the plot, axes and labels
+            times.append(time.perf_counter() - start)
+    finally:
+        widget.teardown()
+        widget.deleteLater()
+    return statistics.median(times[1:])
+
+
+def time_matplotlib(results: list[DecodeResult], repeats: int) -> tuple[float, float] | None:
+    """(tutorial imshow + labels + draw, set_data + draw) in seconds; None without matplotlib."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(WIDGET_PX[0] / 100, WIDGET_PX[1] / 100), dpi=100)
+    cax = fig.add_axes((0.92, 0.1, 0.02, 0.8))
+    ticks = np.arange(MATRIX)
+
+    def tutorial(result: DecodeResult) -> None:
+        ax.clear()
+        cax.clear()
+        image = ax.imshow(result.alpha, cmap="inferno", vmin=0.0, vmax=1.0, aspect="auto")
+        ax.set_xticks(ticks, labels=result.source_tokens, rotation=90)
+        ax.set_yticks(ticks, labels=result.output_tokens)
+        fig.colorbar(image, cax=cax)
+        fig.canvas.draw()
+
+    def set_data(result: DecodeResult) -> None:
+        ax.images[0].set_data(result.alpha)  # the labels stay: the fastest matplotlib update there is
+        fig.canvas.draw()
+
+    try:
+        tutorial_times = timed_runs(lambda k: tutorial(results[k % 2]), repeats)
+        set_data_times = timed_runs(lambda k: set_data(results[k % 2]), repeats)
+    finally:
+        plt.close(fig)
+    return statistics.median(tutorial_times), statistics.median(set_data_times)
+
+
+def timed_runs(run: Callable[[int], None], repeats: int) -> list[float]:
+    times = []
+    for k in range(repeats + 1):
+        start = time.perf_counter()
+        run(k)
+        times.append(time.perf_counter() - start)
+    return times[1:]  # the first: warm-up
+
+
+# -- main -----------------------------------------------------------------------------------------
+def resolve_model(option: Path | None) -> Path | None:
+    """--model when given, else the shipped model; None when neither exists."""
+    path = option or DEFAULT_MODEL
+    return path if path.is_file() else None
+
+
+def report(figures: dict[str, object]) -> None:
+    for key, value in figures.items():
+        print(f"{key}={value}", flush=True)
+
+
+def quiet_offscreen_warnings(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's messages to stderr, less the offscreen platform's note on every window it shows."""
+    if "does not support propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", type=Path, help=f"model file (default: {DEFAULT_MODEL})")
+    p.add_argument("--repeats", type=int, default=9)
+    args = p.parse_args(argv)
+    model = resolve_model(args.model)
+    if model is None:
+        print(f"error: no model at {args.model or DEFAULT_MODEL}; pass --model PATH", file=sys.stderr)
+        return 2
+    qInstallMessageHandler(quiet_offscreen_warnings)
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    with tempfile.TemporaryDirectory(prefix="attnscope-bench-") as settings_dir:
+        harness = open_window(app, model, settings_dir)
+        try:
+            run_window_figures(harness, model, args.repeats)
+        finally:
+            harness.window.close()
+            harness.window.deleteLater()
+            app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    run_heatmap_figures(args.repeats)
+    return 0
+
+
+def run_window_figures(harness: Harness, model: Path, repeats: int) -> None:
+    info = harness.window.controller.model_info
+    session = InferenceSession.open(model, info.device if info is not None else "cpu")
+    report({"model": model, "device": session.device, "threads": session.threads, "platform": app_platform()})
+    edits = measure_edits(harness, session, repeats)
+    ratios = {n: edits[f"gui_{n}"] / edits[f"engine_{n}"] for n in INPUTS}
+    for n in INPUTS:
+        report({f"edit_to_heatmap_ms_{n}": f"{edits[f'gui_{n}'] * 1e3:.1f}"})
+        report({f"engine_decode_ms_{n}": f"{edits[f'engine_{n}'] * 1e3:.1f}"})
+        report({f"edit_to_heatmap_ratio_{n}": f"{ratios[n]:.2f}"})
+        report({f"edit_to_settled_ms_{n}": f"{edits[f'settled_{n}'] * 1e3:.1f}"})
+        report({f"gui_thread_cpu_ms_{n}": f"{edits[f'gui_cpu_{n}'] * 1e3:.1f}"})
+    worst = max(ratios, key=lambda n: ratios[n])
+    report({"edit_to_heatmap_ratio": f"{ratios[worst]:.2f}", "edit_to_heatmap_ratio_input": f"{worst}_words"})
+    stalls = measure_stalls(harness, session, repeats)
+    report(
+        {
+            "stream_steps": STREAM_STEPS,
+            "max_stall_ms": f"{statistics.median(stalls) * 1e3:.1f}",
+            "max_stall_ms_worst_run": f"{max(stalls) * 1e3:.1f}",
+        }
+    )
+
+
+def run_heatmap_figures(repeats: int) -> None:
+    results = big_results()
+    ours = time_heatmap(results, repeats)
+    report({"heatmap_ms": f"{ours * 1e3:.1f}"})
+    theirs = time_matplotlib(results, repeats)
+    if theirs is None:
+        print("note: matplotlib is not installed (pip install -e '.[dev]'); no matplotlib figures", flush=True)
+        return
+    tutorial, set_data = theirs
+    report(
+        {
+            "matplotlib_ms": f"{tutorial * 1e3:.1f}",
+            "matplotlib_set_data_ms": f"{set_data * 1e3:.1f}",
+            "heatmap_speedup_vs_matplotlib": f"{tutorial / ours:.1f}",
+        }
+    )
+
+
+def app_platform() -> str:
+    return QApplication.platformName()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
