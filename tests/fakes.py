@@ -1,12 +1,14 @@
 """Hand-made, internally consistent decode records for GUI tests (no model, no torch).
 
 h_j random, e random, α = softmax(e) per row, c_i = Σ_j α_ij h_j: the same algebra the
-engine's records satisfy, so widgets can be checked against numpy.
+engine's records satisfy, so widgets can be checked against numpy.  Also two fault injectors for
+engine and window tests (torch is imported only inside them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -91,3 +93,34 @@ def step_records(result: DecodeResult) -> list[StepRecord]:
             )
         )
     return records
+
+
+def fail_on_step(monkeypatch: Any, session: Any, n: int, fault: BaseException) -> None:
+    """Make the session's model raise `fault` on its n-th decode_step call (1-based), and run normally otherwise."""
+    real_step = session.model.decode_step
+    calls = {"n": 0}
+
+    def step(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise fault
+        return real_step(*args)
+
+    monkeypatch.setattr(session.model, "decode_step", step)
+
+
+def fail_device_moves(monkeypatch: Any, session: Any, message: str) -> None:
+    """'auto' resolves to CUDA, but moving the model off the CPU raises RuntimeError(message)."""
+    import torch
+
+    from engine.device import DeviceChoice
+
+    real_to = session.model.to
+
+    def to(device: Any, *args: Any, **kwargs: Any) -> Any:
+        if torch.device(device).type != "cpu":
+            raise RuntimeError(message)
+        return real_to(device, *args, **kwargs)
+
+    monkeypatch.setattr("engine.session.resolve_device", lambda name: DeviceChoice(torch.device("cuda", 0)))
+    monkeypatch.setattr(session.model, "to", to)

@@ -10,10 +10,10 @@ import pytest
 import torch
 from pytestqt.qtbot import QtBot
 
-from engine.device import DeviceChoice
 from engine.qt_worker import EngineController
 from engine.records import DecodeRequest, DecodeResult, StepRecord
 from engine.session import InferenceSession, ModelInfo
+from tests.fakes import fail_device_moves, fail_on_step
 
 WAIT_MS = 10_000
 LONG_TARGET = " ".join(f"w{i % 12}" for i in range(40))  # forced decoding: 41 steps
@@ -117,16 +117,7 @@ def test_model_exception_fails_that_request_only(
 ) -> None:
     session = loaded._worker.session
     assert session is not None
-    real_step = session.model.decode_step
-    calls = {"n": 0}
-
-    def flaky_step(*args: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("simulated kernel failure")
-        return real_step(*args)
-
-    monkeypatch.setattr(session.model, "decode_step", flaky_step)
+    fail_on_step(monkeypatch, session, 2, RuntimeError("simulated kernel failure"))
     with qtbot.waitSignal(loaded.decode_failed, timeout=WAIT_MS) as blocker:
         rid = loaded.submit("w1 w2 w3")
     assert blocker.args[0] == rid
@@ -139,16 +130,7 @@ def test_out_of_memory_fails_that_request_with_advice(
 ) -> None:
     session = loaded._worker.session
     assert session is not None
-    real_step = session.model.decode_step
-    calls = {"n": 0}
-
-    def greedy_for_memory(*args: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
-        return real_step(*args)
-
-    monkeypatch.setattr(session.model, "decode_step", greedy_for_memory)
+    fail_on_step(monkeypatch, session, 3, torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB"))
     with qtbot.waitSignal(loaded.decode_failed, timeout=WAIT_MS) as blocker:
         rid = loaded.submit("w1 w2 w3", strategy="beam", beam_width=3)
     assert blocker.args[0] == rid
@@ -163,15 +145,7 @@ def test_a_failing_device_falls_back_to_the_cpu(
     """The device looks usable but moving the model there raises: the model stays on the CPU, the user is told."""
     session = loaded._worker.session
     assert session is not None
-    real_to = session.model.to
-
-    def to(device: Any, *args: Any, **kwargs: Any) -> Any:
-        if torch.device(device).type != "cpu":
-            raise RuntimeError("CUDA error: an illegal memory access was encountered\nmore driver detail")
-        return real_to(device, *args, **kwargs)
-
-    monkeypatch.setattr("engine.session.resolve_device", lambda name: DeviceChoice(torch.device("cuda", 0)))
-    monkeypatch.setattr(session.model, "to", to)
+    fail_device_moves(monkeypatch, session, "CUDA error: an illegal memory access was encountered\nmore driver detail")
     notes: list[str] = []
     loaded.notice_posted.connect(notes.append)
     with qtbot.waitSignal(loaded.device_changed, timeout=WAIT_MS) as blocker:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -15,10 +14,10 @@ import torch
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
-from engine.device import DeviceChoice
 from engine.records import DecodeRequest, StepRecord
 from engine.session import InferenceSession
 from gui.main_window import MainWindow
+from tests.fakes import fail_device_moves, fail_on_step
 from tests.test_gui_app import DECODE_TIMEOUT_MS, make_window, type_source  # noqa: F401 (a fixture)
 
 WindowFactory = Callable[..., MainWindow]
@@ -38,17 +37,7 @@ def test_a_failing_step_shows_in_the_window_and_the_next_request_works(
     shown: str,
 ) -> None:
     window = make_window()
-    session = window.controller._worker.session
-    real_step = session.model.decode_step
-    calls = {"n": 0}
-
-    def failing_step(*args: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 3:  # mid-decode: two rows have streamed already
-            raise fault
-        return real_step(*args)
-
-    monkeypatch.setattr(session.model, "decode_step", failing_step)
+    fail_on_step(monkeypatch, window.controller._worker.session, 3, fault)  # mid-decode: two rows have streamed
     with qtbot.waitSignal(window.flow.failed, timeout=DECODE_TIMEOUT_MS):
         window.source_panel.source_edit.setPlainText("w5 w6 w7")
     assert window.banner.isVisible() and window.banner.level == "error"
@@ -66,15 +55,7 @@ def test_a_failing_device_is_reported_and_the_cpu_takes_over(
 ) -> None:
     window = make_window()
     session = window.controller._worker.session
-    real_to = session.model.to
-
-    def to(device: Any, *args: Any, **kwargs: Any) -> Any:
-        if torch.device(device).type != "cpu":
-            raise RuntimeError("CUDA error: no kernel image is available for execution on the device")
-        return real_to(device, *args, **kwargs)
-
-    monkeypatch.setattr("engine.session.resolve_device", lambda name: DeviceChoice(torch.device("cuda", 0)))
-    monkeypatch.setattr(session.model, "to", to)
+    fail_device_moves(monkeypatch, session, "CUDA error: no kernel image is available for execution on the device")
     with qtbot.waitSignal(window.controller.decode_finished, timeout=DECODE_TIMEOUT_MS) as blocker:
         window.controls.device.setCurrentText("cuda")  # the window decodes again once the device is settled
     assert window.banner.isVisible() and window.banner.level == "warning"
