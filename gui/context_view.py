@@ -24,7 +24,7 @@ FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
 SAME_CONTEXT_ATOL = 1e-6
 STREAMING_NOTE = "the other views show the previous decode until this one ends"
 AXES = ("left", "bottom", "top", "right")
-MIN_WIDTH_EMS = 38
+MIN_WIDTH_EMS = 42
 
 
 # -- the numbers (pure numpy, tested directly) ------------------------------------------------
@@ -363,7 +363,9 @@ class ContextInspector(QWidget):
                 else:
                     axis.setTickFont(font)
         metrics = QFontMetricsF(font)
-        self._cos_bar.axis.setWidth(round(metrics.horizontalAdvance("-0.0") + 14))
+        bar_axis = self._cos_bar.axis  # the widest label, "-0.5", plus the tick and its gap, or it is clipped
+        reach = max(bar_axis.style["tickLength"], 0) + bar_axis.style["tickTextOffset"][0]
+        bar_axis.setWidth(round(metrics.horizontalAdvance("-0.5") + reach + 8))
         self._cos_bar.axis.setStyle(hideOverlappingLabels=round(metrics.height() / 2))  # keep the -1 and 1
         self._view.ci.setContentsMargins(6, 6, 6, round(metrics.height() / 2) + 2)
         self._style_texts(self._token_texts + self._point_texts)
