@@ -31,6 +31,7 @@ from engine.records import BeamNode, DecodeResult, frozen_array
 from gui.engine_client import EngineClient
 from gui.fonts import BASE_POINT_SIZE, ui_font
 from gui.heatmap import HeatmapWidget
+from gui.plot_lifetime import discard_items, release_view
 from gui.theme import Theme, clamp_zoom, get_theme
 
 FINISHED_COLOUR = "#2ca02c"
@@ -225,8 +226,7 @@ class BeamExplorer(QWidget):
         spots = [self._spot(n, p) for n, p in zip(tree, pos, strict=True)]
         self._nodes.setData(spots=spots)
         self._path.setData([], [])
-        for label in self._labels:
-            self.plot.removeItem(label)
+        discard_items(self.plot.getPlotItem(), self._labels)
         show_all = len(tree) <= MAX_LABELS
         self._labelled = [n for n, s in zip(tree, status, strict=True) if show_all or s != "pruned"]
         self._labels = [self._label(n, pos[n.index]) for n in self._labelled]
@@ -363,6 +363,5 @@ class BeamExplorer(QWidget):
         self.client.detach()
         self._nodes.sigClicked.disconnect(self._on_node_clicked)
         self.plot.getPlotItem().getViewBox().sigResized.disconnect(self._on_view_resized)
-        self.plot.getPlotItem().clear()
-        self.plot.close()
+        release_view(self.plot)
         self.heatmap.teardown()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 from engine.records import DecodeResult, StepRecord
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.heatmap import TokenAxis, settle_layout
+from gui.plot_lifetime import discard_items, release_view
 from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
 
 FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
@@ -284,8 +285,7 @@ class ContextInspector(QWidget):
         Making a TextItem and adding it to a plot costs ~0.5 ms: labels that follow data points, one per
         source token, are made once rather than once per result.
         """
-        for item in old[len(texts) :]:
-            plot.removeItem(item)
+        discard_items(plot, old[len(texts) :])
         anchor = (0.0, 0.5) if plot is self._contrib_plot else (0.5, 1.2)
         added = [pg.TextItem("", anchor=anchor) for _ in range(len(texts) - len(old))]
         for item in added:
@@ -439,7 +439,4 @@ class ContextInspector(QWidget):
         if self._torn_down:
             return
         self._torn_down = True
-        for plot in self._data_plots():
-            plot.clear()
-        self._view.ci.clear()
-        self._view.close()
+        release_view(self._view)

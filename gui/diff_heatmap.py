@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.heatmap import TokenAxis, display_copy, score_levels
 from gui.image_files import save_image
+from gui.plot_lifetime import release_view
 from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
 
 
@@ -208,7 +209,4 @@ class DiffHeatmap(QWidget):
         scene = self._view.scene()
         scene.sigMouseClicked.disconnect(self._on_clicked)
         scene.sigMouseMoved.disconnect(self._on_moved)
-        for item in (self._selection, self._image):
-            self._plot.removeItem(item)
-        self._view.ci.clear()
-        self._view.close()
+        release_view(self._view)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsWidget, QLabel, QVBoxL
 from engine.records import DecodeResult, StepRecord
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.image_files import memory_device, save_image
+from gui.plot_lifetime import release_view
 from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
 from models.atomic import atomic_write_text
 
@@ -653,7 +654,4 @@ class HeatmapWidget(QWidget):
         scene = self._view.scene()
         scene.sigMouseMoved.disconnect(self._on_mouse_moved)
         scene.sigMouseClicked.disconnect(self._on_mouse_clicked)
-        for item in (self._hover_box, self._selection, self._image):
-            self._plot.removeItem(item)
-        self._view.ci.clear()
-        self._view.close()
+        release_view(self._view)

@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
+from gui.plot_lifetime import clear_legend, discard_items, release_view
 from models.atomic import atomic_write_bytes
 
 # Colour-blind-safe (Okabe–Ito), distinct in greyscale print too thanks to the symbols.
@@ -112,9 +113,9 @@ class QualityPlot(QWidget):
         self._exact.plot(x, exact, **style)
 
     def _clear(self) -> None:
-        self._legend.clear()
-        self._bleu.clear()
-        self._exact.clear()
+        clear_legend(self._legend)
+        for plot in (self._bleu, self._exact):
+            discard_items(plot, plot.listDataItems())
 
     # -- export ------------------------------------------------------------------
     def export(self, path: str | Path, width: int | None = None) -> None:
@@ -166,9 +167,7 @@ class QualityPlot(QWidget):
         if self._torn_down:
             return
         self._torn_down = True
-        self._clear()
-        self._view.ci.clear()
-        self._view.close()
+        release_view(self._view)
 
 
 def _ranges(models: Sequence[Mapping[str, Any]]) -> list[str]:

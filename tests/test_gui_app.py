@@ -19,8 +19,10 @@ from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from gui.app import DEFAULT_SOURCE, SCREENSHOT_SIZES, create_window, run
 from gui.main_window import MainWindow
 from gui.menus import Menus
+from gui.quality_plot import QualityPlot
 from gui.theme import PRESENTATION_ZOOM, clamp_zoom
 from gui.token_spans import token_spans, unknown_spans
+from tests.orphans import collector_paused, orphaned_graphics_items
 
 REPO = Path(__file__).resolve().parent.parent
 DECODE_TIMEOUT_MS = 30_000
@@ -238,6 +240,25 @@ def test_settings_come_back_at_the_next_start(qtbot, make_window, tmp_path: Path
     assert again.transport.delay_seconds() == pytest.approx(0.5)
     assert again.controls.strategy_name() == "beam"
     assert again.menus.recent_menu.actions()[0].text().endswith("tiny.safetensors")
+
+
+def test_views_leave_no_graphics_item_for_the_collector(qtbot, tiny_model_path: Path, tmp_path: Path) -> None:
+    """Nothing a view drops (old labels, curves) or a closed window held is left for the collector."""
+    report = json.loads((REPO / "resources/reports/en_hi_quality.json").read_text(encoding="utf-8"))
+    with collector_paused() as before:
+        window = create_window(tmp_path / "settings", tiny_model_path, "w1 w2 w3 w4 w5")
+        window.resize(1400, 900)
+        window.show()
+        qtbot.waitUntil(lambda: window.flow.result is not None, timeout=DECODE_TIMEOUT_MS)
+        type_source(qtbot, window, "w1 w2")  # the inspector drops its surplus token labels
+        plot = QualityPlot()
+        qtbot.addWidget(plot)
+        plot.set_report(report)
+        plot.set_report(report)  # the first report's curves and legend rows are dropped
+        assert orphaned_graphics_items() == before
+        _dispose(window)
+        plot.teardown()
+        assert orphaned_graphics_items() == before
 
 
 def test_examples_menu_lists_shipped_models(qtbot, tmp_path: Path) -> None:

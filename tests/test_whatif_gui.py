@@ -19,6 +19,7 @@ from gui.beam_view import BeamExplorer, node_path, tree_layout
 from gui.compare_view import CompareView
 from gui.perturbation_table import PerturbationPanel
 from gui.whatif_panel import WhatIfPanel
+from tests.orphans import collector_paused, orphaned_graphics_items
 
 WAIT_MS = 20_000
 SOURCE = "w1 w2 w3"
@@ -139,6 +140,13 @@ def test_beam_view_lists_the_hypotheses(qtbot: QtBot, engine: EngineController) 
     greedy = decode(qtbot, engine, "w6 w7 w8 w9")
     widget.set_original(greedy, "w6 w7 w8 w9")
     assert widget.result is None  # not a beam decode: the view offers to run one
+    widget.width_box.setValue(3)
+    with collector_paused() as before:
+        for width in (3, 2):  # the second tree replaces the first one's node labels
+            widget.width_box.setValue(width)
+            with qtbot.waitSignal(widget.result_ready, timeout=WAIT_MS) as blocker:
+                qtbot.mouseClick(widget.run_button, Qt.MouseButton.LeftButton)
+        assert orphaned_graphics_items() == before
     widget.width_box.setValue(3)
     with qtbot.waitSignal(widget.result_ready, timeout=WAIT_MS) as blocker:
         qtbot.mouseClick(widget.run_button, Qt.MouseButton.LeftButton)
