@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -37,8 +37,7 @@ class DecodeRequest:
     perturb_with: str = ""  # the replacement word for perturb="replace"
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):  # a named tuple: made k times per step, twice as fast as a frozen dataclass
     token: str
     token_id: int
     prob: float

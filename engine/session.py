@@ -205,7 +205,10 @@ def _unused_note(steps: list[int]) -> list[str]:
 
 
 def _stack(rows: list[np.ndarray], width: int) -> np.ndarray:
-    return frozen_array(np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32))
+    """The rows as one fresh read-only matrix (np.stack copies already: no second copy)."""
+    out = np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32)
+    out.setflags(write=False)
+    return out
 
 
 class _Gate:
@@ -215,6 +218,9 @@ class _Gate:
         self._control = control
         self._request_id = request_id
         self.waited = 0.0  # seconds spent in delays and pauses, left out of the result's timing
+
+    def watched(self) -> bool:
+        return self._control is not None
 
     def live(self) -> bool:
         return self._control is None or self._control.is_live(self._request_id)

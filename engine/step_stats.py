@@ -1,31 +1,31 @@
-"""Turning one decoder step into StepRecords with one device→host copy.
+"""Turning decoder steps into StepRecords with one device→host copy.
 
-Per step, every tensor a record needs (α, e, c, s, top-k) is concatenated on the device into
-one (rows, width) float block, which crosses to the host in one copy: a `.cpu()` per tensor
-would synchronise an accelerator each time, and on the CPU one block is also the fewest
-operations.  The block is frozen (read-only) once; records hold read-only views of it.
-Probabilities and the α entropy are computed on the host.
+Every tensor a record needs (α, e, c, s, the α entropy, top-k) is concatenated on the device into
+one (rows, width) float block — a row per beam row, or per step when a whole decode is turned at
+once — which crosses to the host in one copy: a `.cpu()` per tensor would synchronise an
+accelerator each time, and on the CPU one block is also the fewest operations.  The block is a
+fresh array, made read-only; records hold read-only views of it.  Probabilities are computed on
+the host, for all rows at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from engine.records import Candidate, StepRecord, frozen_array
-from models.decoder import StepOutput
-
-_TINY = np.float32(1e-30)  # log(max(α, tiny)): 0·log 0 counts as 0
+from engine.records import Candidate, StepRecord
+from models.decoder import DecoderState, StepOutput
 
 
 class StepStats:
-    """Column layout of the per-step block for one request, and record building from its rows.
+    """Column layout of the block for one request, and record building from its rows.
 
-    Columns: α (T) | e (T) | c (H_enc) | s (H) | top-k log-probs (k) | top-k ids (k) | extras.
-    Ids travel as float32, exact below 2**24 (vocabularies are capped far lower).
+    Columns: α (T) | e (T) | c (H_enc) | s (H) | entropy of α (1) | top-k log-probs (k) | top-k ids (k)
+    | extras.  Ids travel as float32, exact below 2**24 (vocabularies are capped far lower).
     """
 
     def __init__(
@@ -34,8 +34,8 @@ class StepStats:
         self.request_id = request_id
         self.itos = itos
         self.top_k = top_k
-        ends = np.cumsum((src_len, src_len, enc_dim, hidden_dim, top_k, top_k)).tolist()
-        self._alpha, self._scores, self._context, self._state, self._top_lp, self._top_id = (
+        ends = list(accumulate((src_len, src_len, enc_dim, hidden_dim, 1, top_k, top_k)))
+        self._alpha, self._scores, self._context, self._state, self._entropy, self._top_lp, self._top_id = (
             slice(a, b) for a, b in zip([0, *ends[:-1]], ends, strict=True)
         )
         self.width = ends[-1]  # a strategy's extra columns start here
@@ -43,46 +43,80 @@ class StepStats:
     def to_host(
         self, out: StepOutput, log_probs: Tensor, extra: Sequence[Tensor] = (), side: Sequence[Tensor] = ()
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The frozen (rows, width + extras) block, plus `side` tensors of any shape, in one transfer.
+        """The read-only (rows, width + extras) block, plus `side` tensors of any shape, in one transfer.
 
         `extra` are (rows, 1) columns (any dtype: cat promotes to float).
         """
         top = log_probs.topk(self.top_k, dim=-1)
-        block = torch.cat(
-            [out.alpha, out.scores, out.context, out.state.hidden[-1], top.values, top.indices, *extra], 1
-        )
+        entropy = torch.special.entr(out.alpha).sum(1, keepdim=True)  # -Σ α log α, with 0 log 0 = 0
+        parts = [out.alpha, out.scores, out.context, out.state.hidden[-1], entropy, top.values, top.indices]
+        block = torch.cat([*parts, *extra], 1)
         if not side:
-            return frozen_array(block.cpu().numpy()), []
+            return _read_only(block.cpu().numpy()), []
         flat = torch.cat([block.view(-1), *(t.reshape(-1) for t in side)]).cpu().numpy()
-        ends = np.cumsum([block.numel(), *(t.numel() for t in side)]).tolist()
+        ends = list(accumulate([block.numel(), *(t.numel() for t in side)]))
         rest = [flat[a:b].reshape(t.shape) for t, a, b in zip(side, ends[:-1], ends[1:], strict=True)]
-        return frozen_array(flat[: ends[0]].reshape(block.shape)), rest
+        return _read_only(flat[: ends[0]].reshape(block.shape)), rest
 
-    def chosen(self, block: np.ndarray, chosen_is_top: bool) -> tuple[int, float]:
-        """(token id, probability) of a single-path block's extras: id, then log-probability unless top."""
-        row = block[0]
-        log_prob = row[self._top_lp.start] if chosen_is_top else row[self.width + 1]
-        return int(row[self.width]), float(np.exp(log_prob))
+    def chosen(self, block: np.ndarray, chosen_is_top: bool) -> tuple[list[int], list[float]]:
+        """Per row of a single-path block, (ids, probabilities) from its extras: the id, then its
+        log-probability unless it is the top candidate's (argmax: ties resolve as argmax did, so the id
+        travels even then)."""
+        log_probs = block[:, self._top_lp.start] if chosen_is_top else block[:, self.width + 1]
+        return block[:, self.width].astype(np.int64).tolist(), np.exp(log_probs).tolist()
 
     def alpha(self, block: np.ndarray, row: int) -> np.ndarray:
         return block[row, self._alpha]
 
     def record(self, step: int, block: np.ndarray, row: int, token_id: int, prob: float) -> StepRecord:
-        values = block[row]
-        alpha = values[self._alpha]
+        return self.records(block, [step], range(row, row + 1), ([token_id], [prob]))[0]
+
+    def records(
+        self, block: np.ndarray, steps: Sequence[int], rows: range, chosen: tuple[Sequence[int], Sequence[float]]
+    ) -> list[StepRecord]:
+        """Step steps[n] from block row rows[n], which took token chosen[0][n] with probability chosen[1][n].
+
+        The numbers are read for all rows at once; the arrays are read-only views of the block.
+        """
+        picked = block[rows.start : rows.stop]
+        top_ids = picked[:, self._top_id].astype(np.int64).tolist()
+        top_probs = np.exp(picked[:, self._top_lp]).tolist()
+        token_ids, probs = chosen
+        entropies = picked[:, self._entropy.start].tolist()
         itos = self.itos
-        ids = values[self._top_id].astype(np.int64).tolist()
-        probs = np.exp(values[self._top_lp]).tolist()
-        return StepRecord(
-            request_id=self.request_id,
-            step=step,
-            token_id=token_id,
-            token=itos[token_id],
-            prob=prob,
-            topk=tuple(Candidate(itos[i], i, p) for i, p in zip(ids, probs, strict=True)),
-            alpha=alpha,  # read-only views of this step's frozen block
-            scores=values[self._scores],
-            context=values[self._context],
-            state=values[self._state],
-            entropy=-float(np.dot(alpha, np.log(np.maximum(alpha, _TINY)))),
-        )
+        return [
+            StepRecord(
+                request_id=self.request_id,
+                step=step,
+                token_id=token_id,
+                token=itos[token_id],
+                prob=prob,
+                topk=tuple(Candidate(itos[i], i, p) for i, p in zip(ids, candidate_probs, strict=True)),
+                alpha=block[row, self._alpha],
+                scores=block[row, self._scores],
+                context=block[row, self._context],
+                state=block[row, self._state],
+                entropy=entropy,
+            )
+            for step, row, token_id, prob, ids, candidate_probs, entropy in zip(
+                steps, rows, token_ids, probs, top_ids, top_probs, entropies, strict=True
+            )
+        ]
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """`values` made read-only; it is fresh (a new tensor's memory, owned by nothing else): no copy needed."""
+    values.setflags(write=False)
+    return values
+
+
+def concat_steps(outs: Sequence[StepOutput], logits: Tensor) -> StepOutput:
+    """Single-row step outputs as one with a row per step: α, e, c, the top layer's s, and the given logits."""
+    hidden = torch.cat([o.state.hidden[-1:] for o in outs], 1)  # (1, steps, H)
+    return StepOutput(
+        logits=logits,
+        state=DecoderState(hidden, None, None),
+        scores=torch.cat([o.scores for o in outs]),
+        alpha=torch.cat([o.alpha for o in outs]),
+        context=torch.cat([o.context for o in outs]),
+    )

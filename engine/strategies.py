@@ -3,7 +3,11 @@
 Each strategy is a generator: it yields a StepRecord per output token and returns an Outcome, or
 None when the gate says stop (cancelled or superseded), after which it yields nothing more.
 
-Greedy, sampling and forced decoding stream each step as soon as it is computed.  Beam search
+Greedy, sampling and forced decoding stream each step as soon as it is computed, when someone
+watches (a DecodeControl is attached: the app).  When no one does (`InferenceSession.run`: inspect,
+evaluation, perturbation tables), they keep each step's tensors and make every record in one go at
+the end: one device→host copy and one top-k for the whole decode instead of one per step, which on
+a small model costs as much as the step itself.  Beam search
 cannot know which hypothesis a step belongs to until the search ends, so it searches first
 (checking for cancellation between steps) and then streams the steps of the best hypothesis, each
 through the gate like any other step; every finished hypothesis comes back in the result.
@@ -11,7 +15,7 @@ through the gate like any other step; every finished hypothesis comes back in th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -22,7 +26,7 @@ from torch import Tensor
 from engine.alpha_edits import no_edit
 from engine.inputs import PreparedRequest
 from engine.records import BeamNode, Hypothesis, StepRecord, frozen_array
-from engine.step_stats import StepStats
+from engine.step_stats import StepStats, concat_steps
 from models.attention import AlphaEdit
 from models.decoder import StepOutput
 from models.encoder import Memory
@@ -34,6 +38,10 @@ Chooser = Callable[[int, Tensor], Tensor]  # (step, logits (1, V)) → chosen id
 
 
 class Gate(Protocol):
+    def watched(self) -> bool:
+        """True when the steps are consumed as they come (a control is attached); else only the end counts."""
+        ...
+
     def live(self) -> bool:
         """False once the request is cancelled or superseded."""
         ...
@@ -107,30 +115,82 @@ def _single_path(
     stop_at_eos: bool = True,
     chosen_is_top: bool = False,
 ) -> Steps:
+    path = _Path(ctx, choose, temperature, chosen_is_top)
+    if not gate.watched():
+        made = path.run_unwatched(steps, stop_at_eos)
+        yield from made
+        return Outcome(made, messages=_length_note(made, steps, stop_at_eos))
     records: list[StepRecord] = []
-    with torch.inference_mode():
-        state = ctx.model.init_state(ctx.memory)
-        prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
     for i in range(steps):
-        with torch.inference_mode():
-            out = ctx.model.decode_step(prev, state, ctx.memory, ctx.edit_for(i))
-            logits = out.logits if temperature == 1.0 else out.logits / temperature
-            prev = choose(i, logits)
-            log_probs = logits.log_softmax(-1)
-            chosen = prev.unsqueeze(1)
-            # argmax's log-probability is the first top-k value: no gather needed
-            extra = [chosen] if chosen_is_top else [chosen, log_probs.gather(1, chosen)]
-            block, _ = ctx.stats.to_host(out, log_probs, extra)
-        record = ctx.stats.record(i, block, 0, *ctx.stats.chosen(block, chosen_is_top))
+        record = path.step_record(i)
         if not gate.turn(i):
             return None
         records.append(record)
         yield record
         if stop_at_eos and record.token_id == EOS_ID:
-            return Outcome(records)
-        state = out.state
-    notes = [f"Stopped at the maximum length ({steps} tokens) before <eos>."] if stop_at_eos else []
-    return Outcome(records, messages=notes)
+            break
+    return Outcome(records, messages=_length_note(records, steps, stop_at_eos))
+
+
+def _length_note(records: list[StepRecord], steps: int, stop_at_eos: bool) -> list[str]:
+    if not stop_at_eos or (records and records[-1].token_id == EOS_ID):
+        return []
+    return [f"Stopped at the maximum length ({steps} tokens) before <eos>."]
+
+
+class _Path:
+    """One hypothesis decoded step by step: a record per step as it comes, or all records at the end."""
+
+    def __init__(self, ctx: DecodeContext, choose: Chooser, temperature: float, chosen_is_top: bool) -> None:
+        self.ctx, self._choose, self._temperature, self._chosen_is_top = ctx, choose, temperature, chosen_is_top
+        with torch.inference_mode():
+            self._state = ctx.model.init_state(ctx.memory)
+            self._prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
+
+    def _advance(self, i: int) -> tuple[StepOutput, Tensor]:
+        """Step i (inside inference mode): the model's output and the (tempered) logits the choice saw."""
+        out = self.ctx.model.decode_step(self._prev, self._state, self.ctx.memory, self.ctx.edit_for(i))
+        logits = out.logits if self._temperature == 1.0 else out.logits / self._temperature
+        self._prev, self._state = self._choose(i, logits), out.state
+        return out, logits
+
+    def step_record(self, i: int) -> StepRecord:
+        with torch.inference_mode():
+            out, logits = self._advance(i)
+            block = self._host_block(out, logits, self._prev)
+        return self._records(block, [i])[0]
+
+    def run_unwatched(self, steps: int, stop_at_eos: bool) -> list[StepRecord]:
+        outs: list[StepOutput] = []
+        logits_rows: list[Tensor] = []
+        chosen: list[Tensor] = []
+        with torch.inference_mode():
+            for i in range(steps):
+                out, logits = self._advance(i)
+                outs.append(out)
+                logits_rows.append(logits)
+                chosen.append(self._prev)
+                if stop_at_eos and int(self._prev) == EOS_ID:  # the one host sync per step, as streaming has
+                    break
+            if not outs:
+                return []
+            logits = torch.cat(logits_rows)
+            block = self._host_block(concat_steps(outs, logits), logits, torch.cat(chosen))
+        return self._records(block, range(len(outs)))  # row i holds step i
+
+    def _records(self, block: np.ndarray, steps: Sequence[int]) -> list[StepRecord]:
+        stats = self.ctx.stats
+        rows = range(len(steps))
+        return stats.records(block, steps, rows, stats.chosen(block, self._chosen_is_top))
+
+    def _host_block(self, out: StepOutput, logits: Tensor, chosen: Tensor) -> np.ndarray:
+        """Rows of (α, e, c, s, top-k, chosen id[, its log-probability]) on the host, one row per step."""
+        log_probs = logits.log_softmax(-1)
+        ids = chosen.unsqueeze(1)
+        # argmax's log-probability is the first top-k value: no gather needed
+        extra = [ids] if self._chosen_is_top else [ids, log_probs.gather(1, ids)]
+        block, _ = self.ctx.stats.to_host(out, log_probs, extra)
+        return block
 
 
 # -- beam search ---------------------------------------------------------------------------------

@@ -160,6 +160,33 @@ def test_steps_stream_before_the_result(session: InferenceSession) -> None:
     np.testing.assert_array_equal(result.alpha, np.stack([s.alpha for s in steps]))
 
 
+def streamed(session: InferenceSession, request: DecodeRequest) -> tuple[list[StepRecord], DecodeResult]:
+    """Decode with a control attached, as the app does: a record per step, made as the step is computed."""
+    control = DecodeControl()
+    control.begin(request.request_id)
+    items = list(session.decode(request, control))
+    return [s for s in items if isinstance(s, StepRecord)], items[-1]  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "forced", "sample"])
+def test_records_made_at_the_end_equal_the_streamed_ones(session: InferenceSession, strategy: str) -> None:
+    """run() (no one watching) turns the whole decode into records at once; the numbers are the same."""
+    request = DecodeRequest(2, "w1 w2 w3 w4 w5", strategy=strategy, target="w5 w4 zz w2", temperature=0.7, seed=4)
+    at_end = [s for s in session.decode(request) if isinstance(s, StepRecord)]
+    steps, result = streamed(session, request)
+    assert [(s.step, s.token_id, s.token) for s in at_end] == [(s.step, s.token_id, s.token) for s in steps]
+    assert [[c[:2] for c in s.topk] for s in at_end] == [[c[:2] for c in s.topk] for s in steps]
+    for a, b in zip(at_end, steps, strict=True):
+        assert a.prob == pytest.approx(b.prob, rel=1e-5) and a.entropy == pytest.approx(b.entropy, rel=1e-5)
+        np.testing.assert_allclose([c.prob for c in a.topk], [c.prob for c in b.topk], rtol=1e-5)
+        for field in ("alpha", "scores", "context", "state"):
+            np.testing.assert_allclose(getattr(a, field), getattr(b, field), rtol=1e-5, atol=1e-7)
+            assert not getattr(a, field).flags.writeable
+    ran = session.run(request)
+    np.testing.assert_allclose(ran.alpha, result.alpha, rtol=1e-5, atol=1e-7)
+    assert ran.output_tokens == result.output_tokens and ran.messages == result.messages
+
+
 def test_cancel_between_steps_yields_nothing_more(session: InferenceSession) -> None:
     control = DecodeControl()
     control.begin(3)
