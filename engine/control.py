@@ -96,6 +96,11 @@ class DecodeControl:
         with self._cond:
             return self._closed or request_id != self._latest
 
+    def free_running(self) -> bool:
+        """Neither paused nor delayed: steps may be computed ahead of their turn (they are handed out in runs)."""
+        with self._cond:
+            return not self._paused and self._delay == 0.0
+
     def is_live(self, request_id: int) -> bool:
         with self._cond:
             return self._live(request_id)

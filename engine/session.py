@@ -21,6 +21,7 @@ model's per-step α hook, and `perturb` adds one plain decode per source word af
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -43,6 +44,8 @@ from models.encoder import Memory
 from models.importers import load_any
 from models.seq2seq import Seq2Seq
 from models.tokens import EOS
+
+FRAME_S = 0.015  # a free-running decode hands its steps to the app about once a frame
 
 __all__ = ["InferenceSession", "InputError", "ModelInfo", "failure_text"]
 
@@ -219,8 +222,10 @@ class _Gate:
         self._request_id = request_id
         self.waited = 0.0  # seconds spent in delays and pauses, left out of the result's timing
 
-    def watched(self) -> bool:
-        return self._control is not None
+    def hand_out_after(self) -> float:
+        if self._control is None:
+            return math.inf  # no one watches: one run, one host copy for the whole decode
+        return FRAME_S if self._control.free_running() else 0.0
 
     def live(self) -> bool:
         return self._control is None or self._control.is_live(self._request_id)

@@ -3,11 +3,14 @@
 Each strategy is a generator: it yields a StepRecord per output token and returns an Outcome, or
 None when the gate says stop (cancelled or superseded), after which it yields nothing more.
 
-Greedy, sampling and forced decoding stream each step as soon as it is computed, when someone
-watches (a DecodeControl is attached: the app).  When no one does (`InferenceSession.run`: inspect,
-evaluation, perturbation tables), they keep each step's tensors and make every record in one go at
-the end: one device→host copy and one top-k for the whole decode instead of one per step, which on
-a small model costs as much as the step itself.  Beam search
+Greedy, sampling and forced decoding turn computed steps into records in runs: one device→host
+copy, one log-softmax and top-k per run instead of per step (on a small model a step's records
+cost as much as the step itself).  The gate says how long a run may grow (`hand_out_after`):
+when no one watches (`InferenceSession.run`: inspect, evaluation, perturbation tables) the whole
+decode is one run; when the app watches a free-running decode, a run ends every frame (~15 ms), which
+looks the same on screen; under a per-step delay, a pause or single steps, every step is its own run.
+Whatever the run, the gate is asked before each step is computed whether the request still lives,
+so a newer request still supersedes within one step.  Beam search
 cannot know which hypothesis a step belongs to until the search ends, so it searches first
 (checking for cancellation between steps) and then streams the steps of the best hypothesis, each
 through the gate like any other step; every finished hypothesis comes back in the result.
@@ -15,7 +18,8 @@ through the gate like any other step; every finished hypothesis comes back in th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -38,8 +42,9 @@ Chooser = Callable[[int, Tensor], Tensor]  # (step, logits (1, V)) → chosen id
 
 
 class Gate(Protocol):
-    def watched(self) -> bool:
-        """True when the steps are consumed as they come (a control is attached); else only the end counts."""
+    def hand_out_after(self) -> float:
+        """Seconds of computed steps that may pile up before they are handed out: 0 (each at once), a
+        frame, or math.inf (no one watches the steps; only the end counts)."""
         ...
 
     def live(self) -> bool:
@@ -116,18 +121,20 @@ def _single_path(
     chosen_is_top: bool = False,
 ) -> Steps:
     path = _Path(ctx, choose, temperature, chosen_is_top)
-    if not gate.watched():
-        made = path.run_unwatched(steps, stop_at_eos)
-        yield from made
-        return Outcome(made, messages=_length_note(made, steps, stop_at_eos))
     records: list[StepRecord] = []
+    run_start = time.perf_counter()
     for i in range(steps):
-        record = path.step_record(i)
-        if not gate.turn(i):
+        if not gate.live():
             return None
-        records.append(record)
-        yield record
-        if stop_at_eos and record.token_id == EOS_ID:
+        ended = path.compute(i) == EOS_ID and stop_at_eos
+        if ended or i == steps - 1 or time.perf_counter() - run_start >= gate.hand_out_after():
+            for record in path.hand_out():
+                if not gate.turn(record.step):
+                    return None
+                records.append(record)
+                yield record
+            run_start = time.perf_counter()
+        if ended:
             break
     return Outcome(records, messages=_length_note(records, steps, stop_at_eos))
 
@@ -139,49 +146,38 @@ def _length_note(records: list[StepRecord], steps: int, stop_at_eos: bool) -> li
 
 
 class _Path:
-    """One hypothesis decoded step by step: a record per step as it comes, or all records at the end."""
+    """One hypothesis decoded step by step; the steps computed since the last hand-out wait as tensors."""
 
     def __init__(self, ctx: DecodeContext, choose: Chooser, temperature: float, chosen_is_top: bool) -> None:
         self.ctx, self._choose, self._temperature, self._chosen_is_top = ctx, choose, temperature, chosen_is_top
         with torch.inference_mode():
             self._state = ctx.model.init_state(ctx.memory)
             self._prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
+        self._first = 0  # the step the waiting run starts with
+        self._outs: list[StepOutput] = []
+        self._logits: list[Tensor] = []  # as the choice saw them (tempered)
+        self._chosen: list[Tensor] = []
 
-    def _advance(self, i: int) -> tuple[StepOutput, Tensor]:
-        """Step i (inside inference mode): the model's output and the (tempered) logits the choice saw."""
-        out = self.ctx.model.decode_step(self._prev, self._state, self.ctx.memory, self.ctx.edit_for(i))
-        logits = out.logits if self._temperature == 1.0 else out.logits / self._temperature
-        self._prev, self._state = self._choose(i, logits), out.state
-        return out, logits
-
-    def step_record(self, i: int) -> StepRecord:
+    def compute(self, i: int) -> int:
+        """Step i; returns the chosen token id (the one host sync per step, to stop at <eos>)."""
         with torch.inference_mode():
-            out, logits = self._advance(i)
-            block = self._host_block(out, logits, self._prev)
-        return self._records(block, [i])[0]
+            out = self.ctx.model.decode_step(self._prev, self._state, self.ctx.memory, self.ctx.edit_for(i))
+            logits = out.logits if self._temperature == 1.0 else out.logits / self._temperature
+            self._prev, self._state = self._choose(i, logits), out.state
+        self._outs.append(out)
+        self._logits.append(logits)
+        self._chosen.append(self._prev)
+        return int(self._prev)
 
-    def run_unwatched(self, steps: int, stop_at_eos: bool) -> list[StepRecord]:
-        outs: list[StepOutput] = []
-        logits_rows: list[Tensor] = []
-        chosen: list[Tensor] = []
+    def hand_out(self) -> list[StepRecord]:
+        """The records of the steps computed since the last hand-out, from one host block."""
         with torch.inference_mode():
-            for i in range(steps):
-                out, logits = self._advance(i)
-                outs.append(out)
-                logits_rows.append(logits)
-                chosen.append(self._prev)
-                if stop_at_eos and int(self._prev) == EOS_ID:  # the one host sync per step, as streaming has
-                    break
-            if not outs:
-                return []
-            logits = torch.cat(logits_rows)
-            block = self._host_block(concat_steps(outs, logits), logits, torch.cat(chosen))
-        return self._records(block, range(len(outs)))  # row i holds step i
-
-    def _records(self, block: np.ndarray, steps: Sequence[int]) -> list[StepRecord]:
-        stats = self.ctx.stats
-        rows = range(len(steps))
-        return stats.records(block, steps, rows, stats.chosen(block, self._chosen_is_top))
+            logits = torch.cat(self._logits)
+            block = self._host_block(concat_steps(self._outs, logits), logits, torch.cat(self._chosen))
+        stats, steps = self.ctx.stats, range(self._first, self._first + len(self._outs))
+        self._first += len(self._outs)
+        self._outs, self._logits, self._chosen = [], [], []
+        return stats.records(block, steps, range(len(steps)), stats.chosen(block, self._chosen_is_top))
 
     def _host_block(self, out: StepOutput, logits: Tensor, chosen: Tensor) -> np.ndarray:
         """Rows of (α, e, c, s, top-k, chosen id[, its log-probability]) on the host, one row per step."""

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 from engine.records import DecodeResult, StepRecord
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.heatmap import TokenAxis, settle_layout
-from gui.plot_lifetime import discard_items, release_view
+from gui.plot_lifetime import release_view
 from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
 
 FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
@@ -95,8 +95,10 @@ class ContextInspector(QWidget):
         self._step: int | None = None
         self._record: StepRecord | None = None  # the streamed step shown while a decode runs
         self._torn_down = False
-        self._token_texts: list[pg.TextItem] = []
+        self._token_texts: list[pg.TextItem] = []  # shown: one per source token
         self._point_texts: list[pg.TextItem] = []
+        self._token_pool: list[pg.TextItem] = []  # every one made so far; those beyond the shown are hidden
+        self._point_pool: list[pg.TextItem] = []
         self._build()
         self.set_theme(theme)
         self.set_zoom(self._zoom)
@@ -275,27 +277,29 @@ class ContextInspector(QWidget):
         self._cos_image.setImage(self._cosine.astype(np.float32), autoLevels=False, levels=(-1.0, 1.0))
         self._cos_plot.setRange(xRange=(0, len(output)), yRange=(0, len(output)), padding=0)
         self._contrib_plot.setYRange(0, max(len(source), 1), padding=0)
-        self._token_texts = self._reuse_texts(self._contrib_plot, self._token_texts, ["" for _ in source])
-        self._point_texts = self._reuse_texts(self._pca_plot, self._point_texts, list(source))
+        self._token_texts = self._pooled_texts(self._contrib_plot, self._token_pool, ["" for _ in source])
+        self._point_texts = self._pooled_texts(self._pca_plot, self._point_pool, list(source))
         self._draw_pca_cloud()
 
-    def _reuse_texts(self, plot: pg.PlotItem, old: list[pg.TextItem], texts: list[str]) -> list[pg.TextItem]:
-        """The last result's TextItems with new texts; only the difference in number is added or removed.
+    def _pooled_texts(self, plot: pg.PlotItem, pool: list[pg.TextItem], texts: list[str]) -> list[pg.TextItem]:
+        """TextItems showing `texts`, taken from `pool` (grown in place); the rest of the pool is hidden.
 
         Making a TextItem and adding it to a plot costs ~0.5 ms: labels that follow data points, one per
-        source token, are made once rather than once per result.
+        source token, are made only when a result has more tokens than any before.  Hidden items count
+        in no auto-range.
         """
-        discard_items(plot, old[len(texts) :])
         anchor = (0.0, 0.5) if plot is self._contrib_plot else (0.5, 1.2)
-        added = [pg.TextItem("", anchor=anchor) for _ in range(len(texts) - len(old))]
+        added = [pg.TextItem("", anchor=anchor) for _ in range(len(texts) - len(pool))]
         for item in added:
             plot.addItem(item)
         self._style_texts(added)
-        items = old[: len(texts)] + added
-        for item, text in zip(items, texts, strict=True):
+        pool.extend(added)
+        for n, item in enumerate(pool):
+            item.setVisible(n < len(texts))
+        for item, text in zip(pool, texts, strict=False):
             if item.toPlainText() != text:
                 item.setText(text)
-        return items
+        return pool[: len(texts)]
 
     def _draw_pca_cloud(self) -> None:
         h2d, c2d = self._h2d, self._c2d
@@ -368,7 +372,7 @@ class ContextInspector(QWidget):
         bar_axis.setWidth(round(metrics.horizontalAdvance("-0.5") + reach + 8))
         self._cos_bar.axis.setStyle(hideOverlappingLabels=round(metrics.height() / 2))  # keep the -1 and 1
         self._view.ci.setContentsMargins(6, 6, 6, round(metrics.height() / 2) + 2)
-        self._style_texts(self._token_texts + self._point_texts)
+        self._style_texts(self._token_pool + self._point_pool)
         self._style_points()
         self._style_titles()
 
@@ -388,7 +392,7 @@ class ContextInspector(QWidget):
         self._note.setStyleSheet(
             f"background: {theme.selection}; color: {theme.plot_background}; font-weight: bold; padding: 4px;"
         )
-        self._style_texts(self._token_texts + self._point_texts)
+        self._style_texts(self._token_pool + self._point_pool)
         self._style_points()
         self._style_titles()
 

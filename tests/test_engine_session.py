@@ -160,20 +160,25 @@ def test_steps_stream_before_the_result(session: InferenceSession) -> None:
     np.testing.assert_array_equal(result.alpha, np.stack([s.alpha for s in steps]))
 
 
-def streamed(session: InferenceSession, request: DecodeRequest) -> tuple[list[StepRecord], DecodeResult]:
-    """Decode with a control attached, as the app does: a record per step, made as the step is computed."""
+def streamed(
+    session: InferenceSession, request: DecodeRequest, delay: float = 0.0
+) -> tuple[list[StepRecord], DecodeResult]:
+    """Decode with a control attached, as the app does: free-running, steps come in runs of about a frame;
+    with a per-step delay, each step is its own run."""
     control = DecodeControl()
+    control.set_delay(delay)
     control.begin(request.request_id)
     items = list(session.decode(request, control))
     return [s for s in items if isinstance(s, StepRecord)], items[-1]  # type: ignore[return-value]
 
 
+@pytest.mark.parametrize("delay", [0.0, 0.001])
 @pytest.mark.parametrize("strategy", ["greedy", "forced", "sample"])
-def test_records_made_at_the_end_equal_the_streamed_ones(session: InferenceSession, strategy: str) -> None:
+def test_records_made_at_the_end_equal_the_streamed_ones(session: InferenceSession, strategy: str, delay: float):
     """run() (no one watching) turns the whole decode into records at once; the numbers are the same."""
     request = DecodeRequest(2, "w1 w2 w3 w4 w5", strategy=strategy, target="w5 w4 zz w2", temperature=0.7, seed=4)
     at_end = [s for s in session.decode(request) if isinstance(s, StepRecord)]
-    steps, result = streamed(session, request)
+    steps, result = streamed(session, request, delay)
     assert [(s.step, s.token_id, s.token) for s in at_end] == [(s.step, s.token_id, s.token) for s in steps]
     assert [[c[:2] for c in s.topk] for s in at_end] == [[c[:2] for c in s.topk] for s in steps]
     for a, b in zip(at_end, steps, strict=True):
@@ -213,3 +218,21 @@ def test_result_timing_leaves_out_the_per_step_delay(session: InferenceSession) 
     result = items[-1]
     assert isinstance(result, DecodeResult) and len(items) == 5  # 4 steps, 3 delays
     assert result.seconds < 0.08
+
+
+def test_steps_are_handed_out_in_runs_only_while_free_running() -> None:
+    """No one watching: one run; free-running: a frame's worth; delay, pause or single steps: one at a time."""
+    from engine.session import FRAME_S, _Gate
+
+    assert _Gate(None, 1).hand_out_after() == float("inf")
+    control = DecodeControl()
+    gate = _Gate(control, 1)
+    assert gate.hand_out_after() == FRAME_S
+    control.set_delay(0.2)
+    assert gate.hand_out_after() == 0.0
+    control.set_delay(0.0)
+    control.pause()
+    assert gate.hand_out_after() == 0.0
+    control.resume()
+    control.step_once()
+    assert gate.hand_out_after() == 0.0

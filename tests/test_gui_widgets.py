@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
@@ -275,6 +276,23 @@ def test_pca_contexts_lie_inside_the_hull_of_the_states(inspector: ContextInspec
     np.testing.assert_allclose(c2d, np.asarray(result.alpha, np.float64) @ h2d, atol=1e-5)  # still convex combos
     hull = convex_hull(h2d)
     assert all(inside_convex_polygon(c, hull, tol=1e-6) for c in c2d)
+
+
+def test_pca_labels_follow_the_source_and_are_reused(inspector: ContextInspector) -> None:
+    """Labels are shown per source token; a shorter source hides the rest, a longer one reuses them."""
+
+    def shown() -> list[str]:
+        items = inspector._pca_plot.items  # noqa: SLF001 (what the plot holds is the point here)
+        return [i.toPlainText() for i in items if isinstance(i, pg.TextItem) and i.isVisible()]
+
+    inspector.set_result(fake_result(source=WORDS, seed=1))
+    made = len([i for i in inspector._pca_plot.items if isinstance(i, pg.TextItem)])  # noqa: SLF001
+    assert sorted(shown()) == sorted(WORDS)
+    inspector.set_result(fake_result(source=WORDS[:3], seed=2))
+    assert sorted(shown()) == sorted(WORDS[:3])
+    inspector.set_result(fake_result(source=WORDS[2:], seed=3))
+    assert sorted(shown()) == sorted(WORDS[2:])
+    assert len([i for i in inspector._pca_plot.items if isinstance(i, pg.TextItem)]) == made  # noqa: SLF001
 
 
 def test_pca_of_degenerate_inputs() -> None:
