@@ -208,12 +208,18 @@ def test_whatif_tools_in_the_main_window(qtbot: QtBot, tiny_model_path: Path, tm
         window.resize(1400, 900)
         window.show()
         qtbot.waitUntil(lambda: window.flow.result is not None, timeout=WAIT_MS)
-        assert tools.whatif.original is window.flow.result and all(d.isHidden() for d in tools.docks)
+        assert all(d.isHidden() for d in tools.docks)
+        assert tools.whatif.original is None  # a hidden panel is filled when it is shown, not at every decode
         assert "&What-if" in [a.text() for a in window.menuBar().actions()]
+        window.select_step(1)
         tools.menu_actions[0].trigger()
         assert not tools.docks[0].isHidden()
+        assert tools.whatif.original is window.flow.result and tools.whatif.step() == 1
         window.heatmap.step_selected.emit(2)
         assert tools.whatif.step() == 2
+        assert not tools.beam.run_button.isEnabled()
+        tools.menu_actions[2].trigger()  # the beam explorer, hidden until now, takes the decode too
+        assert tools.beam.run_button.isEnabled() and "not a beam search" in tools.beam.status.text()
         window.set_theme("dark")
         tools.apply_look()  # (the theme menu action calls this; set_theme is the window's own slot)
         assert tools.beam.heatmap.theme() == "dark"
