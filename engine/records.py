@@ -125,6 +125,11 @@ class DecodeResult:
 
 def frozen_array(values: np.ndarray) -> np.ndarray:
     """A fresh read-only copy, safe to hand to another thread."""
-    out = np.array(values, dtype=np.float32, copy=True)
-    out.setflags(write=False)
-    return out
+    return read_only(np.array(values, dtype=np.float32, copy=True))
+
+
+def read_only(values: np.ndarray) -> np.ndarray:
+    """`values` itself made read-only: for an array just made (a new tensor's memory, an np.stack), which
+    nothing else holds, so frozen_array's copy would be a second one."""
+    values.setflags(write=False)
+    return values

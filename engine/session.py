@@ -36,7 +36,7 @@ from engine.control import DecodeControl
 from engine.device import DECODE_THREADS, prepare_thread, resolve_device
 from engine.inputs import MAX_OUTPUT_TOKENS, MAX_SOURCE_TOKENS, InputError, PreparedRequest, prepare_request
 from engine.perturbation import perturbation_table
-from engine.records import DecodeRequest, DecodeResult, StepRecord, frozen_array
+from engine.records import DecodeRequest, DecodeResult, StepRecord, frozen_array, read_only
 from engine.step_stats import StepStats
 from engine.strategies import STRATEGY_FUNCTIONS, DecodeContext, Outcome
 from models.checkpoint import Checkpoint, describe
@@ -208,10 +208,8 @@ def _unused_note(steps: list[int]) -> list[str]:
 
 
 def _stack(rows: list[np.ndarray], width: int) -> np.ndarray:
-    """The rows as one fresh read-only matrix (np.stack copies already: no second copy)."""
-    out = np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32)
-    out.setflags(write=False)
-    return out
+    """The rows as one fresh read-only matrix."""
+    return read_only(np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32))
 
 
 class _Gate:

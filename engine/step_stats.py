@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.records import Candidate, StepRecord
+from engine.records import Candidate, StepRecord, read_only
 from models.decoder import DecoderState, StepOutput
 
 
@@ -52,11 +52,11 @@ class StepStats:
         parts = [out.alpha, out.scores, out.context, out.state.hidden[-1], entropy, top.values, top.indices]
         block = torch.cat([*parts, *extra], 1)
         if not side:
-            return _read_only(block.cpu().numpy()), []
+            return read_only(block.cpu().numpy()), []
         flat = torch.cat([block.view(-1), *(t.reshape(-1) for t in side)]).cpu().numpy()
         ends = list(accumulate([block.numel(), *(t.numel() for t in side)]))
         rest = [flat[a:b].reshape(t.shape) for t, a, b in zip(side, ends[:-1], ends[1:], strict=True)]
-        return _read_only(flat[: ends[0]].reshape(block.shape)), rest
+        return read_only(flat[: ends[0]].reshape(block.shape)), rest
 
     def chosen(self, block: np.ndarray, chosen_is_top: bool) -> tuple[list[int], list[float]]:
         """Per row of a single-path block, (ids, probabilities) from its extras: the id, then its
@@ -102,12 +102,6 @@ class StepStats:
                 steps, rows, token_ids, probs, top_ids, top_probs, entropies, strict=True
             )
         ]
-
-
-def _read_only(values: np.ndarray) -> np.ndarray:
-    """`values` made read-only; it is fresh (a new tensor's memory, owned by nothing else): no copy needed."""
-    values.setflags(write=False)
-    return values
 
 
 def concat_steps(outs: Sequence[StepOutput], logits: Tensor) -> StepOutput:

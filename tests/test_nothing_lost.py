@@ -73,16 +73,24 @@ def _saved_source(settings: Path) -> str:
     return SettingsStore(settings).get_str("inputs/source")
 
 
+def _window_settled(
+    qtbot: QtBot, make: Callable[..., MainWindow], settings: Path
+) -> tuple[MainWindow, SessionAutosave]:
+    """A window on `settings` (from the make_window fixture) and its autosave, once the save after start-up is done."""
+    window = make(settings=settings)
+    autosave = window.findChild(SessionAutosave)
+    assert autosave is not None
+    qtbot.waitUntil(lambda: not autosave.pending, timeout=5 * AUTOSAVE_MS)
+    return window, autosave
+
+
 def test_autosave_follows_changes_after_a_quiet_second(
     qtbot: QtBot,
     make_window: Callable[..., MainWindow],  # noqa: F811 (the imported fixture)
     tmp_path: Path,
 ) -> None:
     settings = tmp_path / "autosave"
-    window = make_window(settings=settings)
-    autosave = window.findChild(SessionAutosave)
-    assert autosave is not None
-    qtbot.waitUntil(lambda: not autosave.pending, timeout=5 * AUTOSAVE_MS)  # the save after start-up
+    window, autosave = _window_settled(qtbot, make_window, settings)
     saves: list[bool] = []
     autosave.saved.connect(saves.append)
     editor = window.source_panel.source_edit
@@ -105,10 +113,7 @@ def test_a_failing_autosave_warns_once(
     tmp_path: Path,
 ) -> None:
     settings = tmp_path / "gone"
-    window = make_window(settings=settings)
-    autosave = window.findChild(SessionAutosave)
-    assert autosave is not None
-    qtbot.waitUntil(lambda: not autosave.pending, timeout=5 * AUTOSAVE_MS)
+    window, autosave = _window_settled(qtbot, make_window, settings)
     shutil.rmtree(settings)
     settings.write_text("a file where the settings folder was")  # nothing can be written there now
     for text in (" w4", " w5"):
