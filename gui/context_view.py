@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 from engine.records import DecodeResult, StepRecord
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.heatmap import TokenAxis, settle_layout
+from gui.matrix_image import MatrixImage
 from gui.plot_lifetime import release_view
 from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
 
@@ -146,7 +147,7 @@ class ContextInspector(QWidget):
         for item in (self._hull, self._path, self._h_points, self._c_points, self._c_selected):
             self._pca_plot.addItem(item)
         self._pca_plot.setAspectLocked(True)
-        self._cos_image = pg.ImageItem(axisOrder="row-major")
+        self._cos_image = MatrixImage()
         self._cos_plot.addItem(self._cos_image)
         self._cos_plot.showAxis("top")
         self._cos_plot.hideAxis("bottom")

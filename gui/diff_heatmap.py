@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.heatmap import TokenAxis, display_copy, score_levels
 from gui.image_files import save_image
+from gui.matrix_image import MatrixImage
 from gui.plot_lifetime import release_view
 from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
 
@@ -53,7 +54,7 @@ class DiffHeatmap(QWidget):
         self._plot.setMouseEnabled(x=False, y=False)
         self._plot.invertY(True)
         self._plot.vb.setDefaultPadding(0.0)
-        self._image = pg.ImageItem(axisOrder="row-major")
+        self._image = MatrixImage()
         self._plot.addItem(self._image)
         self._selection = QGraphicsRectItem()
         self._selection.setZValue(10)

@@ -13,14 +13,15 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
-from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtCore import QCoreApplication, QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText, QTransform
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsWidget, QLabel, QVBoxLayout, QWidget
 
 from engine.records import DecodeResult, StepRecord
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.image_files import memory_device, save_image
+from gui.matrix_image import MatrixImage
 from gui.plot_lifetime import release_view
 from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
 from models.atomic import atomic_write_text
@@ -31,6 +32,7 @@ FIRST_FRAME_MS = 100  # begin(clear_now=False): a decode done sooner goes straig
 MIN_LABEL_SCALE = 0.6  # crowded labels shrink to this fraction of the UI size before thinning
 MIN_LABEL_POINTS = 7.0
 MAX_LABEL_CHARS = 18  # longer tokens are cut on the axes (the hover text shows them whole)
+MAX_CACHED_LABELS = 4096  # laid-out labels kept per axis (a 300-token decode and its neighbours)
 HINT = "Hover a cell to read its weight; click a cell to select its decoder step."
 LAYOUT_PASSES = 3  # axis depth → plot geometry → label layout → axis depth: settles within two rounds
 
@@ -71,6 +73,7 @@ class TokenAxis(pg.AxisItem):
         self._ticks_key: tuple[object, ...] | None = None  # what the ticks were last set for
         self._font = ui_font()
         self._draw_font = QFont(self._font)
+        self._texts: dict[tuple[float, str], QStaticText] = {}  # (point size, label) → its glyphs in _font
         self._rotated = False
         self._scale = 1.0
         self._step = 1
@@ -79,6 +82,7 @@ class TokenAxis(pg.AxisItem):
         self._on_size_changed = on_size_changed
         self.setStyle(showValues=False, tickLength=5, tickTextOffset=4)
         self.setTickFont(self._font)
+        self.enableAutoSIPrefix(False)  # token positions have no units; else every range change re-sets the title
 
     # -- public -----------------------------------------------------------------
     def set_tokens(self, tokens: Sequence[str]) -> None:
@@ -90,6 +94,7 @@ class TokenAxis(pg.AxisItem):
 
     def set_font(self, font: QFont) -> None:
         self._font = QFont(font)
+        self._texts.clear()
         self.setTickFont(self._font)
         self.label.setFont(self._font)
         self._measure()
@@ -123,13 +128,64 @@ class TokenAxis(pg.AxisItem):
         super().linkedViewChanged(view, newRange)
         self._relayout()
 
-    def drawPicture(self, p: QPainter, axisSpec: object, tickSpecs: object, textSpecs: object) -> None:  # noqa: N803
-        super().drawPicture(p, axisSpec, tickSpecs, [])
+    def paint(self, p: QPainter, *args: object) -> None:
+        """Axis line, ticks and labels, drawn straight away, each label from its cached glyph layout.
+
+        AxisItem.paint records them into a QPicture through per-tick Python whenever the labels or the
+        range change (~2 ms for a hundred labels: every new row while a decode streams), and lays every
+        label out again whenever it replays the picture.
+        """
+        bounds = self.mapRectFromParent(self.geometry())
+        ticks = self._visible_ticks()
+        length = self.style["tickLength"]
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        p.setPen(self.pen())
+        if self.orientation == "left":
+            edge = bounds.right()
+            p.drawLine(QPointF(edge - 1, bounds.top() - 1), QPointF(edge - 1, bounds.bottom() + 1))
+            lines = [QLineF(edge, pos, edge - length, pos) for pos, _ in ticks]
+        else:
+            edge = bounds.bottom()
+            p.drawLine(QPointF(bounds.left() - 1, edge - 1), QPointF(bounds.right() + 1, edge - 1))
+            lines = [QLineF(pos, edge, pos, edge - length) for pos, _ in ticks]
+        p.setPen(self.tickPen())
+        p.drawLines(lines)
         p.setFont(self._draw_font)
         p.setPen(self.textPen())
-        p.setClipping(False)
-        for position, text in self._visible_ticks():
-            self._draw_label(p, position, text)
+        self._draw_labels(p, bounds, ticks)
+
+    def _draw_labels(self, p: QPainter, bounds: QRectF, ticks: list[tuple[float, str]]) -> None:
+        offset = self.style["tickLength"] + self.style["tickTextOffset"][0]
+        line = QFontMetricsF(self._draw_font).height()
+        if self.orientation == "left":  # right-aligned against the ticks, centred on the row
+            for pos, text in ticks:
+                label = self._static_text(text)
+                p.drawStaticText(QPointF(bounds.right() - offset - label.size().width(), pos - line / 2), label)
+        elif self._rotated:  # reads bottom-up, starting next to the plot; one rotation for all of them
+            p.save()
+            p.rotate(-90)  # (u, v) in the rotated frame is (v, -u) in the axis's
+            for pos, text in ticks:
+                p.drawStaticText(QPointF(offset - bounds.bottom(), pos - line / 2), self._static_text(text))
+            p.restore()
+        else:  # centred on the column, kept inside the axis
+            for pos, text in ticks:
+                label = self._static_text(text)
+                width = label.size().width() + 2
+                left = min(max(pos - width / 2, bounds.left()), bounds.right() - width)
+                p.drawStaticText(QPointF(left + 1, bounds.bottom() - offset - line), label)
+
+    def _static_text(self, text: str) -> QStaticText:
+        """The label's glyphs laid out once per font (re-shaping Devanagari at every paint is the slow part)."""
+        key = (self._draw_font.pointSizeF(), text)  # crowded labels shrink and grow back: keep both sizes
+        label = self._texts.get(key)
+        if label is None:
+            if len(self._texts) >= MAX_CACHED_LABELS:
+                self._texts.clear()
+            label = self._texts[key] = QStaticText(text)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.prepare(QTransform(), self._draw_font)
+        return label
 
     # -- layout ------------------------------------------------------------------
     def _measure(self) -> None:
@@ -196,30 +252,6 @@ class TokenAxis(pg.AxisItem):
             if inside:
                 out.append((pos, text))
         return out
-
-    def _draw_label(self, p: QPainter, pos: float, text: str) -> None:
-        bounds = self.mapRectFromParent(self.geometry())
-        offset = self.style["tickLength"] + self.style["tickTextOffset"][0]
-        metrics = QFontMetricsF(self._draw_font)
-        line, widest = metrics.height(), self._widest * self._scale + 2
-        if self.orientation == "left":
-            rect = QRectF(bounds.right() - offset - widest, pos - line / 2, widest, line)
-            p.drawText(rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
-        elif self._rotated:  # reads bottom-up, starting next to the plot
-            p.save()
-            p.translate(pos, bounds.bottom() - offset)
-            p.rotate(-90)
-            p.drawText(
-                QRectF(0, -line / 2, widest, line),
-                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                text,
-            )
-            p.restore()
-        else:
-            width = metrics.horizontalAdvance(text) + 2
-            left = min(max(pos - width / 2, bounds.left()), bounds.right() - width)
-            rect = QRectF(left, bounds.bottom() - offset - line, width, line)
-            p.drawText(rect, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom), text)
 
 
 def settle_layout(plots: Sequence[pg.PlotItem], others: Sequence[QGraphicsWidget] = ()) -> None:
@@ -323,7 +355,7 @@ class HeatmapWidget(QWidget):
         self._plot.invertY(True)
         self._plot.vb.setDefaultPadding(0.0)
         self._label_axes()
-        self._image = pg.ImageItem(axisOrder="row-major")
+        self._image = MatrixImage()
         self._plot.addItem(self._image)
         self._selection = self._outline_item(z=10)
         self._hover_box = self._outline_item(z=11)
@@ -423,7 +455,6 @@ class HeatmapWidget(QWidget):
         if self._torn_down:
             return
         QCoreApplication.sendPostedEvents(self._view.scene(), QEvent.Type.MetaCall)  # the scene's queued update
-        self._view.viewport().repaint()
 
     def _displayed(self) -> np.ndarray:
         rows = (self._alpha if self._mode == "alpha" else self._scores)[: self._rows]

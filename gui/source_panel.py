@@ -7,7 +7,16 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFontMetricsF, QPalette, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QSizePolicy,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.token_spans import unknown_spans
 
@@ -62,6 +71,15 @@ class SourcePanel(QWidget):
         self.output_label.setWordWrap(True)
         self.output_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.output_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A fixed height, scrolling when the translation is longer: a label that grew a line would resize
+        # (relayout and repaint) the heatmap below it at every decode whose output wraps differently.
+        self.output_area = QScrollArea(self)
+        self.output_area.setObjectName("outputArea")
+        self.output_area.setWidget(self.output_label)
+        self.output_area.setWidgetResizable(True)
+        self.output_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.output_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.output_area.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._build_layout()
         self._scale_output_font()
         self._debounce = QTimer(self)
@@ -78,7 +96,7 @@ class SourcePanel(QWidget):
         layout.addWidget(self.source_edit)
         layout.addWidget(self.unknown_label)
         layout.addWidget(self.target_edit)
-        layout.addWidget(self.output_label)
+        layout.addWidget(self.output_area)
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
@@ -89,9 +107,7 @@ class SourcePanel(QWidget):
         font = self.font()
         font.setPointSizeF(font.pointSizeF() * OUTPUT_SCALE)
         self.output_label.setFont(font)
-        # Room for OUTPUT_LINES lines whatever the text: a translation that wraps onto a second line while
-        # streaming would otherwise resize (relayout and repaint) the heatmap below it.
-        self.output_label.setMinimumHeight(math.ceil(QFontMetricsF(font).lineSpacing() * OUTPUT_LINES) + 2)
+        self.output_area.setFixedHeight(math.ceil(QFontMetricsF(font).lineSpacing() * OUTPUT_LINES) + 2)
 
     def source_text(self) -> str:
         return self.source_edit.toPlainText()

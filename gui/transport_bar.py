@@ -6,7 +6,9 @@ from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 MAX_DELAY_MS = 2000
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's limit for a widget's size
 SLIDER_EMS = 12
+PLAY_TEXT, PAUSE_TEXT = "▶ Play", "❚❚ Pause"
 
 
 class TransportBar(QWidget):
@@ -56,11 +58,22 @@ class TransportBar(QWidget):
             self._fit_slider()
 
     def _fit_slider(self) -> None:
-        """Wide enough to aim at with a presenter's mouse at any zoom."""
+        """The slider wide enough to aim at with a presenter's mouse at any zoom; the play button as wide as
+        its wider text and of fixed size: Play ↔ Pause at every decode then asks for no new layout (which would
+        repaint the whole window)."""
         self.delay.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * SLIDER_EMS)
+        shown = self.play_button.text()
+        self.play_button.setMinimumSize(0, 0)
+        self.play_button.setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)
+        hints = []
+        for text in (PLAY_TEXT, PAUSE_TEXT):
+            self.play_button.setText(text)
+            hints.append(self.play_button.sizeHint())
+        self.play_button.setText(shown)
+        self.play_button.setFixedSize(max(h.width() for h in hints), max(h.height() for h in hints))
 
     def set_playing(self, playing: bool) -> None:
-        self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
+        self.play_button.setText(PAUSE_TEXT if playing else PLAY_TEXT)
 
     def delay_seconds(self) -> float:
         return self.delay.value() / 1000.0

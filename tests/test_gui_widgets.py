@@ -9,13 +9,18 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QFont, QImage
+from PySide6.QtWidgets import QWidget
 
 from gui.context_view import FIXED_CONTEXT_NOTE, ContextInspector, convex_hull, cosine_similarity, pca_project
 from gui.heatmap import HeatmapWidget, score_levels, thinning_step
+from gui.matrix_image import MatrixImage
 from gui.render import render_result
+from gui.source_panel import SourcePanel
+from gui.theme import lookup_table
 from gui.topk_view import TopKPanel
+from gui.transport_bar import PAUSE_TEXT, TransportBar
 from tests.fakes import EN_SOURCE, HI_OUTPUT, fake_result, step_records
 
 WORDS = ["turn", "off", "the", "lights", "please", "in", "kitchen", "now"]
@@ -44,6 +49,19 @@ def inspector(qtbot) -> Iterator[ContextInspector]:
     widget.resize(1000, 800)
     yield widget
     widget.teardown()
+
+
+class PaintCounter(QObject):
+    """Counts the paint events a widget gets."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.count = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        self.count += event.type() == QEvent.Type.Paint
+        return False
 
 
 def view_point(widget: HeatmapWidget, step: int, source_index: int) -> QPoint:
@@ -87,6 +105,28 @@ def test_fast_steps_are_coalesced_into_few_repaints(heatmap: HeatmapWidget, qtbo
     qtbot.waitUntil(lambda: heatmap.image_data().shape[0] == 60, timeout=2000)
     assert len(calls) <= 2
     np.testing.assert_allclose(heatmap.image_data(), result.alpha)
+
+
+def test_repaint_now_paints_the_new_picture_before_returning(heatmap: HeatmapWidget, qtbot) -> None:
+    heatmap.set_result(fake_result())
+    qtbot.wait(50)  # the first picture is on screen
+    paints = PaintCounter(heatmap.graphics_view().viewport())
+    heatmap.set_result(big_result(12))
+    heatmap.repaint_now()
+    assert paints.count == 1  # at once, and once: not a second time for the same change
+    qtbot.wait(50)
+    assert paints.count == 1
+
+
+def test_matrix_image_paints_32_bit_pixels_in_the_lookup_table_colours() -> None:
+    lut = lookup_table("inferno")
+    item = MatrixImage()
+    item.setImage(np.array([[0.0, 0.5, 1.0]], np.float32), levels=(0.0, 1.0), lut=lut)
+    item.render()
+    assert item.qimage.format() in (QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32_Premultiplied)
+    colours = [QColor(item.qimage.pixel(x, 0)).getRgb()[:3] for x in range(3)]
+    assert colours[0] == tuple(lut[0]) and colours[2] == tuple(lut[-1])
+    assert colours[1] in {tuple(lut[127]), tuple(lut[128])}
 
 
 def test_append_step_rejects_a_row_of_the_wrong_length(heatmap: HeatmapWidget) -> None:
@@ -343,3 +383,32 @@ def test_topk_rows_match_the_candidates(qtbot) -> None:
     panel.set_theme("dark")
     panel.clear()
     assert panel.rows() == []
+
+
+# -- the bars round the heatmap ---------------------------------------------------------------
+def test_play_and_pause_take_the_same_room(qtbot) -> None:
+    bar = TransportBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    size = bar.play_button.size()
+    bar.set_playing(True)
+    assert bar.play_button.text() == PAUSE_TEXT
+    assert bar.play_button.size() == size and bar.play_button.minimumSize() == bar.play_button.maximumSize()
+    assert bar.play_button.sizeHint().width() <= size.width()  # the wider text fits
+    bar.setFont(QFont(bar.font().family(), bar.font().pointSize() * 2))  # presentation zoom
+    assert bar.play_button.width() > size.width()
+
+
+def test_a_long_translation_scrolls_instead_of_growing_the_panel(qtbot) -> None:
+    panel = SourcePanel()
+    qtbot.addWidget(panel)
+    panel.resize(400, 300)
+    panel.show()
+    panel.set_output("लाइट बंद करो")
+    height = panel.output_area.height()
+    long_text = " ".join(HINDI * 20)
+    panel.set_output(long_text)
+    qtbot.wait(20)
+    assert panel.output_area.height() == height
+    assert panel.output_label.text() == f"→ {long_text}"
+    assert panel.output_area.verticalScrollBar().maximum() > 0  # the rest is a scroll away
