@@ -4,8 +4,9 @@
 
 "engine": InferenceSession.run with every StepRecord (top-k, α, e, c, s, entropy) and the final
 DecodeResult materialised.  No one watches run()'s steps, so it turns the whole decode into records
-at the end, in one copy.  "streamed": InferenceSession.decode with a DecodeControl attached, as the
-app's engine thread runs it: a record, with its own host copy, the moment each step is computed.
+at the end, in one copy.  "streamed": InferenceSession.decode_runs with a DecodeControl attached, as the
+app's engine thread runs it (free-running: steps handed out in runs of about a frame, ~15 ms, each run
+one host copy; the app sends each run to the window as one signal).
 "bare": encode + init_state + the same number of model.decode_step calls with argmax feedback and
 nothing kept.  All three run on one thread with one intra-op thread (the engine's setting),
 interleaved; per-step times are medians over the repeats, and a ratio is the median of the repeats'
@@ -68,9 +69,9 @@ def timed(run: Callable[[], object]) -> tuple[float, float]:
 
 
 def streamed(session: InferenceSession, request: DecodeRequest, control: DecodeControl) -> None:
-    """Every step record as it comes, as the engine thread takes them (no delay, never paused)."""
+    """Every run of step records as it comes, as the engine thread takes them (no delay, never paused)."""
     control.begin(request.request_id)
-    for _ in session.decode(request, control):
+    for _ in session.decode_runs(request, control):
         pass
 
 

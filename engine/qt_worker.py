@@ -52,7 +52,7 @@ class EngineWorker(QObject):
 
     model_loaded = Signal(object)  # ModelInfo
     model_load_failed = Signal(str)  # message
-    step_decoded = Signal(object)  # StepRecord
+    steps_decoded = Signal(object)  # tuple[StepRecord, ...]: consecutive steps, handed out together
     decode_finished = Signal(object)  # DecodeResult
     decode_failed = Signal(int, str)  # request id, message
     decode_cancelled = Signal(int)  # request id
@@ -103,12 +103,11 @@ class EngineWorker(QObject):
             self.decode_failed.emit(rid, "No model is loaded: open a model first.")
             return
         try:
-            for item in self.session.decode(request, self.control):
-                if isinstance(item, StepRecord):
-                    self.step_decoded.emit(item)
-                else:
+            for item in self.session.decode_runs(request, self.control):
+                if isinstance(item, DecodeResult):
                     self.decode_finished.emit(item)
                     return
+                self.steps_decoded.emit(item)
         except InputError as exc:
             self.decode_failed.emit(rid, str(exc))
             return
@@ -146,7 +145,7 @@ class EngineController(QObject):
 
     model_loaded = Signal(object)  # ModelInfo: path, description, card, device, messages
     model_load_failed = Signal(str)  # readable message; the previous model stays loaded
-    step_decoded = Signal(object)  # StepRecord of the latest request
+    steps_decoded = Signal(object)  # tuple[StepRecord, ...] of the latest request: the next steps, in order
     decode_finished = Signal(object)  # DecodeResult of the latest request
     decode_failed = Signal(int, str)  # request id, readable message
     decode_cancelled = Signal(int)  # request id
@@ -195,7 +194,7 @@ class EngineController(QObject):
         # Slots of this GUI-thread object, never lambdas: a lambda would run on the worker thread.
         w.model_loaded.connect(self._on_model_loaded)
         w.model_load_failed.connect(self._on_model_load_failed)
-        w.step_decoded.connect(self._on_step_decoded)
+        w.steps_decoded.connect(self._on_steps_decoded)
         w.decode_finished.connect(self._on_decode_finished)
         w.decode_failed.connect(self._on_decode_failed)
         w.decode_cancelled.connect(self._on_decode_cancelled)
@@ -331,9 +330,10 @@ class EngineController(QObject):
             self.model_load_failed.emit(message)
 
     @Slot(object)
-    def _on_step_decoded(self, record: StepRecord) -> None:
-        if self._current(record.request_id) and record.request_id > self._cancelled:
-            self.step_decoded.emit(record)
+    def _on_steps_decoded(self, run: tuple[StepRecord, ...]) -> None:
+        rid = run[0].request_id
+        if self._current(rid) and rid > self._cancelled:
+            self.steps_decoded.emit(run)
 
     @Slot(object)
     def _on_decode_finished(self, result: DecodeResult) -> None:

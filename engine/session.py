@@ -38,7 +38,7 @@ from engine.inputs import MAX_OUTPUT_TOKENS, MAX_SOURCE_TOKENS, InputError, Prep
 from engine.perturbation import perturbation_table
 from engine.records import DecodeRequest, DecodeResult, StepRecord, frozen_array, read_only
 from engine.step_stats import StepStats
-from engine.strategies import STRATEGY_FUNCTIONS, DecodeContext, Outcome
+from engine.strategies import STRATEGY_FUNCTIONS, DecodeContext, Outcome, Run
 from models.checkpoint import Checkpoint, describe
 from models.encoder import Memory
 from models.importers import load_any
@@ -110,7 +110,7 @@ class InferenceSession:
 
     def run(self, request: DecodeRequest) -> DecodeResult:
         """Decode to the end without streaming."""
-        for item in self.decode(request):
+        for item in self.decode_runs(request):
             if isinstance(item, DecodeResult):
                 return item
         raise RuntimeError("decoding ended without a result")  # only possible with a control
@@ -119,6 +119,19 @@ class InferenceSession:
         self, request: DecodeRequest, control: DecodeControl | None = None
     ) -> Iterator[StepRecord | DecodeResult]:
         """Yield a StepRecord per output token, then the DecodeResult; InputError for a bad request."""
+        for item in self.decode_runs(request, control):
+            if isinstance(item, DecodeResult):
+                yield item
+                continue
+            for record in item:  # a run was computed ahead: a cancel still ends it between steps
+                if control is not None and not control.is_live(request.request_id):
+                    return
+                yield record
+
+    def decode_runs(
+        self, request: DecodeRequest, control: DecodeControl | None = None
+    ) -> Iterator[Run | DecodeResult]:
+        """decode(), its steps in runs: tuples of consecutive StepRecords handed out together (see strategies)."""
         start = time.perf_counter()
         prepared = prepare_request(request, self.checkpoint, self.max_source_tokens, self.max_output_tokens)
         prepare_thread(self.device, self.threads)

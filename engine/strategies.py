@@ -1,16 +1,17 @@
 """Decoding strategies over the model's public step API: greedy, sampling, forced, beam search.
 
-Each strategy is a generator: it yields a StepRecord per output token and returns an Outcome, or
-None when the gate says stop (cancelled or superseded), after which it yields nothing more.
+Each strategy is a generator: it yields runs of consecutive StepRecords (one per output token, in
+order) and returns an Outcome, or None when the gate says stop (cancelled or superseded), after which
+it yields nothing more.
 
 Greedy, sampling and forced decoding turn computed steps into records in runs: one device→host
 copy, one log-softmax and top-k per run instead of per step (on a small model a step's records
 cost as much as the step itself).  The gate says how long a run may grow (`hand_out_after`):
 when no one watches (`InferenceSession.run`: inspect, evaluation, perturbation tables) the whole
 decode is one run; when the app watches a free-running decode, a run ends every frame (~15 ms), which
-looks the same on screen; under a per-step delay, a pause or single steps, every step is its own run.
-Whatever the run, the gate is asked before each step is computed whether the request still lives,
-so a newer request still supersedes within one step.  Beam search
+looks the same on screen, and reaches the GUI as one signal; under a per-step delay, a pause or single
+steps, every step is its own run.  Whatever the run, the gate is asked before each step is computed
+whether the request still lives, so a newer request still supersedes within one step.  Beam search
 cannot know which hypothesis a step belongs to until the search ends, so it searches first
 (checking for cancellation between steps) and then streams the steps of the best hypothesis, each
 through the gate like any other step; every finished hypothesis comes back in the result.
@@ -37,7 +38,8 @@ from models.encoder import Memory
 from models.seq2seq import Seq2Seq
 from models.tokens import BOS_ID, EOS_ID
 
-Steps = Generator[StepRecord, None, "Outcome | None"]
+Run = tuple[StepRecord, ...]  # consecutive steps, handed out together
+Steps = Generator[Run, None, "Outcome | None"]
 Chooser = Callable[[int, Tensor], Tensor]  # (step, logits (1, V)) → chosen id (1,)
 
 
@@ -110,6 +112,24 @@ def forced(ctx: DecodeContext, gate: Gate) -> Steps:
     return (yield from _single_path(ctx, gate, lambda i, _: reference[i : i + 1], len(reference), stop_at_eos=False))
 
 
+def hand_out(records: list[StepRecord], gate: Gate, into: list[StepRecord]) -> Generator[Run, None, bool]:
+    """Yield `records` through the gate's turns (appending each to `into`): as one run while the decode
+    runs free; once it is watched step by step (a pause or a delay began), what is ready goes out first
+    and then one step at a time, so a single step shows on screen at once.  False: the gate said stop."""
+    run: list[StepRecord] = []
+    for record in records:
+        if run and gate.hand_out_after() == 0.0:
+            yield tuple(run)
+            run = []
+        if not gate.turn(record.step):
+            return False
+        run.append(record)
+        into.append(record)
+    if run:
+        yield tuple(run)
+    return True
+
+
 def _single_path(
     ctx: DecodeContext,
     gate: Gate,
@@ -128,11 +148,8 @@ def _single_path(
             return None
         ended = path.compute(i) == EOS_ID and stop_at_eos
         if ended or i == steps - 1 or time.perf_counter() - run_start >= gate.hand_out_after():
-            for record in path.hand_out():
-                if not gate.turn(record.step):
-                    return None
-                records.append(record)
-                yield record
+            if not (yield from hand_out(path.hand_out(), gate, records)):
+                return None
             run_start = time.perf_counter()
         if ended:
             break
@@ -197,10 +214,8 @@ def beam(ctx: DecodeContext, gate: Gate) -> Steps:
     if not search.run(gate):
         return None
     hypotheses, best_records, notes = search.results()
-    for i, record in enumerate(best_records):
-        if not gate.turn(i):
-            return None
-        yield record
+    if not (yield from hand_out(best_records, gate, [])):
+        return None
     return Outcome(best_records, hypotheses, notes, tuple(search.tree))
 
 

@@ -2,7 +2,7 @@
 
 Sits between the EngineController and the views: submits with the current options, implements the
 transport (play / pause / single step) on top of the controller's steering calls, and turns the
-controller's signals into "started / step / finished / failed" for the current request only.
+controller's signals into "started / steps / finished / failed" for the current request only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from gui.provisional_tokens import provisional_text, provisional_tokens
 
 class DecodeFlow(QObject):
     started = Signal(object, int)  # provisional source tokens (list[str]), expected rows
-    step = Signal(object)  # StepRecord
+    steps = Signal(object)  # tuple[StepRecord, ...]: the next steps, in order
     finished = Signal(object)  # DecodeResult
     failed = Signal(str)
     stopped = Signal()  # cancelled, or nothing to decode
@@ -33,7 +33,7 @@ class DecodeFlow(QObject):
         self._rows = 0
         self.result: DecodeResult | None = None
         self.records: list[StepRecord] = []  # of the decode under way (or the last one)
-        controller.step_decoded.connect(self._on_step)
+        controller.steps_decoded.connect(self._on_steps)
         controller.decode_finished.connect(self._on_finished)
         controller.decode_failed.connect(self._on_failed)
         controller.decode_cancelled.connect(self._on_cancelled)
@@ -115,16 +115,16 @@ class DecodeFlow(QObject):
 
     # -- controller signals (GUI thread) -----------------------------------------------------
     @Slot(object)
-    def _on_step(self, record: StepRecord) -> None:
-        if record.request_id != self._request_id:
+    def _on_steps(self, run: tuple[StepRecord, ...]) -> None:
+        if run[0].request_id != self._request_id:
             return
-        if record.step == 0 or self._rows == 0:
-            width = len(record.alpha)
+        if self._rows == 0:
+            width = len(run[0].alpha)
             expected = self._max_len or 2 * width + 10  # the engine's default length limit
             self.started.emit(provisional_tokens(self._source, self._tokenizer, width), expected)
-        self._rows += 1
-        self.records.append(record)
-        self.step.emit(record)
+        self._rows += len(run)
+        self.records.extend(run)
+        self.steps.emit(run)
 
     @Slot(object)
     def _on_finished(self, result: DecodeResult) -> None:

@@ -27,7 +27,7 @@ class EngineClient(QObject):
         self._engine = controller
         self._pending = 0  # request id waited for; 0: none
         # Slots of this GUI-thread object (never lambdas): the controller re-emits on the GUI thread.
-        controller.step_decoded.connect(self._on_step)
+        controller.steps_decoded.connect(self._on_steps)
         controller.decode_finished.connect(self._on_finished)
         controller.decode_failed.connect(self._on_failed)
         controller.decode_cancelled.connect(self._on_cancelled)
@@ -55,7 +55,7 @@ class EngineClient(QObject):
         """Stop listening (teardown): the controller may outlive this client's widgets."""
         self._pending = 0
         for signal, slot in (
-            (self._engine.step_decoded, self._on_step),
+            (self._engine.steps_decoded, self._on_steps),
             (self._engine.decode_finished, self._on_finished),
             (self._engine.decode_failed, self._on_failed),
             (self._engine.decode_cancelled, self._on_cancelled),
@@ -76,9 +76,9 @@ class EngineClient(QObject):
         return False
 
     @Slot(object)
-    def _on_step(self, record: StepRecord) -> None:
-        if self._pending and record.request_id != self._pending:
-            self._ours(record.request_id)
+    def _on_steps(self, run: tuple[StepRecord, ...]) -> None:
+        if self._pending and run[0].request_id != self._pending:
+            self._ours(run[0].request_id)
 
     @Slot(object)
     def _on_finished(self, result: DecodeResult) -> None:

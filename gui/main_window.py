@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         c.device_changed.connect(self._on_device_changed)
         c.notice_posted.connect(self._on_notice)
         flow.started.connect(self._on_started)
-        flow.step.connect(self._on_step)
+        flow.steps.connect(self._on_steps)
         flow.finished.connect(self._on_finished)
         flow.failed.connect(self._on_failed)
         flow.stopped.connect(self._on_stopped)
@@ -250,11 +250,13 @@ class MainWindow(QMainWindow):
         self.heatmap.begin(tokens, expected_rows, clear_now=False)  # no paint of an empty plot for a short decode
 
     @Slot(object)
-    def _on_step(self, record: StepRecord) -> None:
-        # Steps can arrive every 0.1 ms: anything slower here queues them up and stalls the event loop.
-        self.heatmap.append_step(record)
+    def _on_steps(self, run: tuple[StepRecord, ...]) -> None:
+        # Runs can arrive every 0.1 ms (paced steps): anything slower here queues them up and stalls the loop.
+        for record in run:
+            self.heatmap.append_step(record)
         if not self._side_views.isActive():
-            self._side_views.start(SIDE_VIEWS_FIRST_MS if len(self.flow.records) == 1 else SIDE_VIEWS_MS)
+            first = len(self.flow.records) == len(run)
+            self._side_views.start(SIDE_VIEWS_FIRST_MS if first else SIDE_VIEWS_MS)
 
     @Slot()
     def _show_streamed_step(self) -> None:

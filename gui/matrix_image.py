@@ -11,6 +11,8 @@ class MatrixImage(pg.ImageItem):
     times slower than 32-bit ones (measured: ~1 ms against ~0.15 ms per paint of a plot 600 px across), and a
     heatmap is painted scaled every time. The conversion is done once per new matrix instead."""
 
+    qimage: QImage | None  # pyqtgraph's: the picture paint() draws, made by render()
+
     def __init__(self) -> None:
         super().__init__(axisOrder="row-major")
 

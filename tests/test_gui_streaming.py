@@ -36,7 +36,7 @@ def window(qtbot, tiny_model_path: Path, tmp_path: Path) -> Iterator[MainWindow]
 def test_inspector_shows_each_streamed_step_before_the_decode_ends(qtbot, window: MainWindow) -> None:
     engine_steps: list[StepRecord] = []
     finished: list[DecodeResult] = []
-    window.controller.step_decoded.connect(engine_steps.append)
+    window.controller.steps_decoded.connect(engine_steps.extend)
     window.controller.decode_finished.connect(finished.append)
     window.transport.set_delay_seconds(STEP_DELAY_S)
     window.source_panel.source_edit.setPlainText("w4 w5 w6 w7 w8")

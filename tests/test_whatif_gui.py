@@ -109,7 +109,7 @@ def test_edits_wait_for_a_running_decode(qtbot: QtBot, engine: EngineController,
     panel.set_original(original, SOURCE)
     engine.set_delay(0.2)
     try:
-        with qtbot.waitSignal(engine.step_decoded, timeout=WAIT_MS):
+        with qtbot.waitSignal(engine.steps_decoded, timeout=WAIT_MS):
             engine.submit("w1 w2 w3 w4 w5")  # someone else's decode, still streaming
         panel.pin_step()
         assert "busy" in panel.status_label.text() and not panel.client.pending
