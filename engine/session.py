@@ -128,9 +128,7 @@ class InferenceSession:
                     return
                 yield record
 
-    def decode_runs(
-        self, request: DecodeRequest, control: DecodeControl | None = None
-    ) -> Iterator[Run | DecodeResult]:
+    def decode_runs(self, request: DecodeRequest, control: DecodeControl | None = None) -> Iterator[Run | DecodeResult]:
         """decode(), its steps in runs: tuples of consecutive StepRecords handed out together (see strategies)."""
         start = time.perf_counter()
         prepared = prepare_request(request, self.checkpoint, self.max_source_tokens, self.max_output_tokens)

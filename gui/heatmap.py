@@ -74,6 +74,7 @@ class TokenAxis(pg.AxisItem):
         self._font = ui_font()
         self._draw_font = QFont(self._font)
         self._texts: dict[tuple[float, str], QStaticText] = {}  # (point size, label) → its glyphs in _font
+        self._widths: dict[str, float] = {}  # label → its advance in _font (a new decode mostly repeats labels)
         self._rotated = False
         self._scale = 1.0
         self._step = 1
@@ -95,6 +96,7 @@ class TokenAxis(pg.AxisItem):
     def set_font(self, font: QFont) -> None:
         self._font = QFont(font)
         self._texts.clear()
+        self._widths.clear()
         self.setTickFont(self._font)
         self.label.setFont(self._font)
         self._measure()
@@ -189,8 +191,13 @@ class TokenAxis(pg.AxisItem):
 
     # -- layout ------------------------------------------------------------------
     def _measure(self) -> None:
-        metrics = QFontMetricsF(self._font)
-        self._advances = np.array([metrics.horizontalAdvance(s) for s in self._labels])
+        metrics, known = QFontMetricsF(self._font), self._widths
+        if len(known) >= MAX_CACHED_LABELS:
+            known.clear()
+        for label in self._labels:
+            if label not in known:
+                known[label] = metrics.horizontalAdvance(label)
+        self._advances = np.array([known[s] for s in self._labels])
 
     def _pixels_per_token(self) -> float:
         bounds = self.mapRectFromParent(self.geometry())
@@ -361,6 +368,8 @@ class HeatmapWidget(QWidget):
         self._hover_box = self._outline_item(z=11)
         self._colorbar = pg.ColorBarItem(values=(0.0, 1.0), interactive=False, colorMapMenu=False, width=22)
         self._view.addItem(self._colorbar, row=0, col=1)
+        for axis in (*self._plot.axes.values(), *self._colorbar.axes.values()):
+            axis["item"].enableAutoSIPrefix(False)  # else every range change re-sets each axis title (HTML)
         scene = self._view.scene()
         scene.sigMouseMoved.connect(self._on_mouse_moved)
         scene.sigMouseClicked.connect(self._on_mouse_clicked)
