@@ -142,13 +142,27 @@ class InferenceSession:
             return
         outcome.messages.extend(edits.notes + _unused_note(edits.unused_steps(len(outcome.records))))
         encoder_states = memory.states[0].cpu().numpy()
-        result = self._result(prepared, outcome, encoder_states, time.perf_counter() - start - gate.waited)
+        result = self._result(ctx, outcome, encoder_states, time.perf_counter() - start - gate.waited)
         if request.perturb:  # one more decode per source word, stopping if the request is dropped
             rows = perturbation_table(result, request, self._run_plain, gate.live, self.checkpoint.src_tokenizer)
             if rows is None:
                 return
             result = replace(result, perturbations=rows)
         yield result
+
+    def _matrices(self, ctx: DecodeContext, outcome: Outcome) -> tuple[np.ndarray, ...]:
+        """The result's α, e, c and s: the columns of the host blocks when the records are their rows (one
+        block for an unwatched decode), else stacked from the records."""
+        if outcome.blocks:
+            blocks = outcome.blocks
+            return ctx.stats.matrices(blocks[0] if len(blocks) == 1 else np.concatenate(blocks))
+        records, config, width = outcome.records, self.model.config, len(ctx.prepared.source_ids)
+        return (
+            _stack([r.alpha for r in records], width),
+            _stack([r.scores for r in records], width),
+            _stack([r.context for r in records], config.enc_out_dim),
+            _stack([r.state for r in records], config.hidden_dim),
+        )
 
     def _edits(self, prepared: PreparedRequest) -> StepEdits:
         request, width = prepared.request, len(prepared.source_ids)
@@ -169,23 +183,21 @@ class InferenceSession:
         width = (len(prepared.source_ids), config.enc_out_dim, config.hidden_dim)
         return StepStats(prepared.request.request_id, self.checkpoint.tgt_vocab.itos, prepared.top_k, *width)
 
-    def _result(
-        self, prepared: PreparedRequest, outcome: Outcome, encoder_states: np.ndarray, seconds: float
-    ) -> DecodeResult:
-        records = outcome.records
+    def _result(self, ctx: DecodeContext, outcome: Outcome, encoder_states: np.ndarray, seconds: float) -> DecodeResult:
+        prepared, records = ctx.prepared, outcome.records
         tokens = tuple(r.token for r in records)
         words = tokens[:-1] if tokens and tokens[-1] == EOS else tokens
-        width = len(prepared.source_ids)
+        alpha, scores, context, states = self._matrices(ctx, outcome)
         return DecodeResult(
             request_id=prepared.request.request_id,
             strategy=prepared.request.strategy,
             source_tokens=prepared.source_tokens,
             output_tokens=tokens,
             unknown_positions=prepared.unknown_positions,
-            alpha=_stack([r.alpha for r in records], width),
-            scores=_stack([r.scores for r in records], width),
-            context=_stack([r.context for r in records], self.model.config.enc_out_dim),
-            states=_stack([r.state for r in records], self.model.config.hidden_dim),
+            alpha=alpha,
+            scores=scores,
+            context=context,
+            states=states,
             encoder_states=frozen_array(encoder_states),
             token_probs=frozen_array(np.array([r.prob for r in records], dtype=np.float32)),
             topk=tuple(r.topk for r in records),

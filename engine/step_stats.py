@@ -65,6 +65,11 @@ class StepStats:
         log_probs = block[:, self._top_lp.start] if chosen_is_top else block[:, self.width + 1]
         return block[:, self.width].astype(np.int64).tolist(), np.exp(log_probs).tolist()
 
+    def matrices(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """α, e, c and s of every row, each a fresh read-only matrix (a decode's whole result at once)."""
+        columns = (self._alpha, self._scores, self._context, self._state)
+        return tuple(read_only(np.ascontiguousarray(block[:, c])) for c in columns)  # type: ignore[return-value]
+
     def alpha(self, block: np.ndarray, row: int) -> np.ndarray:
         return block[row, self._alpha]
 

@@ -74,6 +74,7 @@ class Outcome:
     hypotheses: tuple[Hypothesis, ...] = ()
     messages: list[str] = field(default_factory=list)
     beam_tree: tuple[BeamNode, ...] = ()
+    blocks: list[np.ndarray] = field(default_factory=list)  # host blocks whose rows are the records, in order
 
 
 def greedy(ctx: DecodeContext, gate: Gate) -> Steps:
@@ -153,7 +154,7 @@ def _single_path(
             run_start = time.perf_counter()
         if ended:
             break
-    return Outcome(records, messages=_length_note(records, steps, stop_at_eos))
+    return Outcome(records, messages=_length_note(records, steps, stop_at_eos), blocks=path.blocks)
 
 
 def _length_note(records: list[StepRecord], steps: int, stop_at_eos: bool) -> list[str]:
@@ -171,6 +172,7 @@ class _Path:
             self._state = ctx.model.init_state(ctx.memory)
             self._prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
         self._first = 0  # the step the waiting run starts with
+        self.blocks: list[np.ndarray] = []  # handed out so far, a row per step
         self._outs: list[StepOutput] = []
         self._logits: list[Tensor] = []  # as the choice saw them (tempered)
         self._chosen: list[Tensor] = []
@@ -193,6 +195,7 @@ class _Path:
             block = self._host_block(concat_steps(self._outs, logits), logits, torch.cat(self._chosen))
         stats, steps = self.ctx.stats, range(self._first, self._first + len(self._outs))
         self._first += len(self._outs)
+        self.blocks.append(block)
         self._outs, self._logits, self._chosen = [], [], []
         return stats.records(block, steps, range(len(steps)), stats.chosen(block, self._chosen_is_top))
 
