@@ -7,6 +7,7 @@ being a convex combination); and how alike the c_i of all steps are (cosine matr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -76,6 +77,17 @@ def convex_hull(points: np.ndarray) -> np.ndarray:
     return np.array(lower[:-1] + upper[:-1])
 
 
+def labelled_rows(weights: np.ndarray, apart: int) -> set[int]:
+    """Rows to label, largest weight first, no two closer than `apart` rows (1: every row)."""
+    chosen: set[int] = set()
+    taken = np.zeros(len(weights), dtype=bool)  # too close to a label already placed
+    for j in np.argsort(-weights, kind="stable"):
+        if not taken[j]:
+            chosen.add(int(j))
+            taken[max(0, j - apart + 1) : j + apart] = True
+    return chosen
+
+
 def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
     return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 
@@ -138,6 +150,7 @@ class ContextInspector(QWidget):
         self._zero_line = self._dims_plot.addLine(y=0)
         self._contrib_bars = pg.BarGraphItem(x0=[], y0=[], width=[], height=[])
         self._contrib_plot.addItem(self._contrib_bars)
+        self._contrib_plot.vb.sigResized.connect(self._label_bars)  # rows got thinner or thicker
         self._contrib_plot.invertY(True)
         self._hull = pg.PlotDataItem()
         self._path = pg.PlotDataItem()
@@ -325,9 +338,9 @@ class ContextInspector(QWidget):
         widest = max(float(norms.max(initial=0.0)), 1e-9)
         self._contrib_plot.setXRange(0, widest * 1.5, padding=0)  # room for the α text
         self._set_title(self._contrib_plot, f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per source token")
-        for item, a, n, j in zip(self._token_texts, self._alpha[i], norms, rows, strict=True):
-            item.setText(f" {alpha_symbol()} = {a:.2f}")
+        for item, n, j in zip(self._token_texts, norms, rows, strict=True):
             item.setPos(float(n), float(j) + 0.5)
+        self._label_bars()
         self._style_selected_point()
         self._set_title(self._pca_plot, f"PCA: h<sub>j</sub>, every c, c<sub>{i}</sub> starred")
         for mark, rect in zip(self._cos_marks, self._cos_rects(i), strict=True):
@@ -336,6 +349,28 @@ class ContextInspector(QWidget):
             self._sync_cos_bar()  # the title's first appearance moves the image down
         self._header.setText(self.norm_text())
         settle_layout(self._data_plots(), [self._cos_bar])
+
+    def _label_bars(self, *_: object) -> None:
+        """α beside the bars that have room for it, the largest weights first: with many source tokens the
+        rows are thinner than a line of text, and a label on every one would pile up (then weights that
+        round to 0.00 go unlabelled)."""
+        if self._step is None or not self._token_texts:
+            return
+        alpha = self._alpha[self._step]
+        rows_px = self._contrib_plot.vb.height() / max(len(alpha), 1)
+        line_px = QFontMetricsF(self._font(0.9)).height()
+        apart = max(1, math.ceil(line_px / max(rows_px, 1e-6) - 1e-9)) if rows_px > 0 else 1
+        labelled = labelled_rows(alpha, apart)
+        if apart > 1:  # crowded: a row of "α = 0.00" says less than the room it takes
+            labelled = {j for j in labelled if alpha[j] >= 0.005}
+        for j, (item, a) in enumerate(zip(self._token_texts, alpha, strict=True)):
+            text = f" {alpha_symbol()} = {a:.2f}" if j in labelled else ""
+            if item.toPlainText() != text:
+                item.setText(text)
+
+    def labelled_bars(self) -> list[int]:
+        """The rows whose bar shows its α (for tests)."""
+        return [j for j, item in enumerate(self._token_texts) if item.toPlainText()]
 
     def _set_title(self, plot: pg.PlotItem, html: str) -> bool:
         """Set a plot title (styled by _style_titles, which set_theme/set_zoom run); False when unchanged."""

@@ -10,10 +10,17 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QFont, QImage
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage
 from PySide6.QtWidgets import QWidget
 
-from gui.context_view import FIXED_CONTEXT_NOTE, ContextInspector, convex_hull, cosine_similarity, pca_project
+from gui.context_view import (
+    FIXED_CONTEXT_NOTE,
+    ContextInspector,
+    convex_hull,
+    cosine_similarity,
+    labelled_rows,
+    pca_project,
+)
 from gui.heatmap import HeatmapWidget, score_levels, thinning_step
 from gui.matrix_image import MatrixImage
 from gui.render import render_result
@@ -333,6 +340,31 @@ def test_pca_labels_follow_the_source_and_are_reused(inspector: ContextInspector
     inspector.set_result(fake_result(source=WORDS[2:], seed=3))
     assert sorted(shown()) == sorted(WORDS[2:])
     assert len([i for i in inspector._pca_plot.items if isinstance(i, pg.TextItem)]) == made  # noqa: SLF001
+
+
+def test_alpha_labels_beside_the_bars_never_pile_up(inspector: ContextInspector, qtbot) -> None:
+    inspector.resize(700, 500)
+    inspector.show()
+    qtbot.waitExposed(inspector)
+    inspector.set_result(fake_result())
+    inspector.select_step(1)
+    assert inspector.labelled_bars() == list(range(len(fake_result().source_tokens)))  # room for every one
+    crowded = big_result(40)
+    inspector.set_result(crowded)
+    inspector.select_step(3)
+    shown = inspector.labelled_bars()
+    alpha = crowded.alpha[3]
+    assert int(np.argmax(alpha)) in shown and 1 < len(shown) < 40
+    rows_px = inspector._contrib_plot.vb.height() / 40
+    line_px = QFontMetricsF(inspector._token_texts[0].textItem.font()).height()
+    assert min(np.diff(shown)) * rows_px >= line_px  # a line of text apart: no two overlap
+
+
+def test_labelled_rows_take_the_largest_weights_first() -> None:
+    weights = np.array([0.1, 0.5, 0.3, 0.05, 0.05])
+    assert labelled_rows(weights, 1) == {0, 1, 2, 3, 4}
+    assert labelled_rows(weights, 2) == {1, 3}
+    assert labelled_rows(weights, 3) == {1, 4}
 
 
 def test_pca_of_degenerate_inputs() -> None:
