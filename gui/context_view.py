@@ -180,7 +180,7 @@ class ContextInspector(QWidget):
 
     # -- data --------------------------------------------------------------------
     def set_result(self, result: DecodeResult) -> None:
-        self._result, self._record = result, None
+        self._result, self._record, self._step = result, None, None
         self._h = np.asarray(result.encoder_states, dtype=np.float64)
         self._context = np.asarray(result.context, dtype=np.float64)
         self._alpha = np.asarray(result.alpha, dtype=np.float64)
@@ -189,7 +189,6 @@ class ContextInspector(QWidget):
         fixed = is_fixed_context(self._context)
         self._note.setVisible(fixed)
         self._draw_step_independent()
-        self._step = None
         if result.output_tokens:
             self.select_step(0)
         else:
@@ -354,9 +353,10 @@ class ContextInspector(QWidget):
         """α beside the bars that have room for it, the largest weights first: with many source tokens the
         rows are thinner than a line of text, and a label on every one would pile up (then weights that
         round to 0.00 go unlabelled)."""
-        if self._step is None or not self._token_texts:
-            return
-        alpha = self._alpha[self._step]
+        step = self._step
+        if self._result is None or step is None or self._torn_down or len(self._token_texts) != self._alpha.shape[1]:
+            return  # streaming (the bars are the previous result's, unlabelled), or a result half set
+        alpha = self._alpha[step]
         rows_px = self._contrib_plot.vb.height() / max(len(alpha), 1)
         line_px = QFontMetricsF(self._font(0.9)).height()
         apart = max(1, math.ceil(line_px / max(rows_px, 1e-6) - 1e-9)) if rows_px > 0 else 1
