@@ -19,6 +19,7 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsWidget, QLabel, QVBoxLayout, QWidget
 
 from engine.records import DecodeResult, StepRecord
+from gui.colour_bar import ColourBar
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.image_files import memory_device, save_image
 from gui.matrix_image import MatrixImage
@@ -366,7 +367,7 @@ class HeatmapWidget(QWidget):
         self._plot.addItem(self._image)
         self._selection = self._outline_item(z=10)
         self._hover_box = self._outline_item(z=11)
-        self._colorbar = pg.ColorBarItem(values=(0.0, 1.0), interactive=False, colorMapMenu=False, width=22)
+        self._colorbar = ColourBar(values=(0.0, 1.0), interactive=False, colorMapMenu=False, width=22)
         self._view.addItem(self._colorbar, row=0, col=1)
         for axis in (*self._plot.axes.values(), *self._colorbar.axes.values()):
             axis["item"].enableAutoSIPrefix(False)  # else every range change re-sets each axis title (HTML)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage
 from PySide6.QtWidgets import QWidget
 
+from gui.colour_bar import ColourBar, RememberingAxis
 from gui.context_view import (
     FIXED_CONTEXT_NOTE,
     ContextInspector,
@@ -23,6 +24,7 @@ from gui.context_view import (
 )
 from gui.heatmap import HeatmapWidget, score_levels, thinning_step
 from gui.matrix_image import MatrixImage
+from gui.plot_lifetime import release_view
 from gui.render import render_result
 from gui.source_panel import SourcePanel
 from gui.theme import lookup_table
@@ -444,3 +446,26 @@ def test_a_long_translation_scrolls_instead_of_growing_the_panel(qtbot) -> None:
     assert panel.output_area.height() == height
     assert panel.output_label.text() == f"→ {long_text}"
     assert panel.output_area.verticalScrollBar().maximum() > 0  # the rest is a scroll away
+
+
+# -- colour bar --------------------------------------------------------------------------------
+def test_colour_bar_axes_replay_the_picture_of_a_size_seen_before(qtbot) -> None:
+    view = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(view)
+    bar = ColourBar(values=(0.0, 1.0), interactive=False, colorMapMenu=False, width=22)
+    view.addItem(bar)
+    view.resize(200, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    axis = bar.axis
+    assert all(isinstance(bar.getAxis(side), RememberingAxis) for side in ("left", "right", "top", "bottom"))
+    pictures = []
+    for height in (300, 200, 300):
+        axis.resize(axis.width(), height)  # resizing drops pyqtgraph's picture, as a new bar height does
+        view.grab()
+        pictures.append(axis.picture)
+    assert pictures[0] is not pictures[1] and pictures[2] is pictures[0]
+    axis.setTextPen("r")  # a new look forgets every kept picture
+    view.grab()
+    assert axis.picture is not pictures[0]
+    release_view(view)
