@@ -17,7 +17,9 @@ engine_decode_ms_N: InferenceSession.run of the same text in this process, on th
 intra-op thread count (the engine's: 1), interleaved with the window runs.  N = source words.
 edit_to_heatmap_ratio: the worse of the two inputs' window/engine ratios (target ≤ 1.5);
 edit_to_heatmap_ratio_input says which.  Each edit replaces the whole text (10 words, then 50, in turn), so
-every label and the plot's layout change each time.
+every label and the plot's layout change each time: the worst case.  edit_to_heatmap_ms_typing and
+edit_to_heatmap_ratio_typing: the same for edits that change one word of a 10-word sentence (back and forth),
+as typing mostly does; for information, not the target.
 
 max_stall_ms: the longest gap between the ticks of a 5 ms timer on the GUI thread while a 200-step decode
 streams (forced decoding of a 199-token reference plus <eos>, delay 0: the fastest stream there is), from
@@ -68,6 +70,7 @@ SENTENCE = (  # in the en→hi demo vocabulary
 )
 WORDS = SENTENCE.split()
 INPUTS = {10: " ".join(WORDS[:10]), 50: " ".join(WORDS[:50])}
+TYPED = (INPUTS[10], INPUTS[10].replace("kitchen", "room"))  # one word changed, as typing mostly does
 STREAM_STEPS = 200
 TICK_MS = 5
 WAKE_MS = 10
@@ -227,6 +230,18 @@ def measure_edits(harness: Harness, session: InferenceSession, repeats: int) -> 
     return {key: statistics.median(values) for key, values in times.items()}
 
 
+def measure_typing(harness: Harness, session: InferenceSession, repeats: int) -> tuple[float, float]:
+    """(window, engine) seconds, medians, for edits that change one word of a 10-word sentence."""
+    window, engine = [], []
+    for text in TYPED:  # warm-up
+        harness.edit(text)
+    for k in range(repeats):
+        text = TYPED[k % 2]
+        window.append(harness.edit(text)[0])
+        engine.append(bare_decode(session, text))
+    return statistics.median(window), statistics.median(engine)
+
+
 def stream_target(session: InferenceSession, source: str) -> str:
     """A reference of STREAM_STEPS - 1 in-vocabulary words: the model's own translation, repeated."""
     words = [t for t in session.run(DecodeRequest(1, source)).output_tokens if t != "<eos>"]
@@ -374,6 +389,14 @@ def run_window_figures(harness: Harness, model: Path, repeats: int) -> None:
         report({f"gui_thread_cpu_ms_{n}": f"{edits[f'gui_cpu_{n}'] * 1e3:.1f}"})
     worst = max(ratios, key=lambda n: ratios[n])
     report({"edit_to_heatmap_ratio": f"{ratios[worst]:.2f}", "edit_to_heatmap_ratio_input": f"{worst}_words"})
+    typed, typed_engine = measure_typing(harness, session, repeats)
+    report(
+        {
+            "edit_to_heatmap_ms_typing": f"{typed * 1e3:.1f}",
+            "engine_decode_ms_typing": f"{typed_engine * 1e3:.1f}",
+            "edit_to_heatmap_ratio_typing": f"{typed / typed_engine:.2f}",
+        }
+    )
     stalls = measure_stalls(harness, session, repeats)
     report(
         {

@@ -72,6 +72,7 @@ class TokenAxis(pg.AxisItem):
         super().__init__(orientation)
         self._labels: list[str] = []
         self._ticks_key: tuple[object, ...] | None = None  # what the ticks were last set for
+        self._layout_key: tuple[object, ...] | None = None  # what the layout was last computed for (None: redo)
         self._font = ui_font()
         self._draw_font = QFont(self._font)
         self._texts: dict[tuple[float, str], QStaticText] = {}  # (point size, label) → its glyphs in _font
@@ -92,12 +93,14 @@ class TokenAxis(pg.AxisItem):
         if labels != self._labels:
             self._labels = labels
             self._measure()
+            self._layout_key = None
         self._relayout()
 
     def set_font(self, font: QFont) -> None:
         self._font = QFont(font)
         self._texts.clear()
         self._widths.clear()
+        self._layout_key = None
         self.setTickFont(self._font)
         self.label.setFont(self._font)
         self._measure()
@@ -209,7 +212,12 @@ class TokenAxis(pg.AxisItem):
     def _relayout(self) -> None:
         if not hasattr(self, "_labels"):
             return  # called from AxisItem.__init__ before our state exists
-        line, per = QFontMetricsF(self._font).height(), self._pixels_per_token()
+        per = self._pixels_per_token()
+        room = (per, self.label.isVisible(), self.label.boundingRect().height())
+        if room == self._layout_key:
+            return  # a resize or range change that leaves the room per token as it was (most of them)
+        self._layout_key = room
+        line = QFontMetricsF(self._font).height()
         self._widest = float(self._advances.max(initial=0.0))
         flat_needed = self._widest + 0.35 * line  # side by side, with a gap
         upright_needed = 0.8 * line  # stacked: ink is shorter than the line box
