@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from engine.control import DecodeControl
 from engine.inputs import InputError
 from engine.records import DecodeRequest, DecodeResult, StepRecord
 from engine.session import InferenceSession
+from engine.strategies import hand_out
 from models.batch_decode import greedy_batch
 from models.tokens import BOS_ID, EOS, EOS_ID
 
@@ -206,6 +208,45 @@ def test_steps_are_handed_out_in_runs(session: InferenceSession) -> None:
         assert [s.step for run in runs for s in run] == list(range(31))
         assert max(len(run) for run in runs) <= most and all(run for run in runs)
         np.testing.assert_array_equal(result.alpha, np.stack([s.alpha for run in runs for s in run]))
+
+
+class ScriptedGate:
+    """A gate whose hand_out_after answers come from a script (then 0: watched); turn stops at `stop_at`."""
+
+    def __init__(self, hand_out_after: list[float], stop_at: int | None = None) -> None:
+        self._answers, self._stop_at = list(hand_out_after), stop_at
+
+    def hand_out_after(self) -> float:
+        return self._answers.pop(0) if self._answers else 0.0
+
+    def live(self) -> bool:
+        return True
+
+    def turn(self, step: int) -> bool:
+        return step != self._stop_at
+
+
+def drain(generator):  # type: ignore[no-untyped-def]
+    """(what it yielded, what it returned)."""
+    yielded = []
+    try:
+        while True:
+            yielded.append(next(generator))
+    except StopIteration as end:
+        return yielded, end.value
+
+
+def test_a_pause_mid_run_hands_out_what_is_ready_then_one_step_at_a_time(session: InferenceSession) -> None:
+    items = session.decode(DecodeRequest(1, "w1 w2 w3 w4", strategy="forced", target="w1 w2 w3"))
+    steps = [s for s in items if isinstance(s, StepRecord)]
+    assert len(steps) == 4
+    into: list[StepRecord] = []
+    runs, handed = drain(hand_out(steps, ScriptedGate([math.inf]), into))  # free, then paused before step 2
+    assert handed and into == steps
+    assert [[s.step for s in run] for run in runs] == [[0, 1], [2], [3]]
+    into = []
+    runs, handed = drain(hand_out(steps, ScriptedGate([math.inf] * 3, stop_at=2), into))
+    assert not handed and runs == [] and [s.step for s in into] == [0, 1]  # cancelled: the run is dropped
 
 
 def test_cancel_between_steps_yields_nothing_more(session: InferenceSession) -> None:
