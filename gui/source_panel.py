@@ -65,6 +65,11 @@ class SourcePanel(QWidget):
         palette = self.unknown_label.palette()  # a palette, not a style sheet: those freeze the font
         palette.setColor(QPalette.ColorRole.WindowText, UNKNOWN_COLOUR)
         self.unknown_label.setPalette(palette)
+        # Its line stays reserved while hidden: half-typed words are unknown, and a line that came and went
+        # with each decode would move (relayout and repaint) the heatmap below while the user types.
+        policy = self.unknown_label.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.unknown_label.setSizePolicy(policy)
         self.unknown_label.hide()
         self.output_label = QLabel(self)
         self.output_label.setObjectName("outputLabel")
@@ -104,9 +109,11 @@ class SourcePanel(QWidget):
             self._scale_output_font()
 
     def _scale_output_font(self) -> None:
+        """The output line's larger font and the heights that keep the panel's size fixed at any zoom."""
         font = self.font()
         font.setPointSizeF(font.pointSizeF() * OUTPUT_SCALE)
         self.output_label.setFont(font)
+        self.unknown_label.setMinimumHeight(math.ceil(QFontMetricsF(self.unknown_label.font()).height()))
         self.output_area.setFixedHeight(math.ceil(QFontMetricsF(font).lineSpacing() * OUTPUT_LINES) + 2)
 
     def source_text(self) -> str:

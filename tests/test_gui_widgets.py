@@ -469,3 +469,20 @@ def test_colour_bar_axes_replay_the_picture_of_a_size_seen_before(qtbot) -> None
     view.grab()
     assert axis.picture is not pictures[0]
     release_view(view)
+
+
+def test_unknown_words_line_keeps_its_room_when_empty(qtbot) -> None:
+    panel = SourcePanel()
+    qtbot.addWidget(panel)
+    panel.resize(400, 300)
+    panel.show()
+    panel.source_edit.setPlainText("turn off the ligh")
+    qtbot.wait(20)
+    below = panel.output_area.y()
+    panel.mark_unknown(["turn", "off", "the", "ligh"], [3])
+    qtbot.wait(20)
+    assert panel.unknown_label.isVisible() and panel.unknown_label.text() == "unknown: ligh"
+    assert panel.output_area.y() == below  # nothing below it moves
+    panel.clear_unknown()
+    qtbot.wait(20)
+    assert not panel.unknown_label.isVisible() and panel.output_area.y() == below
