@@ -466,7 +466,7 @@ class HeatmapWidget(QWidget):
         self._update_axes()
         self._update_range()
         self._update_selection()
-        settle_layout([self._plot], [self._colorbar])
+        settle_layout([self._plot, self._colorbar], [self._view.ci])
 
     def repaint_now(self) -> None:
         """Paint the plot at once instead of on a later pass of the event loop (e.g. before slower views)."""

@@ -278,12 +278,13 @@ class MainWindow(QMainWindow):
         self._side_views.stop()
         self.banner.clear_topic("decode")
         self.heatmap.set_result(result)
+        # The heatmap first (its paint also paints whatever else is waiting, so before the texts change);
+        # the panels beside it take as long again, so they fill a moment later, letting input and timers in
+        # between (select_step fills them at once if asked first).
+        self.heatmap.repaint_now()
         if self.flow.submitted_source == self.source_panel.source_text():
             self.source_panel.mark_unknown(result.source_tokens, result.unknown_positions)
         self.source_panel.set_output(result.text)
-        # The heatmap first; the panels beside it take as long again, so they fill a moment later, letting
-        # input and timers in between (select_step fills them at once if asked first).
-        self.heatmap.repaint_now()
         self._pending_details = result
         QTimer.singleShot(DETAILS_DELAY_MS, self, self._show_details)  # dropped if the window goes first
         steps = len(result.output_tokens)
