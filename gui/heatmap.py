@@ -469,10 +469,14 @@ class HeatmapWidget(QWidget):
         settle_layout([self._plot, self._colorbar], [self._view.ci])
 
     def repaint_now(self) -> None:
-        """Paint the plot at once instead of on a later pass of the event loop (e.g. before slower views)."""
+        """Paint the plot at once instead of on a later pass of the event loop (e.g. before slower views).
+
+        Handling the scene's queued update, Qt paints the view's changed region straight away (with anything
+        else already waiting to be painted in the window); a repaint() after it would paint a second time.
+        """
         if self._torn_down:
             return
-        QCoreApplication.sendPostedEvents(self._view.scene(), QEvent.Type.MetaCall)  # the scene's queued update
+        QCoreApplication.sendPostedEvents(self._view.scene(), QEvent.Type.MetaCall)
 
     def _displayed(self) -> np.ndarray:
         rows = (self._alpha if self._mode == "alpha" else self._scores)[: self._rows]
