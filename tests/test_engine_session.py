@@ -160,6 +160,8 @@ def test_steps_stream_before_the_result(session: InferenceSession) -> None:
     alpha = steps[1].alpha
     assert steps[1].entropy == pytest.approx(float(-(alpha * np.log(alpha)).sum()), rel=1e-5)
     np.testing.assert_array_equal(result.alpha, np.stack([s.alpha for s in steps]))
+    for matrix in (result.alpha, result.scores, result.context, result.states):  # fresh, whole, frozen
+        assert matrix.flags.c_contiguous and matrix.flags.owndata and not matrix.flags.writeable
 
 
 def streamed(
