@@ -8,6 +8,8 @@ on the GUI thread, which drop anything stale before re-emitting.
 
 Every request ends with exactly one of decode_finished / decode_failed / decode_cancelled, unless a
 newer submit() superseded it: a superseded request ends silently and nothing of it arrives.
+Before decode_finished, every step arrives in order, in steps_decoded runs (tuples of consecutive
+StepRecords): about a frame's worth while a decode runs free, one step when paced, paused or stepped.
 
 evaluate() scores models per source-length bucket (engine.evaluation) on the same engine thread, so
 decodes queue behind it.  It loads its own copies of the models: the decoding model stays as it is.
