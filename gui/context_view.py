@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
@@ -151,6 +151,7 @@ class ContextInspector(QWidget):
         self._contrib_bars = pg.BarGraphItem(x0=[], y0=[], width=[], height=[])
         self._contrib_plot.addItem(self._contrib_bars)
         self._contrib_plot.vb.sigResized.connect(self._label_bars)  # rows got thinner or thicker
+        self._pca_plot.vb.sigResized.connect(self._label_points)  # points moved closer or apart
         self._contrib_plot.invertY(True)
         self._hull = pg.PlotDataItem()
         self._path = pg.PlotDataItem()
@@ -341,6 +342,7 @@ class ContextInspector(QWidget):
             item.setPos(float(n), float(j) + 0.5)
         self._label_bars()
         self._style_selected_point()
+        self._label_points()
         self._set_title(self._pca_plot, f"PCA: h<sub>j</sub>, every c, c<sub>{i}</sub> starred")
         for mark, rect in zip(self._cos_marks, self._cos_rects(i), strict=True):
             mark.setRect(rect)
@@ -367,6 +369,30 @@ class ContextInspector(QWidget):
             text = f" {alpha_symbol()} = {a:.2f}" if j in labelled else ""
             if item.toPlainText() != text:
                 item.setText(text)
+
+    def _label_points(self, *_: object) -> None:
+        """Word labels on the h_j points that cover no label already placed, the tokens the selected step
+        attends to most first: with many source tokens the cloud is denser than its words."""
+        step, result = self._step, self._result
+        words = result.source_tokens if result is not None else ()
+        if self._torn_down or step is None or len(words) != len(self._point_texts) or step >= len(self._alpha):
+            return
+        vb, metrics = self._pca_plot.vb, QFontMetricsF(self._font(0.9))
+        placed: list[QRectF] = []
+        for j in np.argsort(-self._alpha[step], kind="stable"):
+            at = vb.mapViewToDevice(QPointF(*self._h2d[j]))
+            width, height = metrics.horizontalAdvance(words[j]), metrics.height()
+            box = QRectF(at.x() - width / 2, at.y() - 1.2 * height, width, height)  # the labels' anchor (0.5, 1.2)
+            free = not any(box.intersects(other) for other in placed)
+            if free:
+                placed.append(box)
+            text = words[j] if free else ""
+            if self._point_texts[j].toPlainText() != text:
+                self._point_texts[j].setText(text)
+
+    def labelled_points(self) -> list[int]:
+        """The h_j points that show their word (for tests)."""
+        return [j for j, item in enumerate(self._point_texts) if item.toPlainText()]
 
     def labelled_bars(self) -> list[int]:
         """The rows whose bar shows its α (for tests)."""

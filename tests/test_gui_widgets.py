@@ -362,6 +362,22 @@ def test_alpha_labels_beside_the_bars_never_pile_up(inspector: ContextInspector,
     assert min(np.diff(shown)) * rows_px >= line_px  # a line of text apart: no two overlap
 
 
+def test_pca_word_labels_never_cover_each_other(inspector: ContextInspector, qtbot) -> None:
+    inspector.resize(700, 500)
+    inspector.show()
+    qtbot.waitExposed(inspector)
+    crowded = big_result(40)
+    inspector.set_result(crowded)
+    inspector.select_step(5)
+    shown = inspector.labelled_points()
+    assert int(np.argmax(crowded.alpha[5])) in shown and 1 < len(shown) < 40
+    boxes = [inspector._point_texts[j].sceneBoundingRect() for j in shown]
+    margin = 4  # QGraphicsTextItem's document margin round the glyphs
+    inner = [box.adjusted(margin, margin, -margin, -margin) for box in boxes]
+    assert not any(a.intersects(b) for n, a in enumerate(inner) for b in inner[n + 1 :])
+    assert [inspector._point_texts[j].toPlainText() for j in shown] == [crowded.source_tokens[j] for j in shown]
+
+
 def test_labelled_rows_take_the_largest_weights_first() -> None:
     weights = np.array([0.1, 0.5, 0.3, 0.05, 0.05])
     assert labelled_rows(weights, 1) == {0, 1, 2, 3, 4}
