@@ -328,19 +328,21 @@ def test_pca_contexts_lie_inside_the_hull_of_the_states(inspector: ContextInspec
 
 
 def test_pca_labels_follow_the_source_and_are_reused(inspector: ContextInspector) -> None:
-    """Labels are shown per source token; a shorter source hides the rest, a longer one reuses them."""
+    """A label per source token (blank where it would cover another); a shorter source hides the rest, a
+    longer one reuses them."""
 
-    def shown() -> list[str]:
+    def shown() -> list[pg.TextItem]:
         items = inspector._pca_plot.items  # noqa: SLF001 (what the plot holds is the point here)
-        return [i.toPlainText() for i in items if isinstance(i, pg.TextItem) and i.isVisible()]
+        return [i for i in items if isinstance(i, pg.TextItem) and i.isVisible()]
 
-    inspector.set_result(fake_result(source=WORDS, seed=1))
-    made = len([i for i in inspector._pca_plot.items if isinstance(i, pg.TextItem)])  # noqa: SLF001
-    assert sorted(shown()) == sorted(WORDS)
-    inspector.set_result(fake_result(source=WORDS[:3], seed=2))
-    assert sorted(shown()) == sorted(WORDS[:3])
-    inspector.set_result(fake_result(source=WORDS[2:], seed=3))
-    assert sorted(shown()) == sorted(WORDS[2:])
+    for words, seed in ((WORDS, 1), (WORDS[:3], 2), (WORDS[2:], 3)):
+        result = fake_result(source=words, seed=seed)
+        inspector.set_result(result)
+        if seed == 1:
+            made = len([i for i in inspector._pca_plot.items if isinstance(i, pg.TextItem)])  # noqa: SLF001
+        texts = [item.toPlainText() for item in shown()]
+        assert len(texts) == len(words) and set(texts) - {""} <= set(words)
+        assert words[int(np.argmax(result.alpha[0]))] in texts  # the most attended word always has its label
     assert len([i for i in inspector._pca_plot.items if isinstance(i, pg.TextItem)]) == made  # noqa: SLF001
 
 
