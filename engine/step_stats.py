@@ -45,7 +45,7 @@ class StepStats:
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """The read-only (rows, width + extras) block, plus `side` tensors of any shape, in one transfer.
 
-        `extra` are (rows, 1) columns (any dtype: cat promotes to float).
+        `extra` are (rows, 1) columns (any dtype: integers travel as float32).
         """
         top = log_probs.topk(self.top_k, dim=-1)
         entropy = torch.special.entr(out.alpha).sum(1, keepdim=True)  # -Σ α log α, with 0 log 0 = 0

@@ -25,6 +25,7 @@ class RememberingAxis(pg.AxisItem):
     def __init__(self, orientation: str) -> None:
         self._pictures: dict[tuple[float, float, float, float], QPicture] = {}
         super().__init__(orientation)
+        self.enableAutoSIPrefix(False)  # else every range change re-sets the title (HTML) and drops the picture
 
     def paint(self, p: Any, *args: Any) -> None:
         if self.picture is None:

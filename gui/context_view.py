@@ -361,7 +361,7 @@ class ContextInspector(QWidget):
         alpha = self._alpha[step]
         rows_px = self._contrib_plot.vb.height() / max(len(alpha), 1)
         line_px = QFontMetricsF(self._font(0.9)).height()
-        apart = max(1, math.ceil(line_px / max(rows_px, 1e-6) - 1e-9)) if rows_px > 0 else 1
+        apart = max(1, math.ceil(line_px / rows_px - 1e-9)) if rows_px > 0 else 1
         labelled = labelled_rows(alpha, apart)
         if apart > 1:  # crowded: a row of "α = 0.00" says less than the room it takes
             labelled = {j for j in labelled if alpha[j] >= 0.005}

@@ -377,7 +377,7 @@ class HeatmapWidget(QWidget):
         self._hover_box = self._outline_item(z=11)
         self._colorbar = ColourBar(values=(0.0, 1.0), interactive=False, colorMapMenu=False, width=22)
         self._view.addItem(self._colorbar, row=0, col=1)
-        for axis in (*self._plot.axes.values(), *self._colorbar.axes.values()):
+        for axis in self._plot.axes.values():  # the hidden ones follow the range too (the bar's do this themselves)
             axis["item"].enableAutoSIPrefix(False)  # else every range change re-sets each axis title (HTML)
         scene = self._view.scene()
         scene.sigMouseMoved.connect(self._on_mouse_moved)

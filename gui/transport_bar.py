@@ -50,18 +50,22 @@ class TransportBar(QWidget):
         self.mode.currentIndexChanged.connect(self._on_mode)
         self.set_playing(False)
         self._fit_slider()
+        self._fit_play_button()
         self._on_delay(self.delay.value())
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:
             self._fit_slider()
+            self._fit_play_button()
 
     def _fit_slider(self) -> None:
-        """The slider wide enough to aim at with a presenter's mouse at any zoom; the play button as wide as
-        its wider text and of fixed size: Play ↔ Pause at every decode then asks for no new layout (which would
-        repaint the whole window)."""
+        """Wide enough to aim at with a presenter's mouse at any zoom."""
         self.delay.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * SLIDER_EMS)
+
+    def _fit_play_button(self) -> None:
+        """As wide as its wider text, and of fixed size: Play ↔ Pause at every decode then asks for no new
+        layout (which would repaint the whole window)."""
         shown = self.play_button.text()
         self.play_button.setMinimumSize(0, 0)
         self.play_button.setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)
