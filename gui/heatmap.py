@@ -16,7 +16,7 @@ import pyqtgraph.exporters as pg_exporters
 from PySide6.QtCore import QCoreApplication, QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText, QTransform
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsWidget, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsView, QGraphicsWidget, QLabel, QVBoxLayout, QWidget
 
 from engine.records import DecodeResult, StepRecord
 from gui.colour_bar import ColourBar
@@ -360,6 +360,9 @@ class HeatmapWidget(QWidget):
     # -- construction ------------------------------------------------------------
     def _build(self, show_readout: bool) -> None:
         self._view = pg.GraphicsLayoutWidget()
+        # pyqtgraph caches the background as a pixmap, re-made at each layout change and blitted at every
+        # paint; a plain fill is faster (measured: ~0.5-1 ms off each new decode's paint).
+        self._view.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
         self._view.ci.setContentsMargins(6, 6, 6, 6)
         self._left = TokenAxis("left", self._sync_colorbar)
         self._top = TokenAxis("top", self._sync_colorbar)
