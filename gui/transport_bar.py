@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 MAX_DELAY_MS = 2000
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's limit for a widget's size
 SLIDER_EMS = 12
 PLAY_TEXT, PAUSE_TEXT = "▶ Play", "❚❚ Pause"
+PAUSE_SHOWN_MS = 80  # a decode still playing after this shows "Pause"; a shorter one leaves the button alone
 
 
 class TransportBar(QWidget):
@@ -21,6 +22,10 @@ class TransportBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.play_button = QToolButton(self)
+        self._show_pause = QTimer(self)
+        self._show_pause.setSingleShot(True)
+        self._show_pause.setInterval(PAUSE_SHOWN_MS)
+        self._show_pause.timeout.connect(self._on_show_pause)
         self.play_button.setToolTip("Play / pause the decode (Space)")
         self.step_button = QToolButton(self)
         self.step_button.setText("▶❚ Step")
@@ -77,7 +82,25 @@ class TransportBar(QWidget):
         self.play_button.setFixedSize(max(h.width() for h in hints), max(h.height() for h in hints))
 
     def set_playing(self, playing: bool) -> None:
-        self.play_button.setText(PAUSE_TEXT if playing else PLAY_TEXT)
+        """Play at once; Pause only once playing has lasted PAUSE_SHOWN_MS.
+
+        A decode started by typing mostly ends within milliseconds: flipping the button to Pause and back
+        would only flicker, and its repaint holds the GIL just as the engine thread starts (measured:
+        the engine started ~0.5 ms later).
+        """
+        if not playing:
+            self._show_pause.stop()
+            self.play_button.setText(PLAY_TEXT)
+        elif self.play_button.text() != PAUSE_TEXT and not self._show_pause.isActive():
+            self._show_pause.start()
+
+    def pause_pending(self) -> bool:
+        """Playing, but not yet shown as such (see set_playing)."""
+        return self._show_pause.isActive()
+
+    @Slot()
+    def _on_show_pause(self) -> None:
+        self.play_button.setText(PAUSE_TEXT)
 
     def delay_seconds(self) -> float:
         return self.delay.value() / 1000.0

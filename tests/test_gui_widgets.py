@@ -29,7 +29,7 @@ from gui.render import render_result
 from gui.source_panel import SourcePanel
 from gui.theme import lookup_table
 from gui.topk_view import TopKPanel
-from gui.transport_bar import PAUSE_TEXT, TransportBar
+from gui.transport_bar import PAUSE_SHOWN_MS, PAUSE_TEXT, PLAY_TEXT, TransportBar
 from tests.fakes import EN_SOURCE, HI_OUTPUT, fake_result, step_records
 
 WORDS = ["turn", "off", "the", "lights", "please", "in", "kitchen", "now"]
@@ -444,11 +444,27 @@ def test_play_and_pause_take_the_same_room(qtbot) -> None:
     bar.show()
     size = bar.play_button.size()
     bar.set_playing(True)
-    assert bar.play_button.text() == PAUSE_TEXT
+    qtbot.waitUntil(lambda: bar.play_button.text() == PAUSE_TEXT)
     assert bar.play_button.size() == size and bar.play_button.minimumSize() == bar.play_button.maximumSize()
     assert bar.play_button.sizeHint().width() <= size.width()  # the wider text fits
     bar.setFont(QFont(bar.font().family(), bar.font().pointSize() * 2))  # presentation zoom
     assert bar.play_button.width() > size.width()
+
+
+def test_pause_shows_only_once_playing_lasts(qtbot) -> None:
+    bar = TransportBar()
+    qtbot.addWidget(bar)
+    bar.set_playing(True)  # a decode that ends within milliseconds: the button never flickers
+    assert bar.play_button.text() == PLAY_TEXT and bar.pause_pending()
+    bar.set_playing(False)
+    qtbot.wait(PAUSE_SHOWN_MS * 2)
+    assert bar.play_button.text() == PLAY_TEXT and not bar.pause_pending()
+    bar.set_playing(True)  # one still playing after PAUSE_SHOWN_MS
+    qtbot.waitUntil(lambda: bar.play_button.text() == PAUSE_TEXT, timeout=PAUSE_SHOWN_MS * 20)
+    bar.set_playing(True)
+    assert bar.play_button.text() == PAUSE_TEXT and not bar.pause_pending()
+    bar.set_playing(False)  # stopping shows at once
+    assert bar.play_button.text() == PLAY_TEXT
 
 
 def test_a_long_translation_scrolls_instead_of_growing_the_panel(qtbot) -> None:
