@@ -7,14 +7,13 @@ normal close (gui/window_state.py).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from gui.main_window import MainWindow
 from gui.settings_store import SettingsStore
 from gui.window_state import save_window_state
 
 AUTOSAVE_MS = 1000
-LAYOUT_EVENTS = (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.WindowStateChange)
 
 
 class SessionAutosave(QObject):
@@ -32,7 +31,7 @@ class SessionAutosave(QObject):
         self._timer.setInterval(delay_ms)
         self._timer.timeout.connect(self.save_now)
         self._connect(window)
-        window.installEventFilter(self)
+        window.closing.connect(self._on_closing)
 
     def _connect(self, window: MainWindow) -> None:
         panel, transport, menus = window.source_panel, window.transport, window.menus
@@ -42,6 +41,7 @@ class SessionAutosave(QObject):
             window.controls.options_changed,
             window.controls.device_requested,
             window.controller.model_loaded,
+            window.layout_changed,
             transport.delay_changed,
             transport.transposed_changed,
             transport.mode_changed,
@@ -73,11 +73,7 @@ class SessionAutosave(QObject):
             self._window.banner.show_message(f"Could not save the session to {self._store.path}.", "warning")
         self.saved.emit(ok)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._window:
-            if event.type() in LAYOUT_EVENTS:
-                self.schedule()
-            elif event.type() == QEvent.Type.Close:
-                self._closed = True
-                self._timer.stop()
-        return False
+    @Slot()
+    def _on_closing(self) -> None:
+        self._closed = True  # the window saves everything itself as it closes
+        self._timer.stop()

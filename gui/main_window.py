@@ -5,8 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMoveEvent,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from engine.records import DecodeResult, StepRecord
@@ -35,7 +44,14 @@ INSPECTOR_TITLE = "Context vector"
 
 
 class MainWindow(QMainWindow):
-    """Owns the controller it is given: closing the window shuts the engine down."""
+    """Owns the controller it is given: closing the window shuts the engine down.
+
+    Tools follow the window through its signals, not event filters: a Python filter on the window runs
+    for every event it gets, a repaint of any part of it included.
+    """
+
+    closing = Signal()  # a close begins: before the window saves its state and stops its engine
+    layout_changed = Signal()  # moved, resized, or maximised / full screen / back
 
     def __init__(self, controller: Any, settings: SettingsStore, theme: str = "light", zoom: float = 1.0) -> None:
         super().__init__()
@@ -64,8 +80,8 @@ class MainWindow(QMainWindow):
         self.menus = Menus(self)
         self._wire()
         self.apply_look()
+        install_quality_tool(self)  # before the what-if tools: it tears down first when the window closes
         install_whatif_tools(self)
-        install_quality_tool(self)  # after the what-if tools: its close filter runs first
 
     # -- construction ----------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -428,9 +444,23 @@ class MainWindow(QMainWindow):
         action.trigger()
         event.accept()
 
+    def moveEvent(self, event: QMoveEvent) -> None:
+        super().moveEvent(event)
+        self.layout_changed.emit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.layout_changed.emit()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:
+            self.layout_changed.emit()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         from gui.window_state import save_window_state  # the window state module imports this one
 
+        self.closing.emit()
         if not self._torn_down:
             if self.presenting:
                 self.set_presentation(False)

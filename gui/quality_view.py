@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -468,7 +468,7 @@ class QualityTool(QObject):
         self.window = window
         self.view: QualityView | None = None
         window.menus.quality_vs_length.triggered.connect(self.open_view)
-        window.installEventFilter(self)
+        window.closing.connect(self.teardown)
 
     @Slot()
     def open_view(self) -> QualityView:
@@ -487,14 +487,9 @@ class QualityTool(QObject):
         self.view.activateWindow()
         return self.view
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window and event.type() == QEvent.Type.Close:
-            self.teardown()
-        return False
-
+    @Slot()
     def teardown(self) -> None:
         """Before the window stops its engine: the view's plot must go before the application."""
-        self.window.removeEventFilter(self)
         if self.view is not None:
             self.view.teardown()
             self.view.hide()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QWidget
 
@@ -110,7 +110,7 @@ class WhatIfTools(QObject):
     def _wire(self) -> None:
         for signal, slot in self._connections():
             signal.connect(slot)
-        self.window.installEventFilter(self)
+        self.window.closing.connect(self.teardown)
 
     # -- following the window ----------------------------------------------------------------
     @Slot(object)
@@ -202,17 +202,12 @@ class WhatIfTools(QObject):
         self.apply_look()
 
     # -- lifetime ----------------------------------------------------------------------------
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window and event.type() == QEvent.Type.Close:
-            self.teardown()
-        return False
-
+    @Slot()
     def teardown(self) -> None:
         """Stop the compare view's engine and release the plots (safe to call twice)."""
         if self._torn_down:
             return
         self._torn_down = True
-        self.window.removeEventFilter(self)
         for signal, slot in self._connections():
             signal.disconnect(slot)
         for panel in (self.whatif, self.perturbation, self.beam, self.compare):

@@ -105,6 +105,11 @@ def test_autosave_follows_changes_after_a_quiet_second(
     window.docks[2].hide()  # layout changes are saved too
     qtbot.waitUntil(lambda: len(saves) == 2, timeout=5 * AUTOSAVE_MS)
     assert SettingsStore(settings).get_bytes("window/state") != state
+    geometry = SettingsStore(settings).get_bytes("window/geometry")
+    window.resize(window.width() + 40, window.height() + 30)  # so is the window's own size
+    assert autosave.pending
+    qtbot.waitUntil(lambda: len(saves) == 3, timeout=5 * AUTOSAVE_MS)
+    assert SettingsStore(settings).get_bytes("window/geometry") != geometry
 
 
 def test_a_failing_autosave_warns_once(
