@@ -130,12 +130,35 @@ def test_repaint_now_paints_the_new_picture_before_returning(heatmap: HeatmapWid
 def test_matrix_image_paints_32_bit_pixels_in_the_lookup_table_colours() -> None:
     lut = lookup_table("inferno")
     item = MatrixImage()
-    item.setImage(np.array([[0.0, 0.5, 1.0]], np.float32), levels=(0.0, 1.0), lut=lut)
+    item.setImage(np.array([[0.0, 0.5, 1.0, np.nan]], np.float32), levels=(0.0, 1.0), lut=lut)
     item.render()
     assert item.qimage.format() in (QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32_Premultiplied)
-    colours = [QColor(item.qimage.pixel(x, 0)).getRgb()[:3] for x in range(3)]
-    assert colours[0] == tuple(lut[0]) and colours[2] == tuple(lut[-1])
-    assert colours[1] in {tuple(lut[127]), tuple(lut[128])}
+    colours = [QColor.fromRgba(item.qimage.pixel(x, 0)).getRgb() for x in range(4)]
+    assert colours[0] == (*lut[0], 255) and colours[2] == (*lut[-1], 255)
+    assert colours[1] in {(*lut[127], 255), (*lut[128], 255)}
+    assert colours[3][3] == 0  # a row not decoded yet is transparent
+
+
+@pytest.mark.parametrize("levels", [(0.0, 1.0), (-3.5, 3.5)])
+def test_matrix_image_colours_cells_as_pyqtgraph_does(levels: tuple[float, float]) -> None:
+    """Same colour per cell as pyqtgraph's own rendering, at the levels, beyond them and on each step's edge."""
+    data = np.random.default_rng(1).uniform(levels[0] - 1, levels[1] + 1, (23, 37)).astype(np.float32)
+    data[1, :] = np.linspace(*levels, 257)[::7][: data.shape[1]]  # the edges between lookup table entries
+    data[2, :3] = np.nan
+    item = MatrixImage()
+    item.setImage(data, autoLevels=False, levels=levels, lut=lookup_table("viridis"))
+
+    def argb() -> np.ndarray:
+        image = item.qimage.convertToFormat(QImage.Format.Format_ARGB32)
+        return np.array([[image.pixel(x, y) for x in range(data.shape[1])] for y in range(data.shape[0])], np.uint32)
+
+    item.render()
+    ours = argb()
+    item._render_with_pyqtgraph()
+    theirs = argb()
+    shown = ~np.isnan(data)
+    np.testing.assert_array_equal(ours[shown], theirs[shown])
+    assert not (ours[~shown] >> 24).any() and not (theirs[~shown] >> 24).any()  # NaN: transparent in both
 
 
 def test_append_step_rejects_a_row_of_the_wrong_length(heatmap: HeatmapWidget) -> None:
