@@ -43,7 +43,7 @@ def main() -> None:
     widget.begin(result.source_tokens, n)
     start = time.perf_counter()
     for record in records:
-        widget.append_step(record)
+        widget.append_steps([record])
         deadline = time.perf_counter() + 0.002
         while time.perf_counter() < deadline:
             app.processEvents()

@@ -424,23 +424,30 @@ class HeatmapWidget(QWidget):
         else:
             self._timer.start(FIRST_FRAME_MS)
 
-    def append_step(self, record: StepRecord) -> None:
-        """Add one row; the repaint happens on the next ~30 Hz tick, not here."""
-        if len(record.alpha) != len(self._source):
-            raise ValueError(f"step has {len(record.alpha)} weights for {len(self._source)} source tokens")
-        if self._rows == self._alpha.shape[0]:
-            self._grow()
-        self._alpha[self._rows] = display_copy(record.alpha)
-        self._scores[self._rows] = display_copy(record.scores)
-        self._output.append(record.token)
-        self._rows += 1
+    def append_steps(self, run: Sequence[StepRecord]) -> None:
+        """Add a run of consecutive rows; the repaint happens on the next ~30 Hz tick, not here."""
+        width = len(self._source)
+        if any(len(record.alpha) != width for record in run):
+            raise ValueError(f"a step's weights do not match the {width} source tokens")
+        first, end = self._rows, self._rows + len(run)
+        if end > self._alpha.shape[0]:
+            self._grow(end)
+        for row, record in enumerate(run, first):  # row by row into the buffers: no temporary copies
+            self._alpha[row] = record.alpha
+            self._scores[row] = record.scores
+        for block in (self._alpha[first:end], self._scores[first:end]):
+            block[~np.isfinite(block)] = np.nan  # drawn transparent
+        self._output.extend(record.token for record in run)
+        self._rows = end
         if not self._timer.isActive():
             self._timer.start(REPAINT_INTERVAL_MS)
 
-    def _grow(self) -> None:
-        extra = np.full_like(self._alpha, np.nan)
-        self._alpha = np.ascontiguousarray(np.vstack([self._alpha, extra]))
-        self._scores = np.ascontiguousarray(np.vstack([self._scores, extra]))
+    def _grow(self, rows: int) -> None:
+        extra = np.full(
+            (max(rows, 2 * self._alpha.shape[0]) - self._alpha.shape[0], len(self._source)), np.nan, np.float32
+        )
+        self._alpha = np.vstack([self._alpha, extra])
+        self._scores = np.vstack([self._scores, extra])
 
     def set_result(self, result: DecodeResult) -> None:
         alpha, scores = display_copy(result.alpha), display_copy(result.scores)

@@ -268,8 +268,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_steps(self, run: tuple[StepRecord, ...]) -> None:
         # Runs can arrive every 0.1 ms (paced steps): anything slower here queues them up and stalls the loop.
-        for record in run:
-            self.heatmap.append_step(record)
+        self.heatmap.append_steps(run)
         if not self._side_views.isActive():
             first = len(self.flow.records) == len(run)
             self._side_views.start(SIDE_VIEWS_FIRST_MS if first else SIDE_VIEWS_MS)

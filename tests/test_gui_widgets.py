@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -89,9 +90,10 @@ def test_set_result_shows_alpha_and_labels(heatmap: HeatmapWidget) -> None:
 
 def test_streamed_rows_appear_after_the_timer_flush(heatmap: HeatmapWidget, qtbot) -> None:
     result = fake_result()
-    heatmap.begin(result.source_tokens, capacity_rows=2)  # 3 rows force the buffer to grow
-    for record in step_records(result)[:3]:
-        heatmap.append_step(record)
+    heatmap.begin(result.source_tokens, capacity_rows=1)  # a run of 3 rows forces the buffer to grow
+    records = step_records(result)
+    heatmap.append_steps(records[:1])
+    heatmap.append_steps(records[1:3])
     assert heatmap.image_data().shape[0] == 0  # nothing painted per step
     qtbot.waitUntil(lambda: heatmap.image_data().shape[0] == 3, timeout=2000)
     np.testing.assert_allclose(heatmap.image_data(), result.alpha[:3])
@@ -110,7 +112,7 @@ def test_fast_steps_are_coalesced_into_few_repaints(heatmap: HeatmapWidget, qtbo
     monkeypatch.setattr(heatmap._image, "setImage", counting)
     heatmap.begin(result.source_tokens, capacity_rows=60)
     for record in step_records(result):
-        heatmap.append_step(record)
+        heatmap.append_steps([record])
     qtbot.waitUntil(lambda: heatmap.image_data().shape[0] == 60, timeout=2000)
     assert len(calls) <= 2
     np.testing.assert_allclose(heatmap.image_data(), result.alpha)
@@ -161,10 +163,24 @@ def test_matrix_image_colours_cells_as_pyqtgraph_does(levels: tuple[float, float
     assert not (ours[~shown] >> 24).any() and not (theirs[~shown] >> 24).any()  # NaN: transparent in both
 
 
-def test_append_step_rejects_a_row_of_the_wrong_length(heatmap: HeatmapWidget) -> None:
+def test_append_steps_rejects_a_row_of_the_wrong_length(heatmap: HeatmapWidget) -> None:
     heatmap.begin(["a", "b"], capacity_rows=4)
     with pytest.raises(ValueError):
-        heatmap.append_step(step_records(fake_result())[0])
+        heatmap.append_steps(step_records(fake_result())[:1])
+    assert heatmap.image_data().shape[0] == 0  # nothing of the run was taken
+
+
+def test_appended_rows_draw_non_finite_weights_transparent(heatmap: HeatmapWidget, qtbot) -> None:
+    result = fake_result()
+    alpha = result.alpha.copy()
+    alpha[1, 0], alpha[2, 1] = np.inf, -np.inf
+    records = [replace(r, alpha=row) for r, row in zip(step_records(result), alpha, strict=True)]
+    heatmap.begin(result.source_tokens, capacity_rows=len(records))
+    heatmap.append_steps(records)
+    qtbot.waitUntil(lambda: heatmap.image_data().shape[0] == len(records), timeout=2000)
+    shown = heatmap.image_data()
+    assert np.isnan(shown[1, 0]) and np.isnan(shown[2, 1])
+    np.testing.assert_array_equal(shown[np.isfinite(alpha)], alpha[np.isfinite(alpha)])
 
 
 def test_scores_mode_shows_e_on_a_symmetric_scale(heatmap: HeatmapWidget) -> None:

@@ -4,7 +4,7 @@ monkey of edits, clicks and keys fired while decodes stream leaves no exception 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -185,14 +185,13 @@ def test_monkey_leaves_no_exception_and_no_stale_rows(
     window = make_window()
     window.transport.set_delay_seconds(0.005)  # decodes last long enough for the monkey to land inside them
     stale: list[tuple[int, int]] = []
-    shown_rows = window.heatmap.append_step
+    shown_rows = window.heatmap.append_steps
 
-    def append_step(record: StepRecord) -> None:  # every row the heatmap gets must be the current request's
-        if record.request_id != window.flow.request_id:
-            stale.append((record.request_id, window.flow.request_id))
-        shown_rows(record)
+    def append_steps(run: Sequence[StepRecord]) -> None:  # every row the heatmap gets must be the current request's
+        stale.extend((r.request_id, window.flow.request_id) for r in run if r.request_id != window.flow.request_id)
+        shown_rows(run)
 
-    window.heatmap.append_step = append_step  # type: ignore[method-assign]
+    window.heatmap.append_steps = append_steps  # type: ignore[method-assign]
     rng = random.Random(MONKEY_SEED)
     monkey = Monkey(qtbot, window, rng)
     busy_hits = 0  # events that landed while a decode was under way: the point of the exercise
