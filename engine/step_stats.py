@@ -59,12 +59,9 @@ class StepStats:
         rest = [flat[a:b].reshape(t.shape) for t, a, b in zip(side, ends[:-1], ends[1:], strict=True)]
         return read_only(flat[: ends[0]].reshape(block.shape)), rest
 
-    def chosen(self, block: np.ndarray, chosen_is_top: bool) -> tuple[list[int], list[float]]:
-        """Per row of a single-path block, (ids, probabilities) from its extras: the id, then its
-        log-probability unless it is the top candidate's (argmax: ties resolve as argmax did, so the id
-        travels even then)."""
-        log_probs = block[:, self._top_lp.start] if chosen_is_top else block[:, self.width + 1]
-        return block[:, self.width].astype(np.int64).tolist(), np.exp(log_probs).tolist()
+    def extra_probabilities(self, block: np.ndarray) -> list[float]:
+        """Per row, the probability in the block's first extra column (a log-probability)."""
+        return np.exp(block[:, self.width]).tolist()
 
     def matrices(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """α, e, c and s of every row, each a fresh read-only matrix (a decode's whole result at once)."""
@@ -75,19 +72,26 @@ class StepStats:
         return block[row, self._alpha]
 
     def record(self, step: int, block: np.ndarray, row: int, token_id: int, prob: float) -> StepRecord:
-        return self.records(block, [step], range(row, row + 1), ([token_id], [prob]))[0]
+        return self.records(block, [step], range(row, row + 1), [token_id], [prob])[0]
 
     def records(
-        self, block: np.ndarray, steps: Sequence[int], rows: range, chosen: tuple[Sequence[int], Sequence[float]]
+        self,
+        block: np.ndarray,
+        steps: Sequence[int],
+        rows: range,
+        token_ids: Sequence[int],
+        probs: Sequence[float] | None = None,
     ) -> list[StepRecord]:
-        """Step steps[n] from block row rows[n], which took token chosen[0][n] with probability chosen[1][n].
+        """Step steps[n] from block row rows[n], which took token token_ids[n] with probability probs[n]
+        (None: each took its top candidate, argmax, whose probability the top-k holds already).
 
         The numbers are read for all rows at once; the arrays are read-only views of the block.
         """
         picked = block[rows.start : rows.stop]
         top_ids = picked[:, self._top_id].astype(np.int64).tolist()
         top_probs = np.exp(picked[:, self._top_lp]).tolist()
-        token_ids, probs = chosen
+        if probs is None:
+            probs = [candidates[0] for candidates in top_probs]
         entropies = picked[:, self._entropy.start].tolist()
         itos = self.itos
         return [

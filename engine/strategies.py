@@ -176,6 +176,7 @@ class _Path:
         self._outs: list[StepOutput] = []
         self._logits: list[Tensor] = []  # as the choice saw them (tempered)
         self._chosen: list[Tensor] = []
+        self._ids: list[int] = []  # the same, on the host
 
     def compute(self, i: int) -> int:
         """Step i; returns the chosen token id (the one host sync per step, to stop at <eos>)."""
@@ -186,25 +187,29 @@ class _Path:
         self._outs.append(out)
         self._logits.append(logits)
         self._chosen.append(self._prev)
-        return int(self._prev)
+        self._ids.append(int(self._prev))
+        return self._ids[-1]
 
     def hand_out(self) -> list[StepRecord]:
         """The records of the steps computed since the last hand-out, from one host block."""
         with torch.inference_mode():
             logits = torch.cat(self._logits)
-            block = self._host_block(concat_steps(self._outs, logits), logits, torch.cat(self._chosen))
-        stats, steps = self.ctx.stats, range(self._first, self._first + len(self._outs))
+            block = self._host_block(concat_steps(self._outs, logits), logits)
+        stats, steps, ids = self.ctx.stats, range(self._first, self._first + len(self._outs)), self._ids
         self._first += len(self._outs)
         self.blocks.append(block)
-        self._outs, self._logits, self._chosen = [], [], []
-        return stats.records(block, steps, range(len(steps)), stats.chosen(block, self._chosen_is_top))
+        self._outs, self._logits, self._chosen, self._ids = [], [], [], []
+        probs = None if self._chosen_is_top else stats.extra_probabilities(block)
+        return stats.records(block, steps, range(len(steps)), ids, probs)
 
-    def _host_block(self, out: StepOutput, logits: Tensor, chosen: Tensor) -> np.ndarray:
-        """Rows of (α, e, c, s, top-k, chosen id[, its log-probability]) on the host, one row per step."""
+    def _host_block(self, out: StepOutput, logits: Tensor) -> np.ndarray:
+        """Rows of (α, e, c, s, top-k[, the chosen token's log-probability]) on the host, one row per step.
+
+        argmax's log-probability is the first top-k value (ties resolve as argmax did: the id comes from
+        compute(), not from the top-k), so only other choices need a gather.
+        """
         log_probs = logits.log_softmax(-1)
-        ids = chosen.unsqueeze(1)
-        # argmax's log-probability is the first top-k value: no gather needed
-        extra = [ids] if self._chosen_is_top else [ids, log_probs.gather(1, ids)]
+        extra = [] if self._chosen_is_top else [log_probs.gather(1, torch.cat(self._chosen).unsqueeze(1))]
         block, _ = self.ctx.stats.to_host(out, log_probs, extra)
         return block
 
