@@ -17,11 +17,12 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from engine.records import DecodeResult, StepRecord
+from gui.colour_bar import ColourBar
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.heatmap import TokenAxis, settle_layout
 from gui.matrix_image import MatrixImage
 from gui.plot_lifetime import release_view
-from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
+from gui.theme import Theme, clamp_zoom, get_theme, lookup_table
 
 FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
 SAME_CONTEXT_ATOL = 1e-6
@@ -129,7 +130,7 @@ class ContextInspector(QWidget):
         self._contrib_axis = TokenAxis("left")
         self._contrib_plot = self._view.addPlot(row=0, col=1, axisItems={"left": self._contrib_axis})
         self._pca_plot = self._view.addPlot(row=1, col=0)
-        self._cos_left, self._cos_top = TokenAxis("left"), TokenAxis("top", self._sync_cos_bar)
+        self._cos_left, self._cos_top = TokenAxis("left"), TokenAxis("top")
         self._cos_plot = self._view.addPlot(row=1, col=1, axisItems={"left": self._cos_left, "top": self._cos_top})
         self._build_items()
         layout = QVBoxLayout(self)
@@ -166,7 +167,8 @@ class ContextInspector(QWidget):
         self._cos_plot.showAxis("top")
         self._cos_plot.hideAxis("bottom")
         self._cos_plot.invertY(True)
-        self._cos_bar = pg.ColorBarItem(values=(-1.0, 1.0), interactive=False, colorMapMenu=False, width=14)
+        self._cos_bar = ColourBar((-1.0, 1.0), bar_px=14)
+        self._cos_bar.follow(self._cos_plot.vb)
         self._view.addItem(self._cos_bar, row=1, col=2)
         self._cos_marks = [QGraphicsRectItem(), QGraphicsRectItem()]  # the selected step's row and column
         for mark in self._cos_marks:
@@ -175,9 +177,6 @@ class ContextInspector(QWidget):
 
     def _data_plots(self) -> tuple[pg.PlotItem, ...]:
         return self._dims_plot, self._contrib_plot, self._pca_plot, self._cos_plot
-
-    def _plots(self) -> tuple[pg.PlotItem, ...]:
-        return (*self._data_plots(), self._cos_bar)
 
     # -- data --------------------------------------------------------------------
     def set_result(self, result: DecodeResult) -> None:
@@ -346,8 +345,7 @@ class ContextInspector(QWidget):
         self._set_title(self._pca_plot, f"PCA: h<sub>j</sub>, every c, c<sub>{i}</sub> starred")
         for mark, rect in zip(self._cos_marks, self._cos_rects(i), strict=True):
             mark.setRect(rect)
-        if self._set_title(self._cos_plot, "cosine(c<sub>i</sub>, c<sub>k</sub>)"):
-            self._sync_cos_bar()  # the title's first appearance moves the image down
+        self._set_title(self._cos_plot, "cosine(c<sub>i</sub>, c<sub>k</sub>)")
         self._header.setText(self.norm_text())
         settle_layout(self._data_plots(), [self._cos_bar])
 
@@ -398,13 +396,11 @@ class ContextInspector(QWidget):
         """The rows whose bar shows its α (for tests)."""
         return [j for j, item in enumerate(self._token_texts) if item.toPlainText()]
 
-    def _set_title(self, plot: pg.PlotItem, html: str) -> bool:
-        """Set a plot title (styled by _style_titles, which set_theme/set_zoom run); False when unchanged."""
+    def _set_title(self, plot: pg.PlotItem, html: str) -> None:
+        """Set a plot title (styled by _style_titles, which set_theme/set_zoom run), unless it is the same."""
         label = plot.titleLabel
-        if label.text == html and label.isVisible():
-            return False
-        plot.setTitle(html)
-        return True
+        if label.text != html or not label.isVisible():
+            plot.setTitle(html)
 
     def _cos_rects(self, i: int) -> tuple[QRectF, QRectF]:
         n = len(self._cosine)
@@ -421,7 +417,7 @@ class ContextInspector(QWidget):
         self._note.setFont(self._font(1.15))
         # Room for the two columns of plots: a dock opens at its minimum width (the header no longer sets it).
         self.setMinimumWidth(round(QFontMetricsF(font).horizontalAdvance("M") * MIN_WIDTH_EMS))
-        for plot in self._plots():
+        for plot in self._data_plots():
             for name in AXES:
                 axis = plot.getAxis(name)
                 if isinstance(axis, TokenAxis):
@@ -429,10 +425,7 @@ class ContextInspector(QWidget):
                 else:
                     axis.setTickFont(font)
         metrics = QFontMetricsF(font)
-        bar_axis = self._cos_bar.axis  # the widest label, "-0.5", plus the tick and its gap, or it is clipped
-        reach = max(bar_axis.style["tickLength"], 0) + bar_axis.style["tickTextOffset"][0]
-        bar_axis.setWidth(round(metrics.horizontalAdvance("-0.5") + reach + 8))
-        self._cos_bar.axis.setStyle(hideOverlappingLabels=round(metrics.height() / 2))  # keep the -1 and 1
+        self._cos_bar.set_font(font, bar_px=round(14 * self._zoom))
         self._view.ci.setContentsMargins(6, 6, 6, round(metrics.height() / 2) + 2)
         self._style_texts(self._token_pool + self._point_pool)
         self._style_points()
@@ -442,14 +435,15 @@ class ContextInspector(QWidget):
         self._theme = get_theme(name)
         theme = self._theme
         self._view.setBackground(theme.plot_background)
-        for plot in self._plots():
+        for plot in self._data_plots():
             for axis_name in AXES:
                 plot.getAxis(axis_name).setPen(theme.plot_foreground)
                 plot.getAxis(axis_name).setTextPen(theme.plot_foreground)
         self._dims_bars.setOpts(brush=theme.accent, pen=None)
         self._contrib_bars.setOpts(brush=theme.accent, pen=None)
         self._cos_image.setLookupTable(lookup_table(theme.scores_colormap))
-        self._cos_bar.setColorMap(colormap(theme.scores_colormap))
+        self._cos_bar.set_colours(lookup_table(theme.scores_colormap))
+        self._cos_bar.set_colour(theme.plot_foreground)
         self._zero_line.setPen(pg.mkPen(theme.muted, width=1))
         self._note.setStyleSheet(
             f"background: {theme.selection}; color: {theme.plot_background}; font-weight: bold; padding: 4px;"
@@ -485,19 +479,10 @@ class ContextInspector(QWidget):
 
     def _style_titles(self) -> None:
         size = f"{BASE_POINT_SIZE * self._zoom:.0f}pt"
-        for plot in self._plots():
+        for plot in self._data_plots():
             label = plot.titleLabel
             label.setText(label.text, size=size, color=self._theme.plot_foreground)
             label.item.setFont(self._font())
-        self._sync_cos_bar()
-
-    def _sync_cos_bar(self) -> None:
-        """Line the colour bar up with the cosine image: skip the title and the token labels."""
-        if not hasattr(self, "_cos_bar"):
-            return
-        title = self._cos_plot.titleLabel
-        offset = self._cos_top.reserved_size() + (title.boundingRect().height() if title.isVisible() else 0)
-        self._cos_bar.getAxis("top").setHeight(offset)
 
     # -- lifetime ----------------------------------------------------------------
     def teardown(self) -> None:

@@ -17,12 +17,13 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
+from gui.colour_bar import ColourBar
 from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.heatmap import TokenAxis, display_copy, score_levels
 from gui.image_files import save_image
 from gui.matrix_image import MatrixImage
 from gui.plot_lifetime import release_view
-from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
+from gui.theme import Theme, clamp_zoom, get_theme, lookup_table
 
 
 class DiffHeatmap(QWidget):
@@ -45,7 +46,7 @@ class DiffHeatmap(QWidget):
 
     def _build(self) -> None:
         self._view = pg.GraphicsLayoutWidget()
-        self._left, self._top = TokenAxis("left", self._sync_colorbar), TokenAxis("top", self._sync_colorbar)
+        self._left, self._top = TokenAxis("left"), TokenAxis("top")
         self._plot = self._view.addPlot(row=0, col=0, axisItems={"left": self._left, "top": self._top})
         self._plot.showAxis("top")
         self._plot.hideAxis("bottom")
@@ -60,7 +61,8 @@ class DiffHeatmap(QWidget):
         self._selection.setZValue(10)
         self._selection.setVisible(False)
         self._plot.addItem(self._selection, ignoreBounds=True)
-        self._colorbar = pg.ColorBarItem(values=(-1.0, 1.0), interactive=False, colorMapMenu=False, width=22)
+        self._colorbar = ColourBar((-1.0, 1.0))
+        self._colorbar.follow(self._plot.vb)
         self._view.addItem(self._colorbar, row=0, col=1)
         self._view.scene().sigMouseClicked.connect(self._on_clicked)
         self._view.scene().sigMouseMoved.connect(self._on_moved)
@@ -92,7 +94,7 @@ class DiffHeatmap(QWidget):
             self._image.setImage(self._diff, autoLevels=False, levels=self.levels())
         else:
             self._image.clear()
-        self._colorbar.setLevels(self.levels())
+        self._colorbar.set_levels(self.levels())
         self._top.set_tokens(self._source)
         self._left.set_tokens(self._steps)
         rows, cols = max(len(self._steps), 1), max(len(self._source), 1)
@@ -165,12 +167,13 @@ class DiffHeatmap(QWidget):
         self._theme = get_theme(name)
         theme = self._theme
         self._view.setBackground(theme.plot_background)
-        for axis in (self._left, self._top, *(self._colorbar.getAxis(k) for k in ("left", "right", "top", "bottom"))):
+        for axis in (self._left, self._top):
             axis.setPen(theme.plot_foreground)
             axis.setTextPen(theme.plot_foreground)
+        self._colorbar.set_colour(theme.plot_foreground)
         self._plot.vb.setBorder(pg.mkPen(theme.plot_foreground, width=1))
         self._image.setLookupTable(lookup_table(theme.scores_colormap))
-        self._colorbar.setColorMap(colormap(theme.scores_colormap))
+        self._colorbar.set_colours(lookup_table(theme.scores_colormap))
         pen = QPen(QColor(theme.selection), 3.0 * self._zoom)
         pen.setCosmetic(True)
         self._selection.setPen(pen)
@@ -182,18 +185,11 @@ class DiffHeatmap(QWidget):
         for axis in (self._left, self._top):
             axis.set_font(font)
         metrics = QFontMetricsF(font)
-        self._colorbar.axis.setTickFont(font)
-        self._colorbar.axis.setWidth(math.ceil(metrics.horizontalAdvance("-0.00") + 12))
-        self._colorbar.axis.setStyle(hideOverlappingLabels=math.ceil(metrics.height() / 2))
-        self._colorbar.getAxis("left").setLabel(f"Δ{alpha_symbol()}")
-        self._colorbar.getAxis("left").label.setFont(font)
+        self._colorbar.set_font(font, bar_px=round(22 * self._zoom))
+        self._colorbar.set_title(f"Δ{alpha_symbol()}")
         self._view.ci.setContentsMargins(6, 6, 6, math.ceil(metrics.height() / 2) + 2)
         self._readout.setFont(font)
         self.set_theme(self._theme.name)
-
-    def _sync_colorbar(self) -> None:
-        if hasattr(self, "_colorbar"):
-            self._colorbar.getAxis("top").setHeight(self._top.reserved_size())
 
     # -- export and lifetime -----------------------------------------------------------------
     def export_png(self, path: str | Path, width: int | None = None) -> None:

@@ -7,7 +7,7 @@ one ImageItem whose data is swapped (never re-created), repaints coalesced to ~3
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.image_files import memory_device, save_image
 from gui.matrix_image import MatrixImage
 from gui.plot_lifetime import release_view
-from gui.theme import Theme, clamp_zoom, colormap, get_theme, lookup_table
+from gui.theme import Theme, clamp_zoom, get_theme, lookup_table
 from models.atomic import atomic_write_text
 
 MODES = ("alpha", "scores")
@@ -66,7 +66,7 @@ class TokenAxis(pg.AxisItem):
     Supports 'left' and 'top'.
     """
 
-    def __init__(self, orientation: str, on_size_changed: Callable[[], None] | None = None) -> None:
+    def __init__(self, orientation: str) -> None:
         if orientation not in ("left", "top"):
             raise ValueError("TokenAxis supports 'left' and 'top'")
         super().__init__(orientation)
@@ -82,7 +82,6 @@ class TokenAxis(pg.AxisItem):
         self._step = 1
         self._advances = np.zeros(0)  # label widths at self._font
         self._widest = 0.0  # of the labels shown, at self._font
-        self._on_size_changed = on_size_changed
         self.setStyle(showValues=False, tickLength=5, tickTextOffset=4)
         self.setTickFont(self._font)
         self.enableAutoSIPrefix(False)  # token positions have no units; else every range change re-sets the title
@@ -248,8 +247,6 @@ class TokenAxis(pg.AxisItem):
             self.setWidth(depth)
         else:
             self.setHeight(depth)
-        if self._on_size_changed is not None:
-            self._on_size_changed()
 
     def _visible_ticks(self) -> list[tuple[float, str]]:
         """(pixel position along the axis, label) for each tick inside the axis."""
@@ -364,8 +361,8 @@ class HeatmapWidget(QWidget):
         # paint; a plain fill is faster (measured: ~0.5-1 ms off each new decode's paint).
         self._view.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
         self._view.ci.setContentsMargins(6, 6, 6, 6)
-        self._left = TokenAxis("left", self._sync_colorbar)
-        self._top = TokenAxis("top", self._sync_colorbar)
+        self._left = TokenAxis("left")
+        self._top = TokenAxis("top")
         self._plot = self._view.addPlot(row=0, col=0, axisItems={"left": self._left, "top": self._top})
         self._plot.showAxis("top")
         self._plot.hideAxis("bottom")
@@ -378,9 +375,10 @@ class HeatmapWidget(QWidget):
         self._plot.addItem(self._image)
         self._selection = self._outline_item(z=10)
         self._hover_box = self._outline_item(z=11)
-        self._colorbar = ColourBar(values=(0.0, 1.0), interactive=False, colorMapMenu=False, width=22)
+        self._colorbar = ColourBar()
+        self._colorbar.follow(self._plot.vb)
         self._view.addItem(self._colorbar, row=0, col=1)
-        for axis in self._plot.axes.values():  # the hidden ones follow the range too (the bar's do this themselves)
+        for axis in self._plot.axes.values():  # the hidden ones follow the range too
             axis["item"].enableAutoSIPrefix(False)  # else every range change re-sets each axis title (HTML)
         scene = self._view.scene()
         scene.sigMouseMoved.connect(self._on_mouse_moved)
@@ -468,15 +466,16 @@ class HeatmapWidget(QWidget):
         self._timer.stop()
         if self._torn_down:
             return
-        matrix = self._displayed()
+        matrix, levels = self._displayed(), self._levels()
         if matrix.size:
-            self._image.setImage(matrix, autoLevels=False, levels=self._levels())
+            self._image.setImage(matrix, autoLevels=False, levels=levels)
         else:
             self._image.clear()
+        self._colorbar.set_levels(levels)  # scores: each decode has its own scale
         self._update_axes()
         self._update_range()
         self._update_selection()
-        settle_layout([self._plot, self._colorbar], [self._view.ci])
+        settle_layout([self._plot], [self._view.ci])
 
     def repaint_now(self) -> None:
         """Paint the plot at once instead of on a later pass of the event loop (e.g. before slower views).
@@ -519,11 +518,9 @@ class HeatmapWidget(QWidget):
     def _update_colours(self) -> None:
         name = self._theme.alpha_colormap if self._mode == "alpha" else self._theme.scores_colormap
         self._image.setLookupTable(lookup_table(name))
-        self._colorbar.setColorMap(colormap(name))
-        self._colorbar.setLevels(self._levels())
-        label = alpha_symbol() if self._mode == "alpha" else "score e"
-        self._colorbar.getAxis("left").setLabel(label)
-        self._colorbar.getAxis("left").label.setFont(ui_font(BASE_POINT_SIZE, self._zoom))
+        self._colorbar.set_colours(lookup_table(name))
+        self._colorbar.set_levels(self._levels())
+        self._colorbar.set_title(alpha_symbol() if self._mode == "alpha" else "score e")
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
@@ -636,16 +633,12 @@ class HeatmapWidget(QWidget):
         font = ui_font(BASE_POINT_SIZE, self._zoom)
         for axis in (self._left, self._top):
             axis.set_font(font)
-        self._colorbar.axis.setTickFont(font)
+        self._colorbar.set_font(font, bar_px=round(22 * self._zoom))
         half_line = math.ceil(QFontMetricsF(font).height() / 2)
-        self._colorbar.axis.setStyle(hideOverlappingLabels=half_line)  # keep the 0 and 1 labels at the ends
-        self._view.ci.setContentsMargins(6, 6, 6, half_line + 2)
-        self._colorbar.axis.setWidth(math.ceil(QFontMetricsF(font).horizontalAdvance("-00.0") + 12))
-        self._colorbar.layout.setColumnFixedWidth(1, round(22 * self._zoom))
+        self._view.ci.setContentsMargins(6, 6, 6, half_line + 2)  # the bar's lowest label reaches below the image
         self._readout.setFont(font)
         self._update_pens()
         self._update_colours()
-        self._sync_colorbar()
 
     def zoom(self) -> float:
         return self._zoom
@@ -654,9 +647,10 @@ class HeatmapWidget(QWidget):
         self._theme = get_theme(name)
         self._view.setBackground(self._theme.plot_background)
         fg = self._theme.plot_foreground
-        for axis in (self._left, self._top, *(self._colorbar.getAxis(k) for k in ("left", "right", "top", "bottom"))):
+        for axis in (self._left, self._top):
             axis.setPen(fg)
             axis.setTextPen(fg)
+        self._colorbar.set_colour(fg)
         self._plot.vb.setBorder(pg.mkPen(fg, width=1))  # low α is near the background colour
         self._update_pens()
         self._update_colours()
@@ -671,12 +665,6 @@ class HeatmapWidget(QWidget):
         for item, pen in ((self._selection, selection), (self._hover_box, hover)):
             pen.setCosmetic(True)
             item.setPen(pen)
-
-    def _sync_colorbar(self) -> None:
-        """Keep the colour bar exactly as tall as the image, beside it."""
-        if not hasattr(self, "_colorbar"):
-            return
-        self._colorbar.getAxis("top").setHeight(self._top.reserved_size())
 
     # -- export ------------------------------------------------------------------
     def _prepare_export(self) -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage
 from PySide6.QtWidgets import QWidget
 
-from gui.colour_bar import ColourBar, RememberingAxis
+from gui.colour_bar import ColourBar, nice_ticks, tick_label
 from gui.context_view import (
     FIXED_CONTEXT_NOTE,
     ContextInspector,
@@ -23,12 +23,12 @@ from gui.context_view import (
     labelled_rows,
     pca_project,
 )
+from gui.fonts import alpha_symbol
 from gui.heatmap import HeatmapWidget, score_levels, thinning_step
 from gui.matrix_image import MatrixImage
-from gui.plot_lifetime import release_view
 from gui.render import render_result
 from gui.source_panel import SourcePanel
-from gui.theme import lookup_table
+from gui.theme import get_theme, lookup_table
 from gui.topk_view import TopKPanel
 from gui.transport_bar import PAUSE_SHOWN_MS, PAUSE_TEXT, PLAY_TEXT, TransportBar
 from tests.fakes import EN_SOURCE, HI_OUTPUT, fake_result, step_records
@@ -522,26 +522,58 @@ def test_a_long_translation_scrolls_instead_of_growing_the_panel(qtbot) -> None:
 
 
 # -- colour bar --------------------------------------------------------------------------------
-def test_colour_bar_axes_replay_the_picture_of_a_size_seen_before(qtbot) -> None:
-    view = pg.GraphicsLayoutWidget()
-    qtbot.addWidget(view)
-    bar = ColourBar(values=(0.0, 1.0), interactive=False, colorMapMenu=False, width=22)
-    view.addItem(bar)
-    view.resize(200, 400)
-    view.show()
-    qtbot.waitExposed(view)
-    axis = bar.axis
-    assert all(isinstance(bar.getAxis(side), RememberingAxis) for side in ("left", "right", "top", "bottom"))
-    pictures = []
-    for height in (300, 200, 300):
-        axis.resize(axis.width(), height)  # resizing drops pyqtgraph's picture, as a new bar height does
-        view.grab()
-        pictures.append(axis.picture)
-    assert pictures[0] is not pictures[1] and pictures[2] is pictures[0]
-    axis.setTextPen("r")  # a new look forgets every kept picture
-    view.grab()
-    assert axis.picture is not pictures[0]
-    release_view(view)
+@pytest.mark.parametrize(
+    ("levels", "length_px", "expected"),
+    [
+        ((0.0, 1.0), 600, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]),
+        ((-1.0, 1.0), 400, [-1.0, -0.5, 0.0, 0.5, 1.0]),
+        ((-1.0, 1.0), 300, [-1.0, 0.0, 1.0]),
+        ((-3.7, 3.7), 600, [-2.0, 0.0, 2.0]),
+        ((0.0, 1.0), 50, [0.0, 1.0]),
+    ],
+)
+def test_colour_bar_ticks_are_round_values_that_fit(levels, length_px, expected) -> None:
+    np.testing.assert_allclose(nice_ticks(*levels, length_px, 80), expected, atol=1e-12)
+    assert tick_label(-0.0, 0.2) == "0.0" and tick_label(2.0, 2.0) == "2"
+
+
+def _bar_column(view: pg.GraphicsView, bar: ColourBar) -> tuple[QImage, QRectF, int]:
+    """The view rendered, the bar's gradient in view pixels, and the x of its middle."""
+    image = view.grab().toImage()
+    rect = bar.mapRectToScene(bar.bar_rect())
+    rect = view.mapFromScene(rect).boundingRect()
+    return image, QRectF(rect), rect.center().x()
+
+
+def test_colour_bar_spans_its_view_in_the_lookup_table_colours(heatmap: HeatmapWidget, qtbot) -> None:
+    bar, view = heatmap._colorbar, heatmap.graphics_view()
+    heatmap.set_result(fake_result())
+    qtbot.wait(20)
+    image_rect = view.mapFromScene(heatmap._plot.vb.sceneBoundingRect()).boundingRect()
+    picture, rect, x = _bar_column(view, bar)
+    assert abs(rect.top() - image_rect.top()) <= 1 and abs(rect.bottom() - image_rect.bottom()) <= 2
+    lut = lookup_table(get_theme("light").alpha_colormap)
+    for y in np.linspace(rect.top() + 3, rect.bottom() - 3, 7).round():
+        level = (rect.bottom() - y) / rect.height()  # 0 at the bottom, 1 at the top
+        shown = QColor(picture.pixel(x, int(y))).getRgb()[:3]
+        assert np.abs(np.subtract(shown, lut[round(level * 255)], dtype=int)).max() <= 10, (level, shown)
+    assert [label for _, label in bar.ticks()][::5] == ["0.0", "1.0"] and bar.title() == alpha_symbol()
+    heatmap.set_result(big_result(40))  # the top axis labels turn upright: the image starts lower
+    qtbot.wait(20)
+    moved = view.mapFromScene(heatmap._plot.vb.sceneBoundingRect()).boundingRect()
+    assert moved.top() > image_rect.top() + 10
+    _, rect, _ = _bar_column(view, bar)
+    assert abs(rect.top() - moved.top()) <= 1  # the bar followed it
+
+
+def test_colour_bar_takes_each_decodes_score_scale(heatmap: HeatmapWidget) -> None:
+    heatmap.set_mode("scores")
+    for scale in (1.0, 7.0):
+        result = fake_result()
+        result = replace(result, scores=result.scores * scale)
+        heatmap.set_result(result)
+        assert heatmap._colorbar.levels() == pytest.approx(score_levels(result.scores))
+    assert heatmap._colorbar.title() == "score e"
 
 
 def test_unknown_words_line_keeps_its_room_when_empty(qtbot) -> None:
