@@ -193,7 +193,7 @@ class ContextInspector(QWidget):
             self.select_step(0)
         else:
             self._clear_step()
-            settle_layout(self._data_plots(), [self._cos_bar])
+            settle_layout(self._data_plots(), [self._view.ci])
 
     def _clear_step(self) -> None:
         self._header.setText("The decode produced no steps.")
@@ -347,7 +347,7 @@ class ContextInspector(QWidget):
             mark.setRect(rect)
         self._set_title(self._cos_plot, "cosine(c<sub>i</sub>, c<sub>k</sub>)")
         self._header.setText(self.norm_text())
-        settle_layout(self._data_plots(), [self._cos_bar])
+        settle_layout(self._data_plots(), [self._view.ci])
 
     def _label_bars(self, *_: object) -> None:
         """α beside the bars that have room for it, the largest weights first: with many source tokens the
