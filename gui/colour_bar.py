@@ -18,10 +18,9 @@ from PySide6.QtGui import (
     QPainter,
     QPen,
     QStaticText,
-    QTransform,
 )
 
-from gui.fonts import ui_font
+from gui.fonts import LaidOutTexts, ui_font
 
 TICK_PX = 5
 GAP_PX = 4
@@ -66,7 +65,7 @@ class ColourBar(pg.GraphicsWidget):
         self._title = ""
         self._font = ui_font()
         self._line = QFontMetricsF(self._font).height()
-        self._texts: dict[str, QStaticText] = {}  # label → its glyphs laid out in _font
+        self._texts = LaidOutTexts(MAX_TEXTS)  # scores: every decode has its own scale, so new labels
         self._ticks: tuple[tuple[object, ...], list[tuple[float, str]]] | None = None  # (what they were for, ticks)
         self._colour = QColor("black")
         self._gradient = QBrush(Qt.BrushStyle.NoBrush)
@@ -186,15 +185,7 @@ class ColourBar(pg.GraphicsWidget):
         p.restore()
 
     def _static_text(self, text: str) -> QStaticText:
-        """The text's glyphs laid out once per font (laying labels out again at every paint is the slow part)."""
-        label = self._texts.get(text)
-        if label is None:
-            if len(self._texts) >= MAX_TEXTS:  # scores: every decode has its own scale
-                self._texts.clear()
-            label = self._texts[text] = QStaticText(text)
-            label.setTextFormat(Qt.TextFormat.PlainText)
-            label.prepare(QTransform(), self._font)
-        return label
+        return self._texts.get(text, self._font)
 
     # -- layout ------------------------------------------------------------------------------
     def _fit_width(self) -> None:

@@ -10,7 +10,8 @@ from functools import cache
 from pathlib import Path
 
 import fontpkg_noto_sans_devanagari as noto
-from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QRawFont
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QRawFont, QStaticText, QTransform
 
 BASE_POINT_SIZE = 11.0  # at zoom 1.0; presentation mode multiplies it
 
@@ -47,3 +48,26 @@ def alpha_symbol() -> str:
     if QRawFont(str(font_path()), 12).supportsCharacter("α"):
         return "α"
     return "α" if QFontDatabase.families(QFontDatabase.WritingSystem.Greek) else "alpha"
+
+
+class LaidOutTexts:
+    """Labels laid out once per font size and kept: shaping text again at every paint (Devanagari above all)
+    is the slow part of drawing a label.  Call clear() when the font changes otherwise than in size."""
+
+    def __init__(self, limit: int) -> None:
+        self._texts: dict[tuple[float, str], QStaticText] = {}
+        self._limit = limit
+
+    def get(self, text: str, font: QFont) -> QStaticText:
+        key = (font.pointSizeF(), text)
+        label = self._texts.get(key)
+        if label is None:
+            if len(self._texts) >= self._limit:
+                self._texts.clear()
+            label = self._texts[key] = QStaticText(text)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.prepare(QTransform(), font)
+        return label
+
+    def clear(self) -> None:
+        self._texts.clear()

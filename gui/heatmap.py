@@ -14,13 +14,13 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
 from PySide6.QtCore import QCoreApplication, QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText, QTransform
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsView, QGraphicsWidget, QLabel, QVBoxLayout, QWidget
 
 from engine.records import DecodeResult, StepRecord
 from gui.colour_bar import ColourBar
-from gui.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
+from gui.fonts import BASE_POINT_SIZE, LaidOutTexts, alpha_symbol, ui_font
 from gui.image_files import memory_device, save_image
 from gui.matrix_image import MatrixImage
 from gui.plot_lifetime import release_view
@@ -75,7 +75,7 @@ class TokenAxis(pg.AxisItem):
         self._layout_key: tuple[object, ...] | None = None  # what the layout was last computed for (None: redo)
         self._font = ui_font()
         self._draw_font = QFont(self._font)
-        self._texts: dict[tuple[float, str], QStaticText] = {}  # (point size, label) → its glyphs in _font
+        self._texts = LaidOutTexts(MAX_CACHED_LABELS)  # crowded labels shrink and grow back: both sizes kept
         self._widths: dict[str, float] = {}  # label → its advance in _font (a new decode mostly repeats labels)
         self._rotated = False
         self._scale = 1.0
@@ -181,16 +181,7 @@ class TokenAxis(pg.AxisItem):
                 p.drawStaticText(QPointF(left + 1, bounds.bottom() - offset - line), label)
 
     def _static_text(self, text: str) -> QStaticText:
-        """The label's glyphs laid out once per font (re-shaping Devanagari at every paint is the slow part)."""
-        key = (self._draw_font.pointSizeF(), text)  # crowded labels shrink and grow back: keep both sizes
-        label = self._texts.get(key)
-        if label is None:
-            if len(self._texts) >= MAX_CACHED_LABELS:
-                self._texts.clear()
-            label = self._texts[key] = QStaticText(text)
-            label.setTextFormat(Qt.TextFormat.PlainText)
-            label.prepare(QTransform(), self._draw_font)
-        return label
+        return self._texts.get(text, self._draw_font)
 
     # -- layout ------------------------------------------------------------------
     def _measure(self) -> None:
