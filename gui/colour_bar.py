@@ -54,8 +54,8 @@ class ColourBar(pg.GraphicsWidget):
 
     pyqtgraph's ColorBarItem is a whole PlotItem (a view box, four axes, a layout of its own): keeping it as
     tall as the image re-laid all of that out whenever the heatmap's top axis changed depth, and painted
-    it again — measured at ~1.5 ms of a 10-word edit's ~4 ms in the window.  This item has no children:
-    following the view costs one paint of a gradient and a few labels.
+    it again (measured: without it, the heatmap's set_result + repaint took half the time).  This item has
+    no children: following the view costs one paint of a gradient and a few labels (~0.1 ms).
     """
 
     def __init__(self, levels: tuple[float, float] = (0.0, 1.0), bar_px: int = 22) -> None:
