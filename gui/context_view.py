@@ -441,8 +441,9 @@ class ContextInspector(QWidget):
                 plot.getAxis(axis_name).setTextPen(theme.plot_foreground)
         self._dims_bars.setOpts(brush=theme.accent, pen=None)
         self._contrib_bars.setOpts(brush=theme.accent, pen=None)
-        self._cos_image.setLookupTable(lookup_table(theme.scores_colormap))
-        self._cos_bar.set_colours(lookup_table(theme.scores_colormap))
+        lut = lookup_table(theme.scores_colormap)
+        self._cos_image.setLookupTable(lut)
+        self._cos_bar.set_colours(lut)
         self._cos_bar.set_colour(theme.plot_foreground)
         self._zero_line.setPen(pg.mkPen(theme.muted, width=1))
         self._note.setStyleSheet(

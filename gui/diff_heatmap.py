@@ -90,11 +90,12 @@ class DiffHeatmap(QWidget):
     def _redraw(self) -> None:
         if self._torn_down:
             return
+        levels = self.levels()
         if self._diff.size:
-            self._image.setImage(self._diff, autoLevels=False, levels=self.levels())
+            self._image.setImage(self._diff, autoLevels=False, levels=levels)
         else:
             self._image.clear()
-        self._colorbar.set_levels(self.levels())
+        self._colorbar.set_levels(levels)
         self._top.set_tokens(self._source)
         self._left.set_tokens(self._steps)
         rows, cols = max(len(self._steps), 1), max(len(self._source), 1)
@@ -172,8 +173,9 @@ class DiffHeatmap(QWidget):
             axis.setTextPen(theme.plot_foreground)
         self._colorbar.set_colour(theme.plot_foreground)
         self._plot.vb.setBorder(pg.mkPen(theme.plot_foreground, width=1))
-        self._image.setLookupTable(lookup_table(theme.scores_colormap))
-        self._colorbar.set_colours(lookup_table(theme.scores_colormap))
+        lut = lookup_table(theme.scores_colormap)
+        self._image.setLookupTable(lut)
+        self._colorbar.set_colours(lut)
         pen = QPen(QColor(theme.selection), 3.0 * self._zoom)
         pen.setCosmetic(True)
         self._selection.setPen(pen)

@@ -508,9 +508,9 @@ class HeatmapWidget(QWidget):
 
     def _update_colours(self) -> None:
         name = self._theme.alpha_colormap if self._mode == "alpha" else self._theme.scores_colormap
-        self._image.setLookupTable(lookup_table(name))
-        self._colorbar.set_colours(lookup_table(name))
-        self._colorbar.set_levels(self._levels())
+        lut = lookup_table(name)
+        self._image.setLookupTable(lut)
+        self._colorbar.set_colours(lut)  # its levels come with the image's, in flush()
         self._colorbar.set_title(alpha_symbol() if self._mode == "alpha" else "score e")
 
     def set_mode(self, mode: str) -> None:
