@@ -18,7 +18,6 @@ import torch
 from torch import Tensor
 
 from engine.records import Candidate, StepRecord, read_only
-from models.decoder import DecoderState, StepOutput
 
 
 class StepStats:
@@ -41,17 +40,20 @@ class StepStats:
         self.width = ends[-1]  # a strategy's extra columns start here
 
     def to_host(
-        self, out: StepOutput, log_probs: Tensor, extra: Sequence[Tensor] = (), side: Sequence[Tensor] = ()
+        self, parts: Sequence[Tensor], log_probs: Tensor, extra: Sequence[Tensor] = (), side: Sequence[Tensor] = ()
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """The read-only (rows, width + extras) block, plus `side` tensors of any shape, in one transfer.
 
-        `extra` are (rows, 1) columns (any dtype: integers travel as float32).
+        `parts`: α, e, c and s of each step in turn, each (r, ·): r = 1 for steps taken one after another,
+        the beam's rows for a beam step; `log_probs` has a row per block row.  `extra` are (rows, 1) float
+        columns.  One cat lays the parts out as rows (a row's parts are adjacent in memory).
         """
+        rows = log_probs.shape[0]
+        steps = torch.cat(list(parts), 1).view(rows, -1)
+        entropy = torch.special.entr(steps[:, self._alpha]).sum(1, keepdim=True)  # -Σ α log α, 0 log 0 = 0
         top = log_probs.topk(self.top_k, dim=-1)
-        entropy = torch.special.entr(out.alpha).sum(1, keepdim=True)  # -Σ α log α, with 0 log 0 = 0
-        parts = [out.alpha, out.scores, out.context, out.state.hidden[-1], entropy, top.values, top.indices, *extra]
         # Ids made float32 first (exact below 2**24): cat's own type promotion is its slow path (twice the time).
-        block = torch.cat([t if t.is_floating_point() else t.to(torch.float32) for t in parts], 1)
+        block = torch.cat([steps, entropy, top.values, top.indices.to(torch.float32), *extra], 1)
         if not side:
             return read_only(block.cpu().numpy()), []
         flat = torch.cat([block.view(-1), *(t.reshape(-1) for t in side)]).cpu().numpy()
@@ -112,15 +114,3 @@ class StepStats:
                 steps, rows, token_ids, probs, top_ids, top_probs, entropies, strict=True
             )
         ]
-
-
-def concat_steps(outs: Sequence[StepOutput], logits: Tensor) -> StepOutput:
-    """Single-row step outputs as one with a row per step: α, e, c, the top layer's s, and the given logits."""
-    hidden = torch.cat([o.state.hidden[-1:] for o in outs], 1)  # (1, steps, H)
-    return StepOutput(
-        logits=logits,
-        state=DecoderState(hidden, None, None),
-        scores=torch.cat([o.scores for o in outs]),
-        alpha=torch.cat([o.alpha for o in outs]),
-        context=torch.cat([o.context for o in outs]),
-    )

@@ -31,7 +31,7 @@ from torch import Tensor
 from engine.alpha_edits import no_edit
 from engine.inputs import PreparedRequest
 from engine.records import BeamNode, Hypothesis, StepRecord, frozen_array
-from engine.step_stats import StepStats, concat_steps
+from engine.step_stats import StepStats
 from models.attention import AlphaEdit
 from models.decoder import StepOutput
 from models.encoder import Memory
@@ -143,17 +143,22 @@ def _single_path(
 ) -> Steps:
     path = _Path(ctx, choose, temperature, chosen_is_top)
     records: list[StepRecord] = []
-    run_start = time.perf_counter()
-    for i in range(steps):
-        if not gate.live():
-            return None
-        ended = path.compute(i) == EOS_ID and stop_at_eos
-        if ended or i == steps - 1 or time.perf_counter() - run_start >= gate.hand_out_after():
-            if not (yield from hand_out(path.hand_out(), gate, records)):
-                return None
+    i, ended = 0, False
+    while i < steps and not ended:
+        # One inference-mode span per run of steps, not per step (a short decode's fixed cost); never across
+        # a yield, which would leave the mode on in the consumer's code.
+        with torch.inference_mode():
             run_start = time.perf_counter()
-        if ended:
-            break
+            while True:
+                if not gate.live():
+                    return None
+                ended = path.compute(i) == EOS_ID and stop_at_eos
+                i += 1
+                if ended or i == steps or time.perf_counter() - run_start >= gate.hand_out_after():
+                    break
+            ready = path.hand_out()
+        if not (yield from hand_out(ready, gate, records)):
+            return None
     return Outcome(records, messages=_length_note(records, steps, stop_at_eos), blocks=path.blocks)
 
 
@@ -164,7 +169,10 @@ def _length_note(records: list[StepRecord], steps: int, stop_at_eos: bool) -> li
 
 
 class _Path:
-    """One hypothesis decoded step by step; the steps computed since the last hand-out wait as tensors."""
+    """One hypothesis decoded step by step; the steps computed since the last hand-out wait as tensors.
+
+    compute() and hand_out() run in inference mode (the caller's).
+    """
 
     def __init__(self, ctx: DecodeContext, choose: Chooser, temperature: float, chosen_is_top: bool) -> None:
         self.ctx, self._choose, self._temperature, self._chosen_is_top = ctx, choose, temperature, chosen_is_top
@@ -173,45 +181,37 @@ class _Path:
             self._prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
         self._first = 0  # the step the waiting run starts with
         self.blocks: list[np.ndarray] = []  # handed out so far, a row per step
-        self._outs: list[StepOutput] = []
+        self._parts: list[Tensor] = []  # α, e, c, s of each waiting step in turn
         self._logits: list[Tensor] = []  # as the choice saw them (tempered)
         self._chosen: list[Tensor] = []
         self._ids: list[int] = []  # the same, on the host
 
     def compute(self, i: int) -> int:
         """Step i; returns the chosen token id (the one host sync per step, to stop at <eos>)."""
-        with torch.inference_mode():
-            out = self.ctx.model.decode_step(self._prev, self._state, self.ctx.memory, self.ctx.edit_for(i))
-            logits = out.logits if self._temperature == 1.0 else out.logits / self._temperature
-            self._prev, self._state = self._choose(i, logits), out.state
-        self._outs.append(out)
+        out = self.ctx.model.decode_step(self._prev, self._state, self.ctx.memory, self.ctx.edit_for(i))
+        logits = out.logits if self._temperature == 1.0 else out.logits / self._temperature
+        self._prev, self._state = self._choose(i, logits), out.state
+        self._parts += (out.alpha, out.scores, out.context, out.state.hidden[-1])
         self._logits.append(logits)
         self._chosen.append(self._prev)
         self._ids.append(int(self._prev))
         return self._ids[-1]
 
     def hand_out(self) -> list[StepRecord]:
-        """The records of the steps computed since the last hand-out, from one host block."""
-        with torch.inference_mode():
-            logits = torch.cat(self._logits)
-            block = self._host_block(concat_steps(self._outs, logits), logits)
-        stats, steps, ids = self.ctx.stats, range(self._first, self._first + len(self._outs)), self._ids
-        self._first += len(self._outs)
-        self.blocks.append(block)
-        self._outs, self._logits, self._chosen, self._ids = [], [], [], []
-        probs = None if self._chosen_is_top else stats.extra_probabilities(block)
-        return stats.records(block, steps, range(len(steps)), ids, probs)
-
-    def _host_block(self, out: StepOutput, logits: Tensor) -> np.ndarray:
-        """Rows of (α, e, c, s, top-k[, the chosen token's log-probability]) on the host, one row per step.
+        """The records of the steps computed since the last hand-out, from one host block.
 
         argmax's log-probability is the first top-k value (ties resolve as argmax did: the id comes from
         compute(), not from the top-k), so only other choices need a gather.
         """
-        log_probs = logits.log_softmax(-1)
+        log_probs = torch.cat(self._logits).log_softmax(-1)
         extra = [] if self._chosen_is_top else [log_probs.gather(1, torch.cat(self._chosen).unsqueeze(1))]
-        block, _ = self.ctx.stats.to_host(out, log_probs, extra)
-        return block
+        block, _ = self.ctx.stats.to_host(self._parts, log_probs, extra)
+        stats, steps, ids = self.ctx.stats, range(self._first, self._first + len(self._ids)), self._ids
+        self._first += len(self._ids)
+        self.blocks.append(block)
+        self._parts, self._logits, self._chosen, self._ids = [], [], [], []
+        probs = None if self._chosen_is_top else stats.extra_probabilities(block)
+        return stats.records(block, steps, range(len(steps)), ids, probs)
 
 
 # -- beam search ---------------------------------------------------------------------------------
@@ -307,7 +307,8 @@ class _BeamSearch:
         rows = torch.div(index, vocab, rounding_mode="floor")
         tokens = index - rows * vocab
         side = torch.stack([scores, rows.to(scores.dtype), tokens.to(scores.dtype), log_probs.view(-1)[index]], 1)
-        block, (host,) = self.ctx.stats.to_host(out, log_probs, side=[side])
+        parts = [out.alpha, out.scores, out.context, out.state.hidden[-1]]
+        block, (host,) = self.ctx.stats.to_host(parts, log_probs, side=[side])
         self.blocks.append(block)
         return _Candidates(rows, tokens, scores, host.tolist())
 
