@@ -43,9 +43,12 @@ class Candidate(NamedTuple):  # a named tuple: made k times per step, twice as f
     prob: float
 
 
-@dataclass(frozen=True)
-class StepRecord:
-    """Decoder step i: what it chose and why. Arrays are read-only numpy copies."""
+class StepRecord(NamedTuple):
+    """Decoder step i: what it chose and why. Arrays are read-only numpy copies.
+
+    A named tuple, like Candidate: immutable, and made for every step at a third of a frozen dataclass's
+    cost (which sets each of its fields through object.__setattr__).
+    """
 
     request_id: int
     step: int

@@ -26,6 +26,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -185,7 +186,7 @@ class InferenceSession:
 
     def _result(self, ctx: DecodeContext, outcome: Outcome, encoder_states: np.ndarray, seconds: float) -> DecodeResult:
         prepared, records = ctx.prepared, outcome.records
-        tokens = tuple(r.token for r in records)
+        tokens = tuple(map(attrgetter("token"), records))
         words = tokens[:-1] if tokens and tokens[-1] == EOS else tokens
         alpha, scores, context, states = self._matrices(ctx, outcome)
         return DecodeResult(
@@ -200,7 +201,7 @@ class InferenceSession:
             states=states,
             encoder_states=frozen_array(encoder_states),
             token_probs=frozen_array(np.array([r.prob for r in records], dtype=np.float32)),
-            topk=tuple(r.topk for r in records),
+            topk=tuple(map(attrgetter("topk"), records)),
             hypotheses=outcome.hypotheses,
             seconds=seconds,
             messages=prepared.messages + tuple(outcome.messages),

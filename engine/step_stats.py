@@ -11,6 +11,7 @@ the host, for all rows at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from itertools import accumulate
 
 import numpy as np
@@ -18,6 +19,9 @@ import torch
 from torch import Tensor
 
 from engine.records import Candidate, StepRecord, read_only
+
+# Candidate(token, id, prob) from a (token, id, prob) tuple with no Python frame: a short decode makes k per step.
+_candidate = partial(tuple.__new__, Candidate)
 
 
 class StepStats:
@@ -103,7 +107,7 @@ class StepStats:
                 token_id=token_id,
                 token=itos[token_id],
                 prob=prob,
-                topk=tuple(Candidate(itos[i], i, p) for i, p in zip(ids, candidate_probs, strict=True)),
+                topk=tuple(map(_candidate, zip(map(itos.__getitem__, ids), ids, candidate_probs, strict=True))),
                 alpha=block[row, self._alpha],
                 scores=block[row, self._scores],
                 context=block[row, self._context],

@@ -174,7 +174,7 @@ def test_appended_rows_draw_non_finite_weights_transparent(heatmap: HeatmapWidge
     result = fake_result()
     alpha = result.alpha.copy()
     alpha[1, 0], alpha[2, 1] = np.inf, -np.inf
-    records = [replace(r, alpha=row) for r, row in zip(step_records(result), alpha, strict=True)]
+    records = [r._replace(alpha=row) for r, row in zip(step_records(result), alpha, strict=True)]
     heatmap.begin(result.source_tokens, capacity_rows=len(records))
     heatmap.append_steps(records)
     qtbot.waitUntil(lambda: heatmap.image_data().shape[0] == len(records), timeout=2000)
