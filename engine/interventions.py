@@ -77,7 +77,7 @@ def problems(interventions: Sequence[Intervention], width: int, score_temperatur
         found.append(f"Score temperature must be a number > 0, got {score_temperature!r}.")
     for x in interventions:
         found.extend(_problems_of(x, width))
-    if width and len(masked_positions(interventions)) >= width:
+    if interventions and width and len(masked_positions(interventions)) >= width:
         found.append("Every source word is masked: nothing would be left to attend to.")
     return found
 

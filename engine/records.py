@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -100,9 +100,8 @@ class Perturbation:
     max_delta_alpha: tuple[float, ...]  # per new output row: max |Δα| against the original row; NaN: no such row
 
 
-@dataclass(frozen=True)
-class DecodeResult:
-    """The final record: the whole hypothesis and the full matrices."""
+class DecodeResult(NamedTuple):
+    """The final record: the whole hypothesis and the full matrices (a named tuple, as StepRecord is)."""
 
     request_id: int
     strategy: str
@@ -116,13 +115,13 @@ class DecodeResult:
     encoder_states: np.ndarray  # (T, H_enc) the h_j
     token_probs: np.ndarray  # (U,)
     topk: tuple[tuple[Candidate, ...], ...]
-    hypotheses: tuple[Hypothesis, ...] = field(default=())  # beam: every finished one, best first
+    hypotheses: tuple[Hypothesis, ...] = ()  # beam: every finished one, best first
     seconds: float = 0.0
-    messages: tuple[str, ...] = field(default=())  # notes for the user (truncation, fallbacks)
+    messages: tuple[str, ...] = ()  # notes for the user (truncation, fallbacks)
     text: str = ""  # the output detokenised, without <eos>
-    beam_tree: tuple[BeamNode, ...] = field(default=())  # beam: every candidate scored, in search order
-    perturbations: tuple[Perturbation, ...] = field(default=())  # one per source word when requested
-    interventions: tuple[Intervention, ...] = field(default=())  # the what-if edits this decode ran under
+    beam_tree: tuple[BeamNode, ...] = ()  # beam: every candidate scored, in search order
+    perturbations: tuple[Perturbation, ...] = ()  # one per source word when requested
+    interventions: tuple[Intervention, ...] = ()  # the what-if edits this decode ran under
     score_temperature: float = 1.0
 
 

@@ -148,7 +148,7 @@ class InferenceSession:
             rows = perturbation_table(result, request, self._run_plain, gate.live, self.checkpoint.src_tokenizer)
             if rows is None:
                 return
-            result = replace(result, perturbations=rows)
+            result = result._replace(perturbations=rows)
         yield result
 
     def _matrices(self, ctx: DecodeContext, outcome: Outcome) -> tuple[np.ndarray, ...]:

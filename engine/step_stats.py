@@ -37,11 +37,14 @@ class StepStats:
         self.request_id = request_id
         self.itos = itos
         self.top_k = top_k
-        ends = list(accumulate((src_len, src_len, enc_dim, hidden_dim, 1, top_k, top_k)))
-        self._alpha, self._scores, self._context, self._state, self._entropy, self._top_lp, self._top_id = (
-            slice(a, b) for a, b in zip([0, *ends[:-1]], ends, strict=True)
-        )
-        self.width = ends[-1]  # a strategy's extra columns start here
+        context = 2 * src_len
+        state = context + enc_dim
+        self._entropy = state + hidden_dim  # a column index
+        top = self._entropy + 1
+        self._alpha, self._scores = slice(0, src_len), slice(src_len, context)
+        self._context, self._state = slice(context, state), slice(state, self._entropy)
+        self._top_lp, self._top_id = slice(top, top + top_k), slice(top + top_k, top + 2 * top_k)
+        self.width = top + 2 * top_k  # a strategy's extra columns start here
 
     def to_host(
         self, parts: Sequence[Tensor], log_probs: Tensor, extra: Sequence[Tensor] = (), side: Sequence[Tensor] = ()
@@ -98,7 +101,7 @@ class StepStats:
         top_probs = np.exp(picked[:, self._top_lp]).tolist()
         if probs is None:
             probs = [candidates[0] for candidates in top_probs]
-        entropies = picked[:, self._entropy.start].tolist()
+        entropies = picked[:, self._entropy].tolist()
         itos = self.itos
         return [
             StepRecord(

@@ -9,7 +9,6 @@ shows its attention in a heatmap.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -70,8 +69,7 @@ def hypothesis_result(result: DecodeResult, k: int) -> DecodeResult:
     """Hypothesis k as a DecodeResult a HeatmapWidget can show (no scores: beam keeps α only)."""
     h = result.hypotheses[k]
     nan = frozen_array(np.full(h.alpha.shape, np.nan))
-    return replace(
-        result,
+    return result._replace(
         output_tokens=h.tokens,
         alpha=h.alpha,
         scores=nan,

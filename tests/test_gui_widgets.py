@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -570,7 +569,7 @@ def test_colour_bar_takes_each_decodes_score_scale(heatmap: HeatmapWidget) -> No
     heatmap.set_mode("scores")
     for scale in (1.0, 7.0):
         result = fake_result()
-        result = replace(result, scores=result.scores * scale)
+        result = result._replace(scores=result.scores * scale)
         heatmap.set_result(result)
         assert heatmap._colorbar.levels() == pytest.approx(score_levels(result.scores))
     assert heatmap._colorbar.title() == "score e"
