@@ -191,7 +191,7 @@ class _Path:
         out = self.ctx.model.decode_step(self._prev, self._state, self.ctx.memory, self.ctx.edit_for(i))
         logits = out.logits if self._temperature == 1.0 else out.logits / self._temperature
         self._prev, self._state = self._choose(i, logits), out.state
-        self._parts += (out.alpha, out.scores, out.context, out.state.hidden[-1])
+        self._parts += (out.alpha, out.scores, out.context, out.top)
         self._logits.append(logits)
         self._chosen.append(self._prev)
         self._ids.append(int(self._prev))
@@ -307,7 +307,7 @@ class _BeamSearch:
         rows = torch.div(index, vocab, rounding_mode="floor")
         tokens = index - rows * vocab
         side = torch.stack([scores, rows.to(scores.dtype), tokens.to(scores.dtype), log_probs.view(-1)[index]], 1)
-        parts = [out.alpha, out.scores, out.context, out.state.hidden[-1]]
+        parts = [out.alpha, out.scores, out.context, out.top]
         block, (host,) = self.ctx.stats.to_host(parts, log_probs, side=[side])
         self.blocks.append(block)
         return _Candidates(rows, tokens, scores, host.tolist())

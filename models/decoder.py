@@ -34,6 +34,7 @@ class StepOutput:
     scores: Tensor  # (B, T) e_i·
     alpha: Tensor  # (B, T) α_i·
     context: Tensor  # (B, H_enc) c_i
+    top: Tensor  # (B, H) the top layer's s_i: state.hidden[-1] without indexing for it
 
 
 class Decoder(nn.Module):
@@ -82,4 +83,4 @@ class Decoder(nn.Module):
             readout = torch.tanh(self.pre_output(torch.cat([top, att.context, emb], -1)))
             new_state = DecoderState(hidden, cell, None)
         logits = self.output(self.dropout(readout))
-        return StepOutput(logits, new_state, att.scores, att.alpha, att.context)
+        return StepOutput(logits, new_state, att.scores, att.alpha, att.context, top)

@@ -26,6 +26,7 @@ from models import convert_cli
 from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from models.foreign import ForeignSeq2Seq, ForeignTokenizer
 from models.importers import detect, import_foreign, joeynmt, load_any, mini_yaml, opennmt, pytorch_tutorial
+from models.tokens import BOS_ID
 
 DATA = Path(__file__).parent / "data"
 # (fixture, kind, what to open, max steps the toolkit decoded, its special-token names → ours)
@@ -71,6 +72,20 @@ def test_matches_toolkit_reference(fixture: str, kind: str, target: str, max_len
             np.testing.assert_allclose(result.context, np.array(probe["context"]), atol=ATOL, rtol=0)
         if probe.get("scores"):
             np.testing.assert_allclose(result.scores, np.array(probe["scores"]), atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize(("fixture", "kind", "target", "max_len", "names"), FIXTURES, ids=IDS)
+def test_step_top_is_the_top_layer_state(fixture: str, kind: str, target: str, max_len: int, names: object) -> None:
+    """The engine records s_i from StepOutput.top: it must be the decoder state's top layer, exactly."""
+    ckpt = load_any(DATA / target)
+    ids = ckpt.src_vocab.encode(ckpt.src_tokenizer.tokenize(reference(fixture)[0]["source"]))
+    with torch.inference_mode():
+        memory = ckpt.model.encode(torch.tensor([ids]), torch.tensor([len(ids)]))
+        state, prev = ckpt.model.init_state(memory), torch.tensor([BOS_ID])
+        for _ in range(3):
+            out = ckpt.model.decode_step(prev, state, memory)
+            assert torch.equal(out.top, out.state.hidden[-1])
+            prev, state = out.logits.argmax(-1), out.state
 
 
 @pytest.mark.parametrize(("fixture", "kind", "target", "max_len", "names"), FIXTURES, ids=IDS)

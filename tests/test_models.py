@@ -50,6 +50,7 @@ def test_step_outputs_are_consistent(attention: str, rnn: str) -> None:
         expected = torch.einsum("bt,bth->bh", out.alpha, memory.states)
         assert torch.allclose(out.context, expected, atol=1e-6)
         assert out.scores.shape == (3, 7) and out.logits.shape == (3, 25)
+        assert torch.equal(out.top, out.state.hidden[-1])  # the engine records s_i from `top`
         prev, state = out.logits.argmax(-1), out.state
 
 

@@ -183,7 +183,7 @@ class ForeignSeq2Seq(Seq2Seq):
         readout = self._att_vector(top, att.context)
         feed = readout if c.rnn_input == "emb+feed" else None
         logits = self.output(readout).masked_fill(self.forbidden, float("-inf"))
-        return StepOutput(logits, DecoderState(hidden, cell, feed), att.scores, att.alpha, att.context)
+        return StepOutput(logits, DecoderState(hidden, cell, feed), att.scores, att.alpha, att.context, top)
 
     def _rnn(self, x: Tensor, state: DecoderState) -> tuple[Tensor, Tensor, Tensor | None]:
         if state.cell is not None:
