@@ -200,7 +200,7 @@ class InferenceSession:
             context=context,
             states=states,
             encoder_states=frozen_array(encoder_states),
-            token_probs=frozen_array(np.array([r.prob for r in records], dtype=np.float32)),
+            token_probs=read_only(np.array([r.prob for r in records], dtype=np.float32)),
             topk=tuple(map(attrgetter("topk"), records)),
             hypotheses=outcome.hypotheses,
             seconds=seconds,

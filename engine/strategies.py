@@ -81,17 +81,13 @@ def greedy(ctx: DecodeContext, gate: Gate) -> Steps:
     """Argmax each step; a request's `prefix` is forced first (what-if re-decodes keep the original's start)."""
     prefix = ctx.prepared.prefix_ids
     if not prefix:
-        return (yield from _single_path(ctx, gate, _argmax, ctx.prepared.max_len, chosen_is_top=True))
+        return (yield from _single_path(ctx, gate, None, ctx.prepared.max_len))
     forced_ids = torch.tensor(prefix, dtype=torch.long, device=ctx.device)
 
     def choose(i: int, logits: Tensor) -> Tensor:
         return forced_ids[i : i + 1] if i < len(prefix) else logits.argmax(-1)
 
     return (yield from _single_path(ctx, gate, choose, ctx.prepared.max_len))
-
-
-def _argmax(_: int, logits: Tensor) -> Tensor:
-    return logits.argmax(-1)  # on the logits, as models.batch_decode does: same ids, ties included
 
 
 def sample(ctx: DecodeContext, gate: Gate) -> Steps:
@@ -134,14 +130,14 @@ def hand_out(records: list[StepRecord], gate: Gate, into: list[StepRecord]) -> G
 def _single_path(
     ctx: DecodeContext,
     gate: Gate,
-    choose: Chooser,
+    choose: Chooser | None,
     steps: int,
     *,
     temperature: float = 1.0,
     stop_at_eos: bool = True,
-    chosen_is_top: bool = False,
 ) -> Steps:
-    path = _Path(ctx, choose, temperature, chosen_is_top)
+    """`choose` None: argmax, whose token is the top candidate."""
+    path = _Path(ctx, choose, temperature)
     records: list[StepRecord] = []
     i, ended = 0, False
     while i < steps and not ended:
@@ -174,8 +170,9 @@ class _Path:
     compute() and hand_out() run in inference mode (the caller's).
     """
 
-    def __init__(self, ctx: DecodeContext, choose: Chooser, temperature: float, chosen_is_top: bool) -> None:
-        self.ctx, self._choose, self._temperature, self._chosen_is_top = ctx, choose, temperature, chosen_is_top
+    def __init__(self, ctx: DecodeContext, choose: Chooser | None, temperature: float) -> None:
+        self.ctx, self._choose, self._temperature = ctx, choose, temperature
+        self._chosen_is_top = choose is None
         with torch.inference_mode():
             self._state = ctx.model.init_state(ctx.memory)
             self._prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
@@ -190,7 +187,9 @@ class _Path:
         """Step i; returns the chosen token id (the one host sync per step, to stop at <eos>)."""
         out = self.ctx.model.decode_step(self._prev, self._state, self.ctx.memory, self.ctx.edit_for(i))
         logits = out.logits if self._temperature == 1.0 else out.logits / self._temperature
-        self._prev, self._state = self._choose(i, logits), out.state
+        # argmax on the logits, as models.batch_decode does: same ids, ties included
+        self._prev = logits.argmax(-1) if self._choose is None else self._choose(i, logits)
+        self._state = out.state
         self._parts += (out.alpha, out.scores, out.context, out.top)
         self._logits.append(logits)
         self._chosen.append(self._prev)
