@@ -171,8 +171,7 @@ class _Path:
     """
 
     def __init__(self, ctx: DecodeContext, choose: Chooser | None, temperature: float) -> None:
-        self.ctx, self._choose, self._temperature = ctx, choose, temperature
-        self._chosen_is_top = choose is None
+        self.ctx, self._choose, self._temperature = ctx, choose, temperature  # choose None: argmax
         with torch.inference_mode():
             self._state = ctx.model.init_state(ctx.memory)
             self._prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
@@ -203,13 +202,13 @@ class _Path:
         compute(), not from the top-k), so only other choices need a gather.
         """
         log_probs = torch.cat(self._logits).log_softmax(-1)
-        extra = [] if self._chosen_is_top else [log_probs.gather(1, torch.cat(self._chosen).unsqueeze(1))]
+        extra = [] if self._choose is None else [log_probs.gather(1, torch.cat(self._chosen).unsqueeze(1))]
         block, _ = self.ctx.stats.to_host(self._parts, log_probs, extra)
         stats, steps, ids = self.ctx.stats, range(self._first, self._first + len(self._ids)), self._ids
         self._first += len(self._ids)
         self.blocks.append(block)
         self._parts, self._logits, self._chosen, self._ids = [], [], [], []
-        probs = None if self._chosen_is_top else stats.extra_probabilities(block)
+        probs = None if self._choose is None else stats.extra_probabilities(block)
         return stats.records(block, steps, range(len(steps)), ids, probs)
 
 
