@@ -63,8 +63,7 @@ class StepRecord(NamedTuple):
     entropy: float  # of α_i·, in nats
 
 
-@dataclass(frozen=True)
-class Hypothesis:
+class Hypothesis(NamedTuple):
     tokens: tuple[str, ...]
     token_ids: tuple[int, ...]
     score: float  # length-normalised log probability
@@ -73,7 +72,7 @@ class Hypothesis:
     finished: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # not a named tuple: its `index` field would hide tuple.index
 class BeamNode:
     """One candidate beam search scored: extended further (kept), dropped (pruned), or ended (finished)."""
 
@@ -86,8 +85,7 @@ class BeamNode:
     status: str  # one of BEAM_STATUSES
 
 
-@dataclass(frozen=True)
-class Perturbation:
+class Perturbation(NamedTuple):
     """The decode with one source word dropped (replacement "") or replaced, against the original."""
 
     position: int

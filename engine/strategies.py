@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -225,8 +225,7 @@ def beam(ctx: DecodeContext, gate: Gate) -> Steps:
     return Outcome(best_records, hypotheses, notes, tuple(search.tree))
 
 
-@dataclass(frozen=True)
-class _Node:
+class _Node(NamedTuple):  # made for every candidate a beam step scores: a named tuple, as the records
     """Token `token` chosen at output position `step` from row `row` of that step's beam."""
 
     prev: _Node | None
@@ -235,7 +234,7 @@ class _Node:
     token: int
     token_log_prob: float
     log_prob: float  # of the whole prefix ending here
-    index: int  # in the search's tree
+    tree_index: int  # in the search's tree (not `index`: tuple.index)
 
     def path(self) -> list[_Node]:
         nodes: list[_Node] = []
@@ -330,9 +329,9 @@ class _BeamSearch:
         return keep
 
     def _add_to_tree(self, node: _Node, status: str) -> None:
-        parent = -1 if node.prev is None else node.prev.index
+        parent = -1 if node.prev is None else node.prev.tree_index
         token = self.ctx.stats.itos[node.token]
-        self.tree.append(BeamNode(node.index, parent, node.step, token, node.token, node.log_prob, status))
+        self.tree.append(BeamNode(node.tree_index, parent, node.step, token, node.token, node.log_prob, status))
 
     def results(self) -> tuple[tuple[Hypothesis, ...], list[StepRecord], list[str]]:
         """Every finished hypothesis (or, if none finished, the live ones), best first; the best's records."""
