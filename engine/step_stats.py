@@ -47,7 +47,7 @@ class StepStats:
         self.width = top + 2 * top_k  # a strategy's extra columns start here
 
     def to_host(
-        self, parts: Sequence[Tensor], log_probs: Tensor, extra: Sequence[Tensor] = (), side: Sequence[Tensor] = ()
+        self, parts: list[Tensor], log_probs: Tensor, extra: Sequence[Tensor] = (), side: Sequence[Tensor] = ()
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """The read-only (rows, width + extras) block, plus `side` tensors of any shape, in one transfer.
 
@@ -56,7 +56,7 @@ class StepStats:
         columns.  One cat lays the parts out as rows (a row's parts are adjacent in memory).
         """
         rows = log_probs.shape[0]
-        steps = torch.cat(list(parts), 1).view(rows, -1)
+        steps = torch.cat(parts, 1).view(rows, -1)
         entropy = torch.special.entr(steps[:, self._alpha]).sum(1, keepdim=True)  # -Σ α log α, 0 log 0 = 0
         top = log_probs.topk(self.top_k, dim=-1)
         # Ids made float32 first (exact below 2**24): cat's own type promotion is its slow path (twice the time).
