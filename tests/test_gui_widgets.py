@@ -11,7 +11,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from gui.colour_bar import ColourBar, nice_ticks, tick_label
 from gui.context_view import (
@@ -299,6 +299,11 @@ def test_export_svg_keeps_devanagari_text(heatmap: HeatmapWidget, tmp_path: Path
     root = ET.parse(tmp_path / "h.svg").getroot()
     texts = ["".join(node.itertext()).strip() for node in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "लाइट" in texts and "lights" in texts
+    # The axis titles are cached on screen; in the file they are text too, and the matrix the only bitmap.
+    assert "source" in texts and "output" in texts
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}image"))) == 1
+    cached = [i for i in heatmap.graphics_view().scene().items() if i.cacheMode() != QGraphicsItem.CacheMode.NoCache]
+    assert len(cached) == 2  # the two titles, cached again after the export
 
 
 def test_to_image_for_the_clipboard(heatmap: HeatmapWidget) -> None:
