@@ -31,7 +31,7 @@ from gui.model_panel import ModelPanel
 from gui.quality_view import install_quality_tool
 from gui.settings_store import SettingsStore
 from gui.source_panel import SourcePanel
-from gui.theme import PRESENTATION_ZOOM, apply_theme, clamp_zoom
+from gui.theme import PRESENTATION_ZOOM, apply_theme, clamp_zoom, get_theme, scale_controls
 from gui.topk_view import TopKPanel
 from gui.transport_bar import TransportBar
 from gui.whatif_menu import install_whatif_tools
@@ -360,6 +360,7 @@ class MainWindow(QMainWindow):
         zoom = self.effective_zoom()
         if isinstance(app, QApplication):
             apply_theme(app, self.theme_name, zoom)
+        scale_controls(self, get_theme(self.theme_name), zoom)
         for view in (self.heatmap, self.inspector, self.topk):
             view.set_theme(self.theme_name)
             view.set_zoom(zoom)

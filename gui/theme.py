@@ -1,6 +1,7 @@
 """Light and dark themes: the Qt palette, the plot colours and the heatmap colour maps.
 
-One zoom factor scales every font; presentation mode is simply zoom = PRESENTATION_ZOOM.
+One zoom factor scales every font, and the check boxes and slider handles with it; presentation mode is
+simply zoom = PRESENTATION_ZOOM.
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QStyleOptionComplex, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QProxyStyle,
+    QRadioButton,
+    QSlider,
+    QStyle,
+    QStyleOption,
+    QStyleOptionComplex,
+    QWidget,
+)
 
 from gui.fonts import BASE_POINT_SIZE, ui_font
 
@@ -190,6 +201,52 @@ class ContrastStyle(QProxyStyle):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         draw()
         painter.restore()
+
+
+_PM = QStyle.PixelMetric
+SCALED_METRICS = frozenset(
+    (
+        _PM.PM_IndicatorWidth,
+        _PM.PM_IndicatorHeight,
+        _PM.PM_ExclusiveIndicatorWidth,
+        _PM.PM_ExclusiveIndicatorHeight,
+        _PM.PM_SliderThickness,
+        _PM.PM_SliderLength,
+        _PM.PM_SliderControlThickness,
+    )
+)
+ZOOMED_CONTROLS = (QCheckBox, QRadioButton, QSlider)
+
+
+class ZoomedControlStyle(ContrastStyle):
+    """ContrastStyle with check boxes, radio buttons and slider handles `zoom` times Fusion's size, to match
+    zoomed text (at 2x in a lecture hall Fusion's 13-pixel box next to 20-point text is hard to hit).
+
+    Set on those widgets alone (scale_controls): pixelMetric in Python is a call per use, and the
+    application's style answers thousands of them per decode.
+    """
+
+    def __init__(self, outline: str, zoom: float) -> None:
+        super().__init__(outline)
+        self.zoom = zoom
+
+    def pixelMetric(  # noqa: N802 (Qt name)
+        self, metric: QStyle.PixelMetric, option: QStyleOption | None = None, widget: QWidget | None = None
+    ) -> int:
+        value = super().pixelMetric(metric, option, widget)
+        return round(value * self.zoom) if metric in SCALED_METRICS else value
+
+
+def scale_controls(root: QWidget, theme: Theme, zoom: float) -> None:
+    """Give every check box, radio button and slider under `root` a style sized for `zoom`."""
+    previous = [child for child in root.children() if isinstance(child, ZoomedControlStyle)]
+    style = ZoomedControlStyle(theme.control_outline, clamp_zoom(zoom))
+    style.setParent(root)  # owned by the window (made after its controls, so deleted after them)
+    for kind in ZOOMED_CONTROLS:
+        for widget in root.findChildren(kind):
+            widget.setStyle(style)
+    for old in previous:
+        old.deleteLater()
 
 
 def apply_theme(app: QApplication, name: str, zoom: float = 1.0) -> Theme:

@@ -15,6 +15,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QStyle, QStyleOptionButton, QStyleOptionSlider
 
 from gui.app import DEFAULT_SOURCE, SCREENSHOT_SIZES, create_window, run
 from gui.main_window import MainWindow
@@ -185,15 +186,36 @@ def test_exports_write_parseable_files(qtbot, make_window, tmp_path: Path) -> No
     assert window.banner.isVisible() and "does not exist" in window.banner.text()
 
 
+def check_box_side(window: MainWindow) -> int:
+    """Width of the Transpose check box's box, as its style lays it out."""
+    box = window.transport.transpose
+    option = QStyleOptionButton()
+    box.initStyleOption(option)
+    return box.style().subElementRect(QStyle.SubElement.SE_CheckBoxIndicator, option, box).width()
+
+
+def slider_handle_width(window: MainWindow) -> int:
+    slider = window.transport.delay
+    option = QStyleOptionSlider()
+    slider.initStyleOption(option)
+    control = QStyle.ComplexControl.CC_Slider
+    return slider.style().subControlRect(control, option, QStyle.SubControl.SC_SliderHandle, slider).width()
+
+
 def test_presentation_mode_toggles_with_f11(qtbot, make_window) -> None:
     window = make_window()
+    desktop_box, desktop_handle = check_box_side(window), slider_handle_width(window)
     qtbot.keyClick(window, Qt.Key.Key_F11)
     assert window.presenting
     assert window.heatmap.zoom() == pytest.approx(clamp_zoom(window.zoom * PRESENTATION_ZOOM))
     assert all(dock.isHidden() for dock in window.docks)
+    # Controls grow with the text, not only the fonts (a presenter aims at them from a lectern).
+    assert check_box_side(window) == pytest.approx(desktop_box * PRESENTATION_ZOOM, abs=1)
+    assert slider_handle_width(window) == pytest.approx(desktop_handle * PRESENTATION_ZOOM, abs=1)
     qtbot.keyClick(window, Qt.Key.Key_F11)
     assert not window.presenting
     assert window.heatmap.zoom() == pytest.approx(window.zoom)
+    assert (check_box_side(window), slider_handle_width(window)) == (desktop_box, desktop_handle)
     assert not any(dock.isHidden() for dock in window.docks)
     qtbot.keyClick(window, Qt.Key.Key_F11)
     qtbot.keyClick(window, Qt.Key.Key_Escape)  # the other way out
