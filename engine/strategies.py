@@ -179,7 +179,7 @@ class _Path:
         self.blocks: list[np.ndarray] = []  # handed out so far, a row per step
         self._parts: list[Tensor] = []  # α, e, c, s of each waiting step in turn
         self._logits: list[Tensor] = []  # as the choice saw them (tempered)
-        self._chosen: list[Tensor] = []
+        self._chosen: list[Tensor] = []  # as tensors, for the gather of a chooser's picks
         self._ids: list[int] = []  # the same, on the host
 
     def compute(self, i: int) -> int:
@@ -191,7 +191,8 @@ class _Path:
         self._state = out.state
         self._parts += (out.alpha, out.scores, out.context, out.top)
         self._logits.append(logits)
-        self._chosen.append(self._prev)
+        if self._choose is not None:  # argmax's probability comes from the top-k: no gather, no ids kept
+            self._chosen.append(self._prev)
         self._ids.append(int(self._prev))
         return self._ids[-1]
 
