@@ -180,7 +180,7 @@ class _Path:
         self._parts: list[Tensor] = []  # α, e, c, s of each waiting step in turn
         self._logits: list[Tensor] = []  # as the choice saw them (tempered)
         self._chosen: list[Tensor] = []  # as tensors, for the gather of a chooser's picks
-        self._ids: list[int] = []  # the same, on the host
+        self._ids: list[int] = []  # every chosen id, on the host
 
     def compute(self, i: int) -> int:
         """Step i; returns the chosen token id (the one host sync per step, to stop at <eos>)."""
