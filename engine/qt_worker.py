@@ -10,6 +10,8 @@ Every request ends with exactly one of decode_finished / decode_failed / decode_
 newer submit() superseded it: a superseded request ends silently and nothing of it arrives.
 Before decode_finished, every step arrives in order, in steps_decoded runs (tuples of consecutive
 StepRecords): about a frame's worth while a decode runs free, one step when paced, paused or stepped.
+A run that ends with <eos> crosses threads together with the result that follows it (the controller
+then emits both): one hand-over instead of two, where each costs a wake-up of the other thread.
 
 evaluate() scores models per source-length bucket (engine.evaluation) on the same engine thread, so
 decodes queue behind it.  It loads its own copies of the models: the decoding model stays as it is.
@@ -32,7 +34,9 @@ from engine.evaluation import EvaluationCancelled, evaluate_files
 from engine.inputs import InputError
 from engine.records import DecodeRequest, DecodeResult, StepRecord
 from engine.session import InferenceSession, ModelInfo, failure_text
+from engine.strategies import Run
 from models.checkpoint import CheckpointError
+from models.tokens import EOS
 
 __all__ = ["EngineController", "EngineWorker", "EvaluationRequest", "ModelInfo", "available_devices"]
 
@@ -55,7 +59,7 @@ class EngineWorker(QObject):
     model_loaded = Signal(object)  # ModelInfo
     model_load_failed = Signal(str)  # message
     steps_decoded = Signal(object)  # tuple[StepRecord, ...]: consecutive steps, handed out together
-    decode_finished = Signal(object)  # DecodeResult
+    decode_finished = Signal(object, object)  # the last run, if not sent yet (tuple, maybe empty); DecodeResult
     decode_failed = Signal(int, str)  # request id, message
     decode_cancelled = Signal(int)  # request id
     device_changed = Signal(str)  # device in use, e.g. "cpu"
@@ -104,19 +108,30 @@ class EngineWorker(QObject):
         if self.session is None:
             self.decode_failed.emit(rid, "No model is loaded: open a model first.")
             return
+        last: Run = ()  # a run that ended the decode: its result comes next, so they cross in one signal
         try:
             for item in self.session.decode_runs(request, self.control):
                 if isinstance(item, DecodeResult):
-                    self.decode_finished.emit(item)
+                    self.decode_finished.emit(last, item)
                     return
-                self.steps_decoded.emit(item)
+                self._send(last)
+                last = item if item[-1].token == EOS and not request.perturb else ()  # perturbing takes long
+                if not last:
+                    self.steps_decoded.emit(item)
         except InputError as exc:
+            self._send(last)
             self.decode_failed.emit(rid, str(exc))
             return
         except Exception as exc:  # a model failure ends this request only; the worker serves the next
+            self._send(last)
             self.decode_failed.emit(rid, failure_text(exc, self.session.device))
             return
+        self._send(last)
         self.decode_cancelled.emit(rid)  # the generator stopped early: cancelled or superseded
+
+    def _send(self, run: Run) -> None:
+        if run:
+            self.steps_decoded.emit(run)
 
     @Slot(object)
     def evaluate(self, request: EvaluationRequest) -> None:
@@ -337,8 +352,10 @@ class EngineController(QObject):
         if self._current(rid) and rid > self._cancelled:
             self.steps_decoded.emit(run)
 
-    @Slot(object)
-    def _on_decode_finished(self, result: DecodeResult) -> None:
+    @Slot(object, object)
+    def _on_decode_finished(self, last: Run, result: DecodeResult) -> None:
+        if last:
+            self._on_steps_decoded(last)
         self._end(result.request_id, lambda: self.decode_finished.emit(result))
 
     @Slot(int, str)

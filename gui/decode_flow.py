@@ -3,6 +3,11 @@
 Sits between the EngineController and the views: submits with the current options, implements the
 transport (play / pause / single step) on top of the controller's steering calls, and turns the
 controller's signals into "started / steps / finished / failed" for the current request only.
+
+A run that ends with <eos> is the decode's last: its result follows at once (the engine builds it next)
+and the views show the result in its place, so that run is not shown on its own — for a short decode,
+one pass of the views instead of two, and the engine thread is not kept waiting on the GUI thread (one
+GIL) while it builds the result.  If the decode fails or is cancelled instead, the run is shown first.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.records import DecodeResult, StepRecord
 from gui.provisional_tokens import provisional_text, provisional_tokens
+from models.tokens import EOS
 
 
 class DecodeFlow(QObject):
-    started = Signal(object, int)  # provisional source tokens (list[str]), expected rows
-    steps = Signal(object)  # tuple[StepRecord, ...]: the next steps, in order
-    finished = Signal(object)  # DecodeResult
+    started = Signal(object, int)  # provisional source tokens (list[str]), expected rows; before the first steps
+    steps = Signal(object)  # tuple[StepRecord, ...]: the next steps, in order (not the last run: see above)
+    finished = Signal(object)  # DecodeResult (a decode done in one run sends neither started nor steps)
     failed = Signal(str)
     stopped = Signal()  # cancelled, or nothing to decode
     playing_changed = Signal(bool)
@@ -33,6 +39,7 @@ class DecodeFlow(QObject):
         self._rows = 0
         self.result: DecodeResult | None = None
         self.records: list[StepRecord] = []  # of the decode under way (or the last one)
+        self._last_run: tuple[StepRecord, ...] = ()  # ended with <eos>: shown by the result (see above)
         controller.steps_decoded.connect(self._on_steps)
         controller.decode_finished.connect(self._on_finished)
         controller.decode_failed.connect(self._on_failed)
@@ -81,6 +88,7 @@ class DecodeFlow(QObject):
         self._request_id = self._engine.submit(source, **options)  # the engine starts while the rest runs
         self._source, self._max_len = source, int(options.get("max_len", 0))
         self._rows = 0
+        self._last_run = ()
         self.records = []  # freeing the last decode's records takes ~0.1 ms: after the request went out
         self.playing_changed.emit(self.playing)
         return self._request_id
@@ -112,12 +120,25 @@ class DecodeFlow(QObject):
         self._engine.cancel()
         self.result = None
         self.records = []
+        self._last_run = ()
 
     # -- controller signals (GUI thread) -----------------------------------------------------
     @Slot(object)
     def _on_steps(self, run: tuple[StepRecord, ...]) -> None:
         if run[0].request_id != self._request_id:
             return
+        self._show_last_run()  # <eos> inside a forced reference: that run was not the last after all
+        if run[-1].token == EOS:
+            self._last_run = run
+            return
+        self._show(run)
+
+    def _show_last_run(self) -> None:
+        run, self._last_run = self._last_run, ()
+        if run:
+            self._show(run)
+
+    def _show(self, run: tuple[StepRecord, ...]) -> None:
         if self._rows == 0:
             width = len(run[0].alpha)
             expected = self._max_len or 2 * width + 10  # the engine's default length limit
@@ -130,6 +151,9 @@ class DecodeFlow(QObject):
     def _on_finished(self, result: DecodeResult) -> None:
         if result.request_id != self._request_id:
             return
+        self.records.extend(self._last_run)  # the result shows them
+        self._rows += len(self._last_run)
+        self._last_run = ()
         previous, self.result = self.result, result
         self.finished.emit(result)
         self.playing_changed.emit(False)
@@ -138,11 +162,13 @@ class DecodeFlow(QObject):
     @Slot(int, str)
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._request_id:
+            self._show_last_run()
             self.failed.emit(message)
             self.playing_changed.emit(False)
 
     @Slot(int)
     def _on_cancelled(self, request_id: int) -> None:
         if request_id == self._request_id:
+            self._show_last_run()
             self.stopped.emit()
             self.playing_changed.emit(False)

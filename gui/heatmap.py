@@ -480,6 +480,7 @@ class HeatmapWidget(QWidget):
         self._rows = self._span_rows = shape[0]
         if self._selected is not None and self._selected >= self._rows:
             self._selected = None
+        self._set_hover(None)  # its text was about the last matrix (a one-run decode arrives without begin())
         self.flush()
 
     # -- display -----------------------------------------------------------------

@@ -236,6 +236,7 @@ class MainWindow(QMainWindow):
             self.source_panel.set_output("type a reference translation to force-decode it")
             return False
         self.flow.submit(source, options, paused=paused)
+        self._follow = True  # a new decode's selection follows its newest step (one run: its first step)
         return True
 
     def _clear_views(self) -> None:

@@ -70,6 +70,31 @@ def test_load_then_steps_stream_before_the_result(
     assert not loaded.busy
 
 
+def test_the_last_run_arrives_before_the_result_and_before_a_late_failure(
+    loaded: EngineController, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run ending with <eos> crosses threads with the result; the controller still sends it first, and
+    sends it before the failure if building the result fails."""
+    events: list[str] = []
+    loaded.steps_decoded.connect(lambda run: events.extend(r.token for r in run))
+    loaded.decode_finished.connect(lambda result: events.append("finished"))
+    loaded.decode_failed.connect(lambda rid, message: events.append("failed"))
+    finish(qtbot, loaded, "w1 w2 w3")
+    assert events == ["w3", "w2", "w1", "<eos>", "finished"]
+    events.clear()
+    session = loaded._worker.session
+    assert session is not None
+
+    def lost(*args: object) -> None:
+        raise RuntimeError("result lost")
+
+    monkeypatch.setattr(session, "_result", lost)
+    with qtbot.waitSignal(loaded.decode_failed, timeout=WAIT_MS) as blocker:
+        loaded.submit("w1 w2 w3")
+    assert "result lost" in blocker.args[1]
+    assert events == ["w3", "w2", "w1", "<eos>", "failed"]
+
+
 def test_cancel_mid_decode_stops_the_stream(loaded: EngineController, qtbot: QtBot) -> None:
     rec = Recorder(loaded)
     loaded.set_delay(0.05)

@@ -1,0 +1,110 @@
+"""DecodeFlow against a stand-in controller: what the views hear of each run, the last one especially."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.records import StepRecord
+from gui.decode_flow import DecodeFlow
+from tests.fakes import fake_result, step_records
+
+
+class FakeController(QObject):
+    """The signals and calls of EngineController that DecodeFlow uses; the test emits for the engine."""
+
+    steps_decoded = Signal(object)
+    decode_finished = Signal(object)
+    decode_failed = Signal(int, str)
+    decode_cancelled = Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy, self.paused, self._latest = False, False, 0
+
+    def submit(self, source: str, **options: Any) -> int:
+        self._latest += 1
+        self.busy = True
+        return self._latest
+
+    def resume(self) -> None:
+        self.paused = False
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def cancel(self) -> None:
+        self.busy = False
+
+
+def heard(flow: DecodeFlow) -> list[tuple[str, object]]:
+    """(signal, what it carried) for every signal the views get, in order."""
+    events: list[tuple[str, object]] = []
+    flow.started.connect(lambda tokens, rows: events.append(("started", list(tokens))))
+    flow.steps.connect(lambda run: events.append(("steps", [r.token for r in run])))
+    flow.finished.connect(lambda result: events.append(("finished", result.output_tokens)))
+    flow.stopped.connect(lambda: events.append(("stopped", None)))
+    flow.failed.connect(lambda message: events.append(("failed", message)))
+    return events
+
+
+def decode(tokens: tuple[str, ...]) -> tuple[FakeController, DecodeFlow, list[StepRecord], list[tuple[str, object]]]:
+    engine = FakeController()
+    flow = DecodeFlow(engine)
+    events = heard(flow)
+    flow.submit("turn off the lights", {"strategy": "greedy"})
+    records = step_records(fake_result(output=tokens))
+    return engine, flow, records, events
+
+
+def test_a_decode_done_in_one_run_reaches_the_views_as_its_result_only(qtbot) -> None:
+    engine, flow, records, events = decode(("लाइट", "बंद", "करो", "<eos>"))
+    engine.steps_decoded.emit(tuple(records))
+    assert events == []  # the result follows at once and replaces whatever this run would have drawn
+    result = fake_result(output=("लाइट", "बंद", "करो", "<eos>"))
+    engine.decode_finished.emit(result)
+    assert events == [("finished", result.output_tokens)]
+    assert flow.records == records and flow.step_count() == 4
+
+
+def test_runs_before_the_last_stream_to_the_views(qtbot) -> None:
+    engine, flow, records, events = decode(("लाइट", "बंद", "करो", "<eos>"))
+    engine.steps_decoded.emit(tuple(records[:2]))
+    engine.steps_decoded.emit(tuple(records[2:]))
+    engine.decode_finished.emit(fake_result(output=("लाइट", "बंद", "करो", "<eos>")))
+    names = [name for name, _ in events]
+    assert names == ["started", "steps", "finished"]
+    assert events[1] == ("steps", ["लाइट", "बंद"])
+    assert flow.records == records
+
+
+def test_a_held_last_run_is_shown_when_the_decode_is_cancelled_or_fails(qtbot) -> None:
+    for end in ("cancelled", "failed"):
+        engine, flow, records, events = decode(("लाइट", "<eos>"))
+        engine.steps_decoded.emit(tuple(records))
+        if end == "cancelled":
+            engine.decode_cancelled.emit(flow.request_id)
+        else:
+            engine.decode_failed.emit(flow.request_id, "boom")
+        assert [name for name, _ in events] == ["started", "steps", "stopped" if end == "cancelled" else "failed"]
+        assert events[1] == ("steps", ["लाइट", "<eos>"]) and flow.records == records
+
+
+def test_eos_inside_a_forced_reference_does_not_end_the_stream(qtbot) -> None:
+    engine, flow, records, events = decode(("लाइट", "<eos>", "करो", "<eos>"))
+    engine.steps_decoded.emit(tuple(records[:2]))  # looks like the last run, but is not
+    engine.steps_decoded.emit(tuple(records[2:3]))
+    assert [e for e in events if e[0] == "steps"] == [("steps", ["लाइट", "<eos>"]), ("steps", ["करो"])]
+    engine.steps_decoded.emit(tuple(records[3:]))
+    engine.decode_finished.emit(fake_result(output=("लाइट", "<eos>", "करो", "<eos>")))
+    assert [name for name, _ in events] == ["started", "steps", "steps", "finished"]
+    assert flow.records == records
+
+
+def test_a_new_submit_forgets_a_held_run(qtbot) -> None:
+    engine, flow, records, events = decode(("लाइट", "<eos>"))
+    engine.steps_decoded.emit(tuple(records))
+    flow.submit("turn on the lights", {"strategy": "greedy"})
+    engine.decode_cancelled.emit(1)  # the old request's end: not the current one
+    assert events == [] and flow.records == []
