@@ -115,7 +115,9 @@ class EngineWorker(QObject):
                     self.decode_finished.emit(last, item)
                     return
                 self._send(last)
-                last = item if item[-1].token == EOS and not request.perturb else ()  # perturbing takes long
+                # Held for the result; not while perturbing, which takes long.  (An <eos> typed inside a forced
+                # reference also holds its run, until the next one.)
+                last = item if item[-1].token == EOS and not request.perturb else ()
                 if not last:
                     self.steps_decoded.emit(item)
         except InputError as exc:

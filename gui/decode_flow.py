@@ -4,10 +4,10 @@ Sits between the EngineController and the views: submits with the current option
 transport (play / pause / single step) on top of the controller's steering calls, and turns the
 controller's signals into "started / steps / finished / failed" for the current request only.
 
-A run that ends with <eos> is the decode's last: its result follows at once (the engine builds it next)
-and the views show the result in its place, so that run is not shown on its own — for a short decode,
-one pass of the views instead of two, and the engine thread is not kept waiting on the GUI thread (one
-GIL) while it builds the result.  If the decode fails or is cancelled instead, the run is shown first.
+A run that ends with <eos> is the decode's last: its result follows at once (the controller emits the two
+together) and the views show the result in its place, so that run is not shown on its own — for a short
+decode, one pass of the views instead of two.  If the decode fails or is cancelled instead, the run is
+shown first.
 """
 
 from __future__ import annotations
