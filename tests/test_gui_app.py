@@ -113,6 +113,22 @@ def test_arrow_keys_move_between_steps(qtbot, make_window) -> None:
     assert window.heatmap.selected_step() == 0
 
 
+def test_a_new_decode_selects_its_first_step_again(qtbot, make_window) -> None:
+    """A short decode reaches the window as its result only (no streamed rows first): it still resets the
+    selection the user made in the last one, and the hover readout about the last matrix."""
+    window = make_window()
+    view = window.heatmap.findChild(pg.GraphicsLayoutWidget)
+    point = view.mapFromScene(window.heatmap.cell_center(2, 1))
+    qtbot.mouseMove(view.viewport(), point)
+    with qtbot.waitSignal(window.heatmap.step_selected, timeout=2000):
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert window.heatmap.selected_step() == 2 and window.heatmap.hover_text()
+    result = type_source(qtbot, window, "w4 w5 w6")
+    qtbot.waitUntil(lambda: window.inspector.selected_step() == 0, timeout=DECODE_TIMEOUT_MS)
+    assert window.heatmap.selected_step() == 0 and window.heatmap.hover_text() == ""
+    np.testing.assert_allclose(window.inspector.current_context(), result.context[0], rtol=1e-6)
+
+
 def test_unknown_words_are_marked_in_the_editor(qtbot, make_window) -> None:
     window = make_window()
     result = type_source(qtbot, window, "w1 blorp w2")
