@@ -18,7 +18,9 @@ intra-op thread count (the engine's: 1), interleaved with the window runs.  N = 
 edit_to_heatmap_ratio: the worse of the two inputs' window/engine ratios (target ≤ 1.5), each the median of
 the edits' own ratios: an edit's window time over the engine decode that ran right after it (a shared VM's
 speed drifts by tens of percent within a run; a pair sees the same speed);
-edit_to_heatmap_ratio_input says which.  Each edit replaces the whole text (10 words, then 50, in turn), so
+edit_to_heatmap_ratio_input says which.  window_overhead_ms_N: the median of the same pairs' differences (window
+minus engine): what the window adds, which hardly depends on N (the ratio of a short input is mostly this).
+Each edit replaces the whole text (10 words, then 50, in turn), so
 every label and the plot's layout change each time: the worst case.  edit_to_heatmap_ms_typing and
 edit_to_heatmap_ratio_typing: the same for edits that change one word of a 10-word sentence (back and forth),
 as typing mostly does; for information, not the target.
@@ -237,6 +239,11 @@ def paired_ratio(window: list[float], engine: list[float]) -> float:
     return statistics.median(w / e for w, e in zip(window, engine, strict=True))
 
 
+def paired_excess(window: list[float], engine: list[float]) -> float:
+    """The median of each edit's window time minus its engine decode: the window's own cost, in seconds."""
+    return statistics.median(w - e for w, e in zip(window, engine, strict=True))
+
+
 def measure_typing(harness: Harness, session: InferenceSession, repeats: int) -> tuple[list[float], list[float]]:
     """(window, engine) seconds of each edit that changes one word of a 10-word sentence."""
     window, engine = [], []
@@ -392,6 +399,7 @@ def run_window_figures(harness: Harness, model: Path, repeats: int) -> None:
     for n in INPUTS:
         report({f"edit_to_heatmap_ms_{n}": ms[f"gui_{n}"], f"engine_decode_ms_{n}": ms[f"engine_{n}"]})
         report({f"edit_to_heatmap_ratio_{n}": f"{ratios[n]:.2f}"})
+        report({f"window_overhead_ms_{n}": f"{paired_excess(edits[f'gui_{n}'], edits[f'engine_{n}']) * 1e3:.1f}"})
         report({f"edit_to_settled_ms_{n}": ms[f"settled_{n}"], f"gui_thread_cpu_ms_{n}": ms[f"gui_cpu_{n}"]})
     worst = max(ratios, key=lambda n: ratios[n])
     report({"edit_to_heatmap_ratio": f"{ratios[worst]:.2f}", "edit_to_heatmap_ratio_input": f"{worst}_words"})
