@@ -36,7 +36,6 @@ class DecodeFlow(QObject):
         self._source = ""
         self._max_len = 0
         self._tokenizer = "word"
-        self._rows = 0
         self.result: DecodeResult | None = None
         self.records: list[StepRecord] = []  # of the decode under way (or the last one)
         self._last_run: tuple[StepRecord, ...] = ()  # ended with <eos>: shown by the result (see above)
@@ -87,7 +86,6 @@ class DecodeFlow(QObject):
             self._engine.resume()
         self._request_id = self._engine.submit(source, **options)  # the engine starts while the rest runs
         self._source, self._max_len = source, int(options.get("max_len", 0))
-        self._rows = 0
         self._last_run = ()
         self.records = []  # freeing the last decode's records takes ~0.1 ms: after the request went out
         self.playing_changed.emit(self.playing)
@@ -139,11 +137,10 @@ class DecodeFlow(QObject):
             self._show(run)
 
     def _show(self, run: tuple[StepRecord, ...]) -> None:
-        if self._rows == 0:
+        if not self.records:  # the decode's first steps
             width = len(run[0].alpha)
             expected = self._max_len or 2 * width + 10  # the engine's default length limit
             self.started.emit(provisional_tokens(self._source, self._tokenizer, width), expected)
-        self._rows += len(run)
         self.records.extend(run)
         self.steps.emit(run)
 
@@ -152,7 +149,6 @@ class DecodeFlow(QObject):
         if result.request_id != self._request_id:
             return
         self.records.extend(self._last_run)  # the result shows them
-        self._rows += len(self._last_run)
         self._last_run = ()
         previous, self.result = self.result, result
         self.finished.emit(result)
