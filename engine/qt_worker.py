@@ -10,8 +10,10 @@ Every request ends with exactly one of decode_finished / decode_failed / decode_
 newer submit() superseded it: a superseded request ends silently and nothing of it arrives.
 Before decode_finished, every step arrives in order, in steps_decoded runs (tuples of consecutive
 StepRecords): about a frame's worth while a decode runs free, one step when paced, paused or stepped.
-A run that ends with <eos> crosses threads together with the result that follows it (the controller
-then emits both): one hand-over instead of two, where each costs a wake-up of the other thread.
+While a decode runs free, a run that ends with <eos> crosses threads together with the result that follows
+it: one hand-over instead of two, where each costs a wake-up of the other thread.  The controller then
+emits both, `result_follows` true while the run's steps_decoded is out (a view may leave those rows to the
+result).
 
 evaluate() scores models per source-length bucket (engine.evaluation) on the same engine thread, so
 decodes queue behind it.  It loads its own copies of the models: the decoding model stays as it is.
@@ -115,9 +117,10 @@ class EngineWorker(QObject):
                     self.decode_finished.emit(last, item)
                     return
                 self._send(last)
-                # Held for the result; not while perturbing, which takes long.  (An <eos> typed inside a forced
-                # reference also holds its run, until the next one.)
-                last = item if item[-1].token == EOS and not request.perturb else ()
+                # Held for the result, which comes next unless <eos> was typed inside a forced reference (then
+                # held for one more run); not while paced, where a step must show at once, nor while perturbing.
+                held = item[-1].token == EOS and not request.perturb and self.control.free_running()
+                last = item if held else ()
                 if not last:
                     self.steps_decoded.emit(item)
         except InputError as exc:
@@ -188,6 +191,7 @@ class EngineController(QObject):
         self._latest = 0
         self._cancelled = 0  # the user cancelled every request up to this id
         self._busy = False
+        self._result_follows = False
         self._closed = False
         self._model_info: ModelInfo | None = None
         self._evaluation: EvaluationRequest | None = None  # the one running or queued
@@ -235,6 +239,12 @@ class EngineController(QObject):
     def busy(self) -> bool:
         """A submitted request has not ended yet."""
         return self._busy
+
+    @property
+    def result_follows(self) -> bool:
+        """True while steps_decoded carries a decode's last run: its decode_finished is emitted right after it
+        (or decode_cancelled, if the user cancelled it meanwhile)."""
+        return self._result_follows
 
     @property
     def evaluating(self) -> bool:
@@ -357,7 +367,11 @@ class EngineController(QObject):
     @Slot(object, object)
     def _on_decode_finished(self, last: Run, result: DecodeResult) -> None:
         if last:
-            self._on_steps_decoded(last)
+            self._result_follows = True
+            try:
+                self._on_steps_decoded(last)
+            finally:
+                self._result_follows = False
         self._end(result.request_id, lambda: self.decode_finished.emit(result))
 
     @Slot(int, str)

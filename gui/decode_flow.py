@@ -4,10 +4,9 @@ Sits between the EngineController and the views: submits with the current option
 transport (play / pause / single step) on top of the controller's steering calls, and turns the
 controller's signals into "started / steps / finished / failed" for the current request only.
 
-A run that ends with <eos> is the decode's last: its result follows at once (the controller emits the two
-together) and the views show the result in its place, so that run is not shown on its own — for a short
-decode, one pass of the views instead of two.  If the decode fails or is cancelled instead, the run is
-shown first.
+A run the controller sends with `result_follows` is the decode's last: its result comes right after it and
+the views show the result in its place, so that run is not shown on its own (for a short decode, one pass
+of the views instead of two).  If the decode ends as cancelled instead, the run is shown first.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.records import DecodeResult, StepRecord
 from gui.provisional_tokens import provisional_text, provisional_tokens
-from models.tokens import EOS
 
 
 class DecodeFlow(QObject):
@@ -38,7 +36,7 @@ class DecodeFlow(QObject):
         self._tokenizer = "word"
         self.result: DecodeResult | None = None
         self.records: list[StepRecord] = []  # of the decode under way (or the last one)
-        self._last_run: tuple[StepRecord, ...] = ()  # ended with <eos>: shown by the result (see above)
+        self._last_run: tuple[StepRecord, ...] = ()  # its result follows: shown by the result (see above)
         controller.steps_decoded.connect(self._on_steps)
         controller.decode_finished.connect(self._on_finished)
         controller.decode_failed.connect(self._on_failed)
@@ -125,8 +123,7 @@ class DecodeFlow(QObject):
     def _on_steps(self, run: tuple[StepRecord, ...]) -> None:
         if run[0].request_id != self._request_id:
             return
-        self._show_last_run()  # <eos> inside a forced reference: that run was not the last after all
-        if run[-1].token == EOS:
+        if self._engine.result_follows:
             self._last_run = run
             return
         self._show(run)
@@ -158,7 +155,6 @@ class DecodeFlow(QObject):
     @Slot(int, str)
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._request_id:
-            self._show_last_run()
             self.failed.emit(message)
             self.playing_changed.emit(False)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.records import StepRecord
+from engine.records import DecodeResult, StepRecord
 from gui.decode_flow import DecodeFlow
 from tests.fakes import fake_result, step_records
 
@@ -22,6 +22,17 @@ class FakeController(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.busy, self.paused, self._latest = False, False, 0
+        self.result_follows = False
+
+    def finish(self, last: tuple[StepRecord, ...], result: DecodeResult, *, cancelled: bool = False) -> None:
+        """As the controller ends a decode whose last run crossed threads with its result."""
+        self.result_follows = True
+        self.steps_decoded.emit(last)
+        self.result_follows = False
+        if cancelled:  # the user cancelled after the worker finished
+            self.decode_cancelled.emit(result.request_id)
+        else:
+            self.decode_finished.emit(result)
 
     def submit(self, source: str, **options: Any) -> int:
         self._latest += 1
@@ -60,51 +71,46 @@ def decode(tokens: tuple[str, ...]) -> tuple[FakeController, DecodeFlow, list[St
 
 def test_a_decode_done_in_one_run_reaches_the_views_as_its_result_only(qtbot) -> None:
     engine, flow, records, events = decode(("लाइट", "बंद", "करो", "<eos>"))
-    engine.steps_decoded.emit(tuple(records))
-    assert events == []  # the result follows at once and replaces whatever this run would have drawn
     result = fake_result(output=("लाइट", "बंद", "करो", "<eos>"))
-    engine.decode_finished.emit(result)
-    assert events == [("finished", result.output_tokens)]
+    engine.finish(tuple(records), result)
+    assert events == [("finished", result.output_tokens)]  # the result replaces whatever the run would have drawn
     assert flow.records == records and flow.step_count() == 4
 
 
 def test_runs_before_the_last_stream_to_the_views(qtbot) -> None:
     engine, flow, records, events = decode(("लाइट", "बंद", "करो", "<eos>"))
     engine.steps_decoded.emit(tuple(records[:2]))
-    engine.steps_decoded.emit(tuple(records[2:]))
-    engine.decode_finished.emit(fake_result(output=("लाइट", "बंद", "करो", "<eos>")))
+    engine.finish(tuple(records[2:]), fake_result(output=("लाइट", "बंद", "करो", "<eos>")))
     names = [name for name, _ in events]
     assert names == ["started", "steps", "finished"]
     assert events[1] == ("steps", ["लाइट", "बंद"])
     assert flow.records == records
 
 
-def test_a_held_last_run_is_shown_when_the_decode_is_cancelled_or_fails(qtbot) -> None:
-    for end in ("cancelled", "failed"):
-        engine, flow, records, events = decode(("लाइट", "<eos>"))
-        engine.steps_decoded.emit(tuple(records))
-        if end == "cancelled":
-            engine.decode_cancelled.emit(flow.request_id)
-        else:
-            engine.decode_failed.emit(flow.request_id, "boom")
-        assert [name for name, _ in events] == ["started", "steps", "stopped" if end == "cancelled" else "failed"]
-        assert events[1] == ("steps", ["लाइट", "<eos>"]) and flow.records == records
+def test_a_last_run_is_shown_when_the_decode_ends_as_cancelled(qtbot) -> None:
+    engine, flow, records, events = decode(("लाइट", "<eos>"))
+    engine.finish(tuple(records), fake_result(output=("लाइट", "<eos>")), cancelled=True)
+    assert [name for name, _ in events] == ["started", "steps", "stopped"]
+    assert events[1] == ("steps", ["लाइट", "<eos>"]) and flow.records == records
 
 
-def test_eos_inside_a_forced_reference_does_not_end_the_stream(qtbot) -> None:
+def test_a_run_ending_with_eos_shows_at_once_unless_its_result_follows(qtbot) -> None:
+    """Paced decoding sends the <eos> step on its own, as does <eos> typed inside a forced reference."""
     engine, flow, records, events = decode(("लाइट", "<eos>", "करो", "<eos>"))
-    engine.steps_decoded.emit(tuple(records[:2]))  # looks like the last run, but is not
-    engine.steps_decoded.emit(tuple(records[2:3]))
-    assert [e for e in events if e[0] == "steps"] == [("steps", ["लाइट", "<eos>"]), ("steps", ["करो"])]
-    engine.steps_decoded.emit(tuple(records[3:]))
-    engine.decode_finished.emit(fake_result(output=("लाइट", "<eos>", "करो", "<eos>")))
-    assert [name for name, _ in events] == ["started", "steps", "steps", "finished"]
+    engine.steps_decoded.emit(tuple(records[:2]))
+    assert events[1:] == [("steps", ["लाइट", "<eos>"])]
+    engine.steps_decoded.emit(tuple(records[2:]))  # the decode's real end, sent alone
+    assert events[2:] == [("steps", ["करो", "<eos>"])]
+    engine.decode_failed.emit(flow.request_id, "boom")
+    assert [name for name, _ in events] == ["started", "steps", "steps", "failed"]
     assert flow.records == records
 
 
 def test_a_new_submit_forgets_a_held_run(qtbot) -> None:
     engine, flow, records, events = decode(("लाइट", "<eos>"))
+    engine.result_follows = True
     engine.steps_decoded.emit(tuple(records))
+    engine.result_follows = False
     flow.submit("turn on the lights", {"strategy": "greedy"})
     engine.decode_cancelled.emit(1)  # the old request's end: not the current one
     assert events == [] and flow.records == []

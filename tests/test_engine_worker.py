@@ -73,14 +73,16 @@ def test_load_then_steps_stream_before_the_result(
 def test_the_last_run_arrives_before_the_result_and_before_a_late_failure(
     loaded: EngineController, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The run ending with <eos> crosses threads with the result; the controller still sends it first, and
-    sends it before the failure if building the result fails."""
+    """The run ending with <eos> crosses threads with the result; the controller still sends it first (saying
+    that the result follows), and sends it alone before the failure if building the result fails."""
     events: list[str] = []
     loaded.steps_decoded.connect(lambda run: events.extend(r.token for r in run))
+    loaded.steps_decoded.connect(lambda run: events.append(f"follows={loaded.result_follows}"))
     loaded.decode_finished.connect(lambda result: events.append("finished"))
     loaded.decode_failed.connect(lambda rid, message: events.append("failed"))
     finish(qtbot, loaded, "w1 w2 w3")
-    assert events == ["w3", "w2", "w1", "<eos>", "finished"]
+    assert events == ["w3", "w2", "w1", "<eos>", "follows=True", "finished"]
+    assert not loaded.result_follows
     events.clear()
     session = loaded._worker.session
     assert session is not None
@@ -92,7 +94,16 @@ def test_the_last_run_arrives_before_the_result_and_before_a_late_failure(
     with qtbot.waitSignal(loaded.decode_failed, timeout=WAIT_MS) as blocker:
         loaded.submit("w1 w2 w3")
     assert "result lost" in blocker.args[1]
-    assert events == ["w3", "w2", "w1", "<eos>", "failed"]
+    assert events == ["w3", "w2", "w1", "<eos>", "follows=False", "failed"]  # sent alone: no result follows
+
+
+def test_a_paced_decode_sends_its_eos_step_at_once(loaded: EngineController, qtbot: QtBot) -> None:
+    """Under a per-step delay every step shows as it is taken: the last is not held for the result."""
+    runs: list[tuple[list[str], bool]] = []
+    loaded.steps_decoded.connect(lambda run: runs.append(([r.token for r in run], loaded.result_follows)))
+    loaded.set_delay(0.01)
+    finish(qtbot, loaded, "w1 w2 w3")
+    assert runs == [(["w3"], False), (["w2"], False), (["w1"], False), (["<eos>"], False)]
 
 
 def test_cancel_mid_decode_stops_the_stream(loaded: EngineController, qtbot: QtBot) -> None:
