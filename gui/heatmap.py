@@ -7,7 +7,8 @@ one ImageItem whose data is swapped (never re-created), repaints coalesced to ~3
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -309,13 +310,18 @@ def display_copy(values: np.ndarray) -> np.ndarray:
 SVG_FONT_FALLBACKS = "'Noto Sans Devanagari', 'Nirmala UI', Mangal, 'Lohit Devanagari', sans-serif"
 
 
-def uncache(scene: QGraphicsScene) -> list[tuple[QGraphicsItem, QGraphicsItem.CacheMode]]:
-    """Turn off the cache of every cached item in `scene`; returns (item, its mode) to restore."""
+@contextmanager
+def uncached(scene: QGraphicsScene) -> Iterator[None]:
+    """Every cached item in `scene` uncached for the block, then cached as before."""
     cached = [(item, item.cacheMode()) for item in scene.items()]
     cached = [(item, mode) for item, mode in cached if mode != QGraphicsItem.CacheMode.NoCache]
     for item, _ in cached:
         item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
-    return cached
+    try:
+        yield
+    finally:
+        for item, mode in cached:
+            item.setCacheMode(mode)
 
 
 def write_svg(view: pg.GraphicsView, source: QRectF, path: str | Path, background: str) -> None:
@@ -328,15 +334,13 @@ def write_svg(view: pg.GraphicsView, source: QRectF, path: str | Path, backgroun
     generator.setResolution(view.logicalDpiY())  # else 72 dpi: point-sized text shrinks against the plot
     generator.setTitle("attnscope")
     painter = QPainter(generator)
-    cached = uncache(view.scene())  # a cached item would go into the file as a bitmap
-    try:
-        target = QRectF(0, 0, source.width(), source.height())
-        painter.fillRect(target, QColor(background))
-        view.scene().render(painter, target, source)
-    finally:
-        painter.end()
-        for item, mode in cached:
-            item.setCacheMode(mode)
+    with uncached(view.scene()):  # a cached item would go into the file as a bitmap
+        try:
+            target = QRectF(0, 0, source.width(), source.height())
+            painter.fillRect(target, QColor(background))
+            view.scene().render(painter, target, source)
+        finally:
+            painter.end()
     # Viewers without our font should still pick a Devanagari one rather than draw boxes.
     svg = bytes(device.data().data()).decode("utf-8")
     atomic_write_text(path, svg.replace('font-family="Noto Sans Devanagari"', f'font-family="{SVG_FONT_FALLBACKS}"'))
