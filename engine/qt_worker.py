@@ -121,7 +121,7 @@ class EngineWorker(QObject):
                 # held for one more run); not while paced, where a step must show at once, nor while perturbing.
                 held = item[-1].token == EOS and not request.perturb and self.control.free_running()
                 last = item if held else ()
-                if not last:
+                if not held:
                     self.steps_decoded.emit(item)
         except InputError as exc:
             self._send(last)

@@ -109,11 +109,7 @@ class TokenAxis(pg.AxisItem):
             self._measure()
             self._layout_key = None
         if relayout:
-            self._relayout()
-
-    def relayout(self) -> None:
-        """Fit the labels to the room per token now (does nothing when the room and labels are as last fitted)."""
-        self._relayout()
+            self.relayout()
 
     def set_font(self, font: QFont) -> None:
         self._font = QFont(font)
@@ -123,7 +119,7 @@ class TokenAxis(pg.AxisItem):
         self.setTickFont(self._font)
         self.label.setFont(self._font)
         self._measure()
-        self._relayout()
+        self.relayout()
 
     def labels(self) -> list[str]:
         return list(self._labels)
@@ -147,11 +143,11 @@ class TokenAxis(pg.AxisItem):
     # -- pyqtgraph hooks ---------------------------------------------------------
     def resizeEvent(self, ev: object = None) -> None:
         super().resizeEvent(ev)
-        self._relayout()
+        self.relayout()
 
     def linkedViewChanged(self, view: pg.ViewBox, newRange: object = None) -> None:  # noqa: N803 (Qt name)
         super().linkedViewChanged(view, newRange)
-        self._relayout()
+        self.relayout()
 
     def paint(self, p: QPainter, *args: object) -> None:
         """Axis line, ticks and labels, drawn straight away, each label from its cached glyph layout.
@@ -219,7 +215,8 @@ class TokenAxis(pg.AxisItem):
         span = abs(self.range[1] - self.range[0])
         return length / span if span > 0 else 0.0
 
-    def _relayout(self) -> None:
+    def relayout(self) -> None:
+        """Fit the labels to the room per token now (does nothing when the room and labels are as last fitted)."""
         if not hasattr(self, "_labels"):
             return  # called from AxisItem.__init__ before our state exists
         per = self._pixels_per_token()
