@@ -8,12 +8,12 @@ import sys
 
 # Sub-commands live beside the code they drive; each module exposes main(argv) -> int.
 COMMANDS = {
-    "corpus": "models.corpus_cli",
-    "train": "models.train_cli",
-    "card": "models.model_card",
+    "corpus": "models.data.corpus_cli",
+    "train": "models.training.train_cli",
+    "card": "models.training.model_card",
     "inspect": "engine.inspect_cli",
-    "evaluate": "engine.evaluate_cli",
-    "convert": "models.convert_cli",
+    "evaluate": "engine.evaluation.evaluate_cli",
+    "convert": "models.importers.convert_cli",
 }
 
 

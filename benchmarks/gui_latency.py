@@ -60,11 +60,12 @@ from PySide6.QtCore import QEvent, QEventLoop, QMessageLogContext, Qt, QTimer, Q
 from PySide6.QtGui import QPaintEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from engine.records import DecodeRequest, DecodeResult  # noqa: E402
-from engine.session import InferenceSession  # noqa: E402
+from engine.decoding.session import InferenceSession  # noqa: E402
+from engine.records import DecodeResult  # noqa: E402
+from engine.requests import DecodeRequest
 from gui.app import DEFAULT_MODEL, create_window  # noqa: E402
-from gui.heatmap import HeatmapWidget  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
+from gui.matrix.heatmap import HeatmapWidget  # noqa: E402
+from gui.window.main_window import MainWindow  # noqa: E402
 from tests.fakes import fake_result  # noqa: E402
 
 SENTENCE = (  # in the en→hi demo vocabulary

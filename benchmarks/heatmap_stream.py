@@ -18,7 +18,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from gui.heatmap import HeatmapWidget  # noqa: E402
+from gui.matrix.heatmap import HeatmapWidget  # noqa: E402
 from tests.fakes import fake_result, step_records  # noqa: E402
 
 

@@ -17,10 +17,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget  # noqa: E402
 
-from gui.context_view import ContextInspector  # noqa: E402
-from gui.heatmap import HeatmapWidget  # noqa: E402
-from gui.theme import apply_theme  # noqa: E402
-from gui.topk_view import TopKPanel  # noqa: E402
+from gui.matrix.heatmap import HeatmapWidget  # noqa: E402
+from gui.panels.context_view import ContextInspector  # noqa: E402
+from gui.panels.topk_view import TopKPanel  # noqa: E402
+from gui.style.theme import apply_theme  # noqa: E402
 from tests.fakes import fake_result  # noqa: E402
 
 WORDS = ["turn", "off", "the", "lights", "please", "in", "kitchen", "now"]

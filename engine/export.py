@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.interventions import to_dict
 from engine.records import BeamNode, Candidate, DecodeResult, Perturbation
+from engine.requests import to_dict
 from models.atomic import atomic_write_bytes, atomic_write_text
 
 CSV_CORNER = "output\\source"

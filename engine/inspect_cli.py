@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from engine.decoding.inputs import MAX_SOURCE_TOKENS, InputError
+from engine.decoding.session import InferenceSession
 from engine.export import FORMATS, export_result
-from engine.inputs import MAX_SOURCE_TOKENS, InputError
-from engine.interventions import EditRow, Intervention, MaskSource, PinStep, describe_intervention
-from engine.records import DecodeRequest, DecodeResult
-from engine.session import InferenceSession
+from engine.records import DecodeResult
+from engine.requests import DecodeRequest, EditRow, Intervention, MaskSource, PinStep, describe_intervention
 from models.checkpoint import CheckpointError, describe
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "en_hi_bahdanau.safetensors"
@@ -191,7 +191,7 @@ def _request(args: argparse.Namespace) -> DecodeRequest:
 def _export(result: DecodeResult, out: Path, model: dict[str, Any]) -> None:
     if out.suffix.lower() in IMAGE_FORMATS:
         try:
-            from gui.render import render_result  # Qt only for image output, and only here
+            from gui.export.render import render_result  # Qt only for image output, and only here
         except ImportError as exc:
             raise UsageError(f"image export needs the GUI renderer, which cannot be loaded ({exc})") from exc
         render_result(result, out)

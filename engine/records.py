@@ -1,4 +1,4 @@
-"""Frozen records that cross from the engine to its consumers: requests, steps, results."""
+"""Frozen records that cross from the engine to its consumers: steps, candidates, hypotheses, results."""
 
 from __future__ import annotations
 
@@ -8,33 +8,9 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 if TYPE_CHECKING:
-    from engine.interventions import Intervention
+    from engine.requests import Intervention
 
-STRATEGIES = ("greedy", "beam", "forced", "sample")
-PERTURB_MODES = ("", "drop", "replace")
 BEAM_STATUSES = ("kept", "pruned", "finished")
-
-
-@dataclass(frozen=True)
-class DecodeRequest:
-    """One decode the user asked for; `request_id` ties every record back to it."""
-
-    request_id: int
-    source: str
-    strategy: str = "greedy"
-    target: str = ""  # the reference for forced decoding
-    beam_width: int = 4
-    length_penalty: float = 1.0  # beam score = log p / len^penalty
-    temperature: float = 1.0
-    seed: int = 0
-    max_len: int = 0  # 0: derived from the source length
-    top_k: int = 5
-    # What-if tools (engine/interventions.py): edits applied to α before each c_i is formed.
-    interventions: tuple[Intervention, ...] = ()
-    score_temperature: float = 1.0  # α = softmax(e / τ); not the sampling temperature
-    prefix: tuple[str, ...] = ()  # greedy only: output tokens forced before greedy takes over
-    perturb: str = ""  # "drop" / "replace": also decode once per source word dropped / replaced
-    perturb_with: str = ""  # the replacement word for perturb="replace"
 
 
 class Candidate(NamedTuple):  # a named tuple: made k times per step, twice as fast as a frozen dataclass

@@ -11,13 +11,13 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
-from gui.autosave import SessionAutosave
-from gui.fonts import font_family
-from gui.image_files import save_image
-from gui.main_window import MainWindow
-from gui.settings_store import SettingsStore
-from gui.theme import THEMES
-from gui.window_state import restore_window_state, stored_inputs, stored_look
+from gui.files.image_files import save_image
+from gui.files.settings_store import SettingsStore
+from gui.style.fonts import font_family
+from gui.style.theme import THEMES
+from gui.window.autosave import SessionAutosave
+from gui.window.main_window import MainWindow
+from gui.window.window_state import restore_window_state, stored_inputs, stored_look
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = REPO_ROOT / "resources" / "models" / "en_hi_bahdanau.safetensors"
@@ -80,7 +80,7 @@ def create_window(
 
     `max_source_tokens`: None reads limits/max_source_tokens from the settings, else the engine's default applies.
     """
-    from engine.qt_worker import EngineController  # the engine (and torch) only when a window is made
+    from gui.bridge.engine_controller import EngineController  # the engine (and torch) only when a window is made
 
     font_family()  # registers the packaged Devanagari font before any widget asks for it
     store = SettingsStore(settings_dir)

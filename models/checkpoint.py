@@ -14,9 +14,9 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from models.atomic import atomic_write_bytes
-from models.config import ConfigError, ModelConfig
 from models.foreign import build_model, config_from_dict, tokenizer_from_dict
-from models.seq2seq import Seq2Seq
+from models.rnn.config import ConfigError, ModelConfig
+from models.rnn.seq2seq import Seq2Seq
 from models.tokens import SPECIALS, Tokenizer, Vocab
 
 FORMAT_NAME = "attnscope"

@@ -27,7 +27,7 @@ def write_toy_pairs(path: Path, n: int, seed: int) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small Bahdanau GRU trained for a few hundred updates (a few seconds on CPU)."""
-    from models.training import TrainOptions, train
+    from models.training.loop import TrainOptions, train
 
     root = tmp_path_factory.mktemp("tiny")
     opts = TrainOptions(

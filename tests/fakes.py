@@ -113,7 +113,7 @@ def fail_device_moves(monkeypatch: Any, session: Any, message: str) -> None:
     """'auto' resolves to CUDA, but moving the model off the CPU raises RuntimeError(message)."""
     import torch
 
-    from engine.device import DeviceChoice
+    from engine.decoding.device import DeviceChoice
 
     real_to = session.model.to
 
@@ -122,5 +122,5 @@ def fail_device_moves(monkeypatch: Any, session: Any, message: str) -> None:
             raise RuntimeError(message)
         return real_to(device, *args, **kwargs)
 
-    monkeypatch.setattr("engine.session.resolve_device", lambda name: DeviceChoice(torch.device("cuda", 0)))
+    monkeypatch.setattr("engine.decoding.session.resolve_device", lambda name: DeviceChoice(torch.device("cuda", 0)))
     monkeypatch.setattr(session.model, "to", to)

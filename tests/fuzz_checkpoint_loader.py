@@ -34,9 +34,9 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from models.config import ModelConfig
 from models.foreign import ForeignConfig, ForeignSeq2Seq, ForeignTokenizer
-from models.seq2seq import Seq2Seq
+from models.rnn.config import ModelConfig
+from models.rnn.seq2seq import Seq2Seq
 from models.tokens import Tokenizer, Vocab
 
 TIME_BUDGET_S = 2.0  # per case

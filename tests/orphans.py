@@ -2,7 +2,7 @@
 
 The collector deletes the ones Python owns at whatever allocation triggers it; once that was in the
 middle of building a ViewBox, and the process died (SIGSEGV in ViewBox.itemChange).  The ones C++ owns
-are never deleted at all.  See gui/plot_lifetime.py.
+are never deleted at all.  See gui/matrix/plot_lifetime.py.
 """
 
 from __future__ import annotations

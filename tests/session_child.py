@@ -17,8 +17,8 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.app import run  # noqa: E402
-from gui.autosave import SessionAutosave  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
+from gui.window.autosave import SessionAutosave  # noqa: E402
+from gui.window.main_window import MainWindow  # noqa: E402
 
 POLL_MS = 100
 

@@ -12,8 +12,8 @@ import torch
 from safetensors.torch import save as st_save
 
 from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from models.config import ModelConfig
-from models.seq2seq import Seq2Seq
+from models.rnn.config import ModelConfig
+from models.rnn.seq2seq import Seq2Seq
 from models.tokens import Tokenizer, Vocab
 
 

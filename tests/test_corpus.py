@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from models import corpus_dates, corpus_en_hi
-from models.corpus_cli import main as cli_main
-from models.corpus_en_hi import ARTICLE_EXAMPLE, HINDI_VERB_FORMS, Pair
-from models.tsv_io import read_tsv, write_tsv_atomic
+from models.data import corpus_dates, corpus_en_hi
+from models.data.corpus_cli import main as cli_main
+from models.data.corpus_en_hi import ARTICLE_EXAMPLE, HINDI_VERB_FORMS, Pair
+from models.data.tsv_io import read_tsv, write_tsv_atomic
 
 CONNECTORS_HI = {"और", "फिर", "उसके"}  # words that may follow a clause-final verb
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.decoding.session import InferenceSession
 from engine.export import export_result
-from engine.records import DecodeRequest, DecodeResult
-from engine.session import InferenceSession
+from engine.records import DecodeResult
+from engine.requests import DecodeRequest
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from engine.control import DecodeControl
-from engine.inputs import InputError
-from engine.records import DecodeRequest, DecodeResult, StepRecord
-from engine.session import InferenceSession
-from engine.strategies import hand_out
-from models.batch_decode import greedy_batch
+from engine.decoding.control import DecodeControl
+from engine.decoding.inputs import InputError
+from engine.decoding.session import InferenceSession
+from engine.decoding.strategies import hand_out
+from engine.records import DecodeResult, StepRecord
+from engine.requests import DecodeRequest
 from models.tokens import BOS_ID, EOS, EOS_ID
+from models.training.batch_decode import greedy_batch
 
 SOURCES = ["w1 w2", "w3 w4 w5", "w6 w7 w8 w9 w10", "w11 w0 w1 w2 w3 w4"]
 
@@ -281,7 +282,7 @@ def test_result_timing_leaves_out_the_per_step_delay(session: InferenceSession) 
 
 def test_steps_are_handed_out_in_runs_only_while_free_running() -> None:
     """No one watching: one run; free-running: a frame's worth; delay, pause or single steps: one at a time."""
-    from engine.session import FRAME_S, _Gate
+    from engine.decoding.session import FRAME_S, _Gate
 
     assert _Gate(None, 1).hand_out_after() == float("inf")
     control = DecodeControl()

@@ -10,9 +10,10 @@ import pytest
 import torch
 from pytestqt.qtbot import QtBot
 
-from engine.qt_worker import EngineController
-from engine.records import DecodeRequest, DecodeResult, StepRecord
-from engine.session import InferenceSession, ModelInfo
+from engine.decoding.session import InferenceSession, ModelInfo
+from engine.records import DecodeResult, StepRecord
+from engine.requests import DecodeRequest
+from gui.bridge.engine_controller import EngineController
 from tests.fakes import fail_device_moves, fail_on_step
 
 WAIT_MS = 10_000

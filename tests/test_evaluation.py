@@ -10,8 +10,8 @@ import pytest
 import torch
 from pytestqt.qtbot import QtBot
 
-from engine import evaluate_cli
-from engine.evaluation import (
+from engine.evaluation import evaluate_cli
+from engine.evaluation.quality import (
     BUCKET_LABELS,
     EvalPair,
     EvaluationCancelled,
@@ -23,7 +23,7 @@ from engine.evaluation import (
     word_map,
 )
 from models.checkpoint import Checkpoint, load_checkpoint
-from models.dataset import DataError
+from models.data.dataset import DataError
 from models.tokens import BOS_ID, EOS_ID, Tokenizer
 from tests.conftest import TOY_WORDS
 
@@ -229,7 +229,7 @@ def _stderr_of(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_quality_plot_redraws_exports_svg_and_tears_down_twice(qtbot: QtBot, tmp_path: Path) -> None:
-    from gui.quality_plot import QualityPlot
+    from gui.tools.quality_plot import QualityPlot
 
     buckets = [{"range": r, "bleu": None if r == "51+" else 50.0, "exact_match": 0.5} for r in BUCKET_LABELS]
     report = {"models": [{"model": "a", "buckets": buckets}, {"model": "b", "buckets": buckets[:3]}]}

@@ -18,11 +18,11 @@ from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QStyle, QStyleOptionButton, QStyleOptionSlider
 
 from gui.app import DEFAULT_SOURCE, SCREENSHOT_SIZES, create_window, run
-from gui.main_window import MainWindow
-from gui.menus import Menus
-from gui.quality_plot import QualityPlot
-from gui.theme import PRESENTATION_ZOOM, clamp_zoom
-from gui.token_spans import token_spans, unknown_spans
+from gui.style.theme import PRESENTATION_ZOOM, clamp_zoom
+from gui.text.token_spans import token_spans, unknown_spans
+from gui.tools.quality_plot import QualityPlot
+from gui.window.main_window import MainWindow
+from gui.window.menus import Menus
 from tests.orphans import collector_paused, orphaned_graphics_items
 
 REPO = Path(__file__).resolve().parent.parent

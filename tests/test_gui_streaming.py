@@ -11,8 +11,8 @@ from PySide6.QtCore import QCoreApplication, QEvent
 
 from engine.records import DecodeResult, StepRecord
 from gui.app import create_window
-from gui.context_view import ContextInspector
-from gui.main_window import MainWindow
+from gui.panels.context_view import ContextInspector
+from gui.window.main_window import MainWindow
 from tests.fakes import fake_result, step_records
 
 DECODE_TIMEOUT_MS = 30_000

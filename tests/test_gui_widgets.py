@@ -13,8 +13,11 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
-from gui.colour_bar import ColourBar, nice_ticks, tick_label
-from gui.context_view import (
+from gui.export.render import render_result
+from gui.matrix.colour_bar import ColourBar, nice_ticks, tick_label
+from gui.matrix.heatmap import HeatmapWidget, score_levels, thinning_step
+from gui.matrix.matrix_image import MatrixImage
+from gui.panels.context_view import (
     FIXED_CONTEXT_NOTE,
     ContextInspector,
     convex_hull,
@@ -22,14 +25,11 @@ from gui.context_view import (
     labelled_rows,
     pca_project,
 )
-from gui.fonts import alpha_symbol
-from gui.heatmap import HeatmapWidget, score_levels, thinning_step
-from gui.matrix_image import MatrixImage
-from gui.render import render_result
-from gui.source_panel import SourcePanel
-from gui.theme import get_theme, lookup_table
-from gui.topk_view import TopKPanel
-from gui.transport_bar import PAUSE_SHOWN_MS, PAUSE_TEXT, PLAY_TEXT, TransportBar
+from gui.panels.source_panel import SourcePanel
+from gui.panels.topk_view import TopKPanel
+from gui.panels.transport_bar import PAUSE_SHOWN_MS, PAUSE_TEXT, PLAY_TEXT, TransportBar
+from gui.style.fonts import alpha_symbol
+from gui.style.theme import get_theme, lookup_table
 from tests.fakes import EN_SOURCE, HI_OUTPUT, fake_result, step_records
 
 WORDS = ["turn", "off", "the", "lights", "please", "in", "kitchen", "now"]

@@ -20,7 +20,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from pytestqt.qtbot import QtBot
 
 from gui.app import run
-from gui.main_window import MainWindow
+from gui.window.main_window import MainWindow
 from tests.test_gui_app import DECODE_TIMEOUT_MS, REPO, make_window, type_source  # noqa: F401 (a fixture)
 from tests.test_importers import malicious_inputs
 
@@ -59,7 +59,7 @@ def _open_directly(window: MainWindow, path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def _open_from_the_menu(window: MainWindow, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("gui.main_window.ask_model_path", lambda parent, current: str(path))  # the file dialog
+    monkeypatch.setattr("gui.window.main_window.ask_model_path", lambda parent, current: str(path))  # the file dialog
     window.menus.open_model.trigger()
 
 

@@ -19,13 +19,22 @@ import numpy as np
 import pytest
 import torch
 
-from engine import evaluate_cli, inspect_cli
-from engine.records import DecodeRequest
-from engine.session import InferenceSession
-from models import convert_cli
+from engine import inspect_cli
+from engine.decoding.session import InferenceSession
+from engine.evaluation import evaluate_cli
+from engine.requests import DecodeRequest
 from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from models.foreign import ForeignSeq2Seq, ForeignTokenizer
-from models.importers import detect, import_foreign, joeynmt, load_any, mini_yaml, opennmt, pytorch_tutorial
+from models.importers import (
+    convert_cli,
+    detect,
+    import_foreign,
+    joeynmt,
+    load_any,
+    mini_yaml,
+    opennmt,
+    pytorch_tutorial,
+)
 from models.tokens import BOS_ID
 
 DATA = Path(__file__).parent / "data"
@@ -347,7 +356,7 @@ def test_foreign_tokenizers_follow_each_toolkit() -> None:
 
 
 def test_batched_evaluation_of_an_imported_model() -> None:
-    from engine.evaluation import EvalPair, evaluate_model
+    from engine.evaluation.quality import EvalPair, evaluate_model
 
     words = [f"w{i}" for i in range(10)]
     rng = np.random.default_rng(3)

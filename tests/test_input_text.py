@@ -16,12 +16,13 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from engine import inspect_cli
-from engine.inputs import MAX_SOURCE_TOKENS
-from engine.records import DecodeRequest, DecodeResult
-from engine.session import InferenceSession, InputError
+from engine.decoding.inputs import MAX_SOURCE_TOKENS
+from engine.decoding.session import InferenceSession, InputError
+from engine.records import DecodeResult
+from engine.requests import DecodeRequest
 from gui.app import create_window, parse_args
-from gui.main_window import MainWindow
-from gui.settings_store import SettingsStore
+from gui.files.settings_store import SettingsStore
+from gui.window.main_window import MainWindow
 from tests.test_gui_app import DECODE_TIMEOUT_MS, _dispose
 
 TEN_THOUSAND_WORDS = " ".join(f"w{i % 12}" for i in range(10_000))

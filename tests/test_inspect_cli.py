@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from engine import inspect_cli
-from engine.records import DecodeRequest, DecodeResult
-from engine.session import InferenceSession
+from engine.decoding.session import InferenceSession
+from engine.records import DecodeResult
+from engine.requests import DecodeRequest
 from main import main
 
 SOURCE = "w1 w2 w3 zz"
@@ -68,7 +69,9 @@ def test_csv_output_is_alpha_with_token_headers(tiny_model_path: Path, tmp_path:
 
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_image_output(tiny_model_path: Path, tmp_path: Path, suffix: str) -> None:
-    pytest.importorskip("gui.render", reason="gui/render.py (the offscreen heatmap renderer) is not in the tree yet")
+    pytest.importorskip(
+        "gui.export.render", reason="gui/export/render.py (the offscreen heatmap renderer) is not in the tree yet"
+    )
     out = tmp_path / f"r{suffix}"
     assert inspect(tiny_model_path, out) == 0
     assert out.stat().st_size > 0

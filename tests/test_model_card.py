@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from models import model_card
 from models.checkpoint import load_checkpoint
+from models.training import model_card
 
 
 def report_for(name: str) -> dict:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from models.attention import weighted_sum
-from models.config import ATTENTION_TYPES, ConfigError, ModelConfig
-from models.seq2seq import Seq2Seq
+from models.rnn.attention import weighted_sum
+from models.rnn.config import ATTENTION_TYPES, ConfigError, ModelConfig
+from models.rnn.seq2seq import Seq2Seq
 from models.tokens import BOS_ID
 
 

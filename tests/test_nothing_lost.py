@@ -18,9 +18,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from gui.app import create_window
-from gui.autosave import AUTOSAVE_MS, SessionAutosave
-from gui.main_window import MainWindow
-from gui.settings_store import SettingsStore
+from gui.files.settings_store import SettingsStore
+from gui.window.autosave import AUTOSAVE_MS, SessionAutosave
+from gui.window.main_window import MainWindow
 from tests.test_gui_app import DECODE_TIMEOUT_MS, REPO, _dispose, make_window, type_source  # noqa: F401 (a fixture)
 
 CHILD_TIMEOUT_S = 120

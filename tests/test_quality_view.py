@@ -18,10 +18,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
-from engine.evaluation import evaluate_model, read_eval_pairs
-from engine.evaluation_table import CSV_COLUMNS, report_rows
-from engine.qt_worker import EngineController
-from gui.quality_view import TOOL_OBJECT_NAME, QualityTool, QualityView
+from engine.evaluation.quality import evaluate_model, read_eval_pairs
+from engine.evaluation.table import CSV_COLUMNS, report_rows
+from gui.bridge.engine_controller import EngineController
+from gui.tools.quality_view import TOOL_OBJECT_NAME, QualityTool, QualityView
 from models.checkpoint import load_checkpoint
 from tests.conftest import TOY_WORDS
 
@@ -106,7 +106,7 @@ def test_view_plots_the_engine_numbers_and_exports_them(
     controller.evaluation_progressed.connect(lambda done, total: seen.append((done, total)))
     report = run_to_end(qtbot, view)
 
-    # The same numbers as engine.evaluation on this thread.
+    # The same numbers as engine.evaluation.quality on this thread.
     expected = evaluate_model(load_checkpoint(tiny_model_path), read_eval_pairs(data), batch_size=8).to_dict()
     assert [m["model"] for m in report["models"]] == ["tiny", "tiny_copy"]
     for model in report["models"]:

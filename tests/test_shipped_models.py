@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from engine.evaluation import evaluate_model, read_eval_pairs
-from engine.records import DecodeRequest, DecodeResult
-from engine.session import InferenceSession
+from engine.decoding.session import InferenceSession
+from engine.evaluation.quality import evaluate_model, read_eval_pairs
+from engine.records import DecodeResult
+from engine.requests import DecodeRequest
 from models.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ import pytest
 
 from main import main
 from models.checkpoint import load_checkpoint
-from models.dataset import DataError, read_pairs
+from models.data.dataset import DataError, read_pairs
 from tests.conftest import write_toy_pairs
 
 
@@ -46,7 +46,7 @@ def test_tiny_training_run_lowers_the_loss(tmp_path: Path) -> None:
 
 
 def test_early_stopping_respects_patience(tmp_path: Path) -> None:
-    from models.training import EpochResult, _should_stop
+    from models.training.loop import EpochResult, _should_stop
 
     history = [EpochResult(i, 1.0, loss, 0.0, 0.0) for i, loss in enumerate([3.0, 2.0, 2.5, 2.6], 1)]
     assert not _should_stop(history[:3], patience=2)

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from engine.alpha_edits import StepEdits
-from engine.compare import alpha_difference, changed_positions, step_labels
-from engine.inputs import InputError
-from engine.interventions import EditRow, MaskSource, PinStep, reweighted_row, whatif_options
-from engine.records import DecodeRequest, DecodeResult
-from engine.session import InferenceSession
+from engine.decoding.inputs import InputError
+from engine.decoding.session import InferenceSession
+from engine.records import DecodeResult
+from engine.requests import DecodeRequest, EditRow, MaskSource, PinStep, reweighted_row
+from engine.whatif.alpha_edits import StepEdits
+from engine.whatif.compare import alpha_difference, changed_positions, step_labels
+from engine.whatif.redecode import whatif_options
 from main import main
 from models.tokens import EOS
 

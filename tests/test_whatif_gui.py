@@ -11,14 +11,14 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from engine.compare import alpha_difference
-from engine.interventions import EditRow, MaskSource
-from engine.qt_worker import EngineController
 from engine.records import DecodeResult
-from gui.beam_view import BeamExplorer, node_path, tree_layout
-from gui.compare_view import CompareView
-from gui.perturbation_table import PerturbationPanel
-from gui.whatif_panel import WhatIfPanel
+from engine.requests import EditRow, MaskSource
+from engine.whatif.compare import alpha_difference
+from gui.bridge.engine_controller import EngineController
+from gui.tools.beam_view import BeamExplorer, node_path, tree_layout
+from gui.tools.compare_view import CompareView
+from gui.tools.perturbation_table import PerturbationPanel
+from gui.tools.whatif_panel import WhatIfPanel
 from tests.orphans import collector_paused, orphaned_graphics_items
 
 WAIT_MS = 20_000
@@ -197,7 +197,7 @@ def test_whatif_tools_in_the_main_window(qtbot: QtBot, tiny_model_path: Path, tm
     from PySide6.QtCore import QCoreApplication, QEvent
 
     from gui.app import create_window
-    from gui.whatif_menu import WhatIfTools, install_whatif_tools
+    from gui.window.tool_docks import WhatIfTools, install_whatif_tools
 
     window = create_window(tmp_path / "settings", tiny_model_path, SOURCE)
     try:

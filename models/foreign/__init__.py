@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.config import ModelConfig
 from models.foreign.config import ForeignConfig
 from models.foreign.model import ForeignMemory, ForeignSeq2Seq
 from models.foreign.tokenizer import ForeignTokenizer
-from models.seq2seq import Seq2Seq
+from models.rnn.config import ModelConfig
+from models.rnn.seq2seq import Seq2Seq
 from models.tokens import Tokenizer
 
 __all__ = [

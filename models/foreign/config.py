@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from models.config import ConfigError, ModelConfig
+from models.rnn.config import ConfigError, ModelConfig
 
 TOOLKITS = ("joeynmt", "opennmt-py", "pytorch-tutorial")
 QUERIES = ("new", "prev")  # attend with s_i (after the RNN step) or s_{i-1} (before it)

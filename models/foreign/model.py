@@ -20,11 +20,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from models.attention import AlphaEdit, AttentionOutput, masked_softmax, weighted_sum
-from models.decoder import DecoderState, StepOutput
-from models.encoder import Memory, make_rnn
 from models.foreign.config import ForeignConfig
-from models.seq2seq import Seq2Seq
+from models.rnn.attention import AlphaEdit, AttentionOutput, masked_softmax, weighted_sum
+from models.rnn.decoder import DecoderState, StepOutput
+from models.rnn.encoder import Memory, make_rnn
+from models.rnn.seq2seq import Seq2Seq
 
 
 @dataclass(frozen=True)

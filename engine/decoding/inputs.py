@@ -1,0 +1,163 @@
+"""Checking a DecodeRequest against a model and turning its text into ids, with notes for the user.
+
+Policy for long sources: tokens beyond `max_source_tokens` are dropped and a message says so
+(the result's `source_tokens` shows exactly what the model read), rather than refusing the request.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from engine.requests import PERTURB_MODES, STRATEGIES, DecodeRequest, problems
+from models.checkpoint import Checkpoint
+from models.tokens import UNK
+
+MAX_SOURCE_TOKENS = 400
+MAX_OUTPUT_TOKENS = 1024  # hard cap on decoder steps, whatever max_len asks for
+MAX_BEAM_WIDTH = 64
+MAX_SHOWN_UNKNOWN = 10
+
+
+class InputError(ValueError):
+    """A request that cannot be decoded; the message is written for the user."""
+
+
+class PreparedRequest(NamedTuple):  # made for every request: a named tuple costs a third of a frozen dataclass
+    request: DecodeRequest
+    source_tokens: tuple[str, ...]
+    source_ids: tuple[int, ...]
+    unknown_positions: tuple[int, ...]
+    target_ids: tuple[int, ...]  # forced decoding's reference, without <eos>
+    prefix_ids: tuple[int, ...]  # greedy: forced before greedy takes over
+    max_len: int
+    top_k: int
+    messages: tuple[str, ...]
+
+
+def prepare_request(
+    request: DecodeRequest,
+    ckpt: Checkpoint,
+    max_source_tokens: int = MAX_SOURCE_TOKENS,
+    max_output_tokens: int = MAX_OUTPUT_TOKENS,
+) -> PreparedRequest:
+    """Validate `request` and tokenise its text; raises InputError with a readable message."""
+    _check_options(request)
+    messages: list[str] = []
+    tokens = _source_tokens(request.source, ckpt, max_source_tokens, messages)
+    unknown = tuple(ckpt.src_vocab.unknown(tokens))
+    if unknown:
+        messages.append(_unknown_note("source", [tokens[i] for i in unknown]))
+    target_ids = _target_ids(request, ckpt, max_output_tokens, messages) if request.strategy == "forced" else ()
+    _check_whatif(request, ckpt, len(tokens))
+    return PreparedRequest(
+        request=request,
+        source_tokens=tuple(tokens),
+        source_ids=tuple(ckpt.src_vocab.encode(tokens)),
+        unknown_positions=unknown,
+        target_ids=target_ids,
+        prefix_ids=tuple(ckpt.tgt_vocab.encode(request.prefix)),
+        max_len=_max_len(request, len(tokens), max_output_tokens, messages),
+        top_k=min(request.top_k, len(ckpt.tgt_vocab)),
+        messages=tuple(messages),
+    )
+
+
+def _check_options(request: DecodeRequest) -> None:
+    if request.strategy not in STRATEGIES:
+        raise InputError(f"Unknown decoding strategy {request.strategy!r}; choose one of {', '.join(STRATEGIES)}.")
+    if not isinstance(request.source, str):
+        raise InputError("The source must be text.")
+    _check_encodable("source", request.source)
+    _check_encodable("reference", request.target)
+    if not _is_int(request.beam_width) or not 1 <= request.beam_width <= MAX_BEAM_WIDTH:
+        raise InputError(f"Beam width must be a whole number from 1 to {MAX_BEAM_WIDTH}, got {request.beam_width!r}.")
+    if not _is_number(request.length_penalty) or request.length_penalty < 0:
+        raise InputError(f"Length penalty must be a number ≥ 0, got {request.length_penalty!r}.")
+    if not _is_number(request.temperature) or request.temperature <= 0:
+        raise InputError(f"Temperature must be a number > 0, got {request.temperature!r}.")
+    if not _is_int(request.top_k) or request.top_k < 1:
+        raise InputError(f"Top-k must be a whole number ≥ 1, got {request.top_k!r}.")
+    if not _is_int(request.max_len) or request.max_len < 0:
+        raise InputError(f"Maximum length must be a whole number ≥ 0 (0: automatic), got {request.max_len!r}.")
+    if not _is_int(request.seed):
+        raise InputError(f"Seed must be a whole number, got {request.seed!r}.")
+
+
+def _check_encodable(name: str, text: object) -> None:
+    """Lone surrogates (undecodable bytes on a command line) would break every export later: refuse them now."""
+    if not isinstance(text, str):
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"The {name} holds a character that is not valid text (U+{ord(text[exc.start]):04X} at position "
+            f"{exc.start}): was it written in another encoding than UTF-8?"
+        ) from None
+
+
+def _check_whatif(request: DecodeRequest, ckpt: Checkpoint, width: int) -> None:
+    """Interventions, the output prefix and perturbation, once the source length is known."""
+    found = problems(tuple(request.interventions), width, request.score_temperature)
+    if request.prefix and request.strategy != "greedy":
+        found.append("A forced output prefix works with greedy decoding only.")
+    if request.perturb not in PERTURB_MODES:
+        modes = ", ".join(repr(m) for m in PERTURB_MODES)
+        found.append(f"Perturbation must be one of {modes}, got {request.perturb!r}.")
+    elif request.perturb and (request.interventions or request.prefix):  # positions shift once a word goes
+        found.append("Perturbation compares plain decodes: it cannot be combined with attention edits.")
+    elif request.perturb == "replace" and len(ckpt.src_tokenizer.tokenize(request.perturb_with)) != 1:
+        found.append(f"The replacement must be exactly one source token, got {request.perturb_with!r}.")
+    if found:
+        raise InputError(" ".join(found))
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _source_tokens(source: str, ckpt: Checkpoint, limit: int, messages: list[str]) -> list[str]:
+    tokens = ckpt.src_tokenizer.tokenize(source)
+    if not tokens:
+        raise InputError("The source is empty: type a sentence to translate.")
+    if len(tokens) > limit:
+        messages.append(
+            f"The source has {len(tokens):,} tokens, more than the limit of {limit:,} (--max-source-tokens): "
+            f"only the first {limit} were used."
+        )
+        tokens = tokens[:limit]
+    return tokens
+
+
+def _target_ids(
+    request: DecodeRequest, ckpt: Checkpoint, max_output_tokens: int, messages: list[str]
+) -> tuple[int, ...]:
+    tokens = ckpt.tgt_tokenizer.tokenize(request.target)
+    if not tokens:
+        raise InputError("Forced decoding needs a target sentence to score.")
+    if len(tokens) + 1 > max_output_tokens:
+        raise InputError(
+            f"The target has {len(tokens)} tokens; forced decoding handles at most {max_output_tokens - 1}."
+        )
+    unknown = ckpt.tgt_vocab.unknown(tokens)
+    if unknown:
+        messages.append(_unknown_note("target", [tokens[i] for i in unknown]))
+    return tuple(ckpt.tgt_vocab.encode(tokens))
+
+
+def _max_len(request: DecodeRequest, src_len: int, cap: int, messages: list[str]) -> int:
+    wanted = request.max_len or 2 * src_len + 10
+    if wanted > cap:
+        messages.append(f"Maximum length {wanted} is above the limit; decoding stops after {cap} tokens.")
+    return min(wanted, cap)
+
+
+def _unknown_note(side: str, words: list[str]) -> str:
+    shown = ", ".join(dict.fromkeys(words[:MAX_SHOWN_UNKNOWN]))
+    more = f" and {len(words) - MAX_SHOWN_UNKNOWN} more" if len(words) > MAX_SHOWN_UNKNOWN else ""
+    return f"Not in the {side} vocabulary (read as {UNK}): {shown}{more}."

@@ -1,0 +1,72 @@
+"""Headless rendering of a decode's heatmap to PNG or SVG (`python main.py inspect --out x.png`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtWidgets import QApplication
+
+from engine.records import DecodeResult
+from gui.matrix.heatmap import HeatmapWidget
+from gui.style.theme import apply_theme
+
+SUFFIXES = (".png", ".svg")
+_app: QApplication | None = None  # kept alive for the rest of the process once we made it
+
+
+def has_display() -> bool:
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def ensure_app() -> QApplication:
+    """The running QApplication, or a new one (offscreen when there is no display)."""
+    global _app
+    existing = QCoreApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    if existing is not None:
+        raise RuntimeError("a non-widget Qt application is running; rendering needs QApplication")
+    if not has_display():
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _app = QApplication([sys.argv[0] if sys.argv else "attnscope"])
+    return _app
+
+
+def render_result(
+    result: DecodeResult,
+    path: str | Path,
+    width: int = 1200,
+    height: int = 900,
+    theme: str = "light",
+    zoom: float = 1.0,
+    mode: str = "alpha",
+) -> None:
+    """Write the attention heatmap of `result` to `path` (.png or .svg), width × height pixels."""
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise ValueError(f"can render {', '.join(SUFFIXES)}, not {path.suffix or 'a file without suffix'!r}")
+    app = ensure_app()
+    if _app is app:  # our own app: give it the theme's palette and font too
+        apply_theme(app, theme, zoom)
+    widget = HeatmapWidget(theme=theme, zoom=zoom, show_readout=False)
+    try:
+        widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # laid out, never flashed on a desktop
+        widget.resize(width, height)
+        widget.show()
+        widget.set_result(result)
+        widget.set_mode(mode)
+        app.processEvents()
+        if path.suffix.lower() == ".png":
+            widget.export_png(path, width=width)
+        else:
+            widget.export_svg(path)
+    finally:
+        widget.teardown()
+        widget.close()
+        widget.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)

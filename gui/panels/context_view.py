@@ -1,0 +1,494 @@
+"""The context vector of one decoder step, taken apart: c_i = Σ_j α_ij h_j.
+
+Four views of the same algebra: c_i per dimension; how much each source token adds
+(‖α_ij h_j‖ with its α); where c_i sits among the h_j in a 2-D PCA (inside their hull,
+being a convex combination); and how alike the c_i of all steps are (cosine matrix).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
+
+from engine.records import DecodeResult, StepRecord
+from gui.matrix.colour_bar import ColourBar
+from gui.matrix.heatmap import TokenAxis, settle_layout
+from gui.matrix.matrix_image import MatrixImage
+from gui.matrix.plot_lifetime import release_view
+from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
+from gui.style.theme import Theme, clamp_zoom, get_theme, lookup_table
+
+FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
+SAME_CONTEXT_ATOL = 1e-6
+STREAMING_NOTE = "the other views show the previous decode until this one ends"
+AXES = ("left", "bottom", "top", "right")
+MIN_WIDTH_EMS = 42
+
+
+# -- the numbers (pure numpy, tested directly) ------------------------------------------------
+def is_fixed_context(context: np.ndarray) -> bool:
+    """True when every step read the same vector (the no-attention encoder-decoder)."""
+    return context.shape[0] >= 2 and bool(np.allclose(context, context[0], rtol=0.0, atol=SAME_CONTEXT_ATOL))
+
+
+def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.where(norms > 1e-12, norms, 1.0)
+    return np.clip(unit @ unit.T, -1.0, 1.0)
+
+
+def pca_project(points: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Project `points` and `others` onto the top two principal axes of `points` (numpy SVD).
+
+    The projection is affine, so a convex combination of the points stays inside their hull.
+    """
+    mean = points.mean(axis=0)
+    centred = points - mean
+    basis = np.zeros((points.shape[1], 2))
+    if points.shape[0] >= 2 and np.any(centred):
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        top = vt[:2]
+        top = top * np.sign(top[np.arange(len(top)), np.abs(top).argmax(axis=1)])[:, None]  # stable orientation
+        basis[:, : len(top)] = top.T
+    return centred @ basis, (others - mean) @ basis
+
+
+def convex_hull(points: np.ndarray) -> np.ndarray:
+    """Counter-clockwise hull vertices (Andrew's monotone chain); degenerate inputs give 1–2 points."""
+    unique = np.unique(np.round(points, 12), axis=0)
+    if len(unique) <= 2:
+        return unique
+    ordered = sorted(map(tuple, unique))
+
+    def half(seq: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+        chain: list[tuple[float, float]] = []
+        for p in seq:
+            while len(chain) >= 2 and _cross(chain[-2], chain[-1], p) <= 0:
+                chain.pop()
+            chain.append(p)
+        return chain
+
+    lower, upper = half(ordered), half(ordered[::-1])
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def labelled_rows(weights: np.ndarray, apart: int) -> set[int]:
+    """Rows to label, largest weight first, no two closer than `apart` rows (1: every row)."""
+    chosen: set[int] = set()
+    taken = np.zeros(len(weights), dtype=bool)  # too close to a label already placed
+    for j in np.argsort(-weights, kind="stable"):
+        if not taken[j]:
+            chosen.add(int(j))
+            taken[max(0, j - apart + 1) : j + apart] = True
+    return chosen
+
+
+def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+# -- the widget ---------------------------------------------------------------------------------
+class ContextInspector(QWidget):
+    def __init__(self, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0) -> None:
+        super().__init__(parent)
+        self._theme: Theme = get_theme(theme)
+        self._zoom = clamp_zoom(zoom)
+        self._result: DecodeResult | None = None
+        self._h = np.zeros((0, 0))
+        self._context = np.zeros((0, 0))
+        self._alpha = np.zeros((0, 0))
+        self._h2d = np.zeros((0, 2))
+        self._c2d = np.zeros((0, 2))
+        self._cosine = np.zeros((0, 0))
+        self._step: int | None = None
+        self._record: StepRecord | None = None  # the streamed step shown while a decode runs
+        self._torn_down = False
+        self._token_texts: list[pg.TextItem] = []  # shown: one per source token
+        self._point_texts: list[pg.TextItem] = []
+        self._token_pool: list[pg.TextItem] = []  # every one made so far; those beyond the shown are hidden
+        self._point_pool: list[pg.TextItem] = []
+        self._build()
+        self.set_theme(theme)
+        self.set_zoom(self._zoom)
+
+    # -- construction ------------------------------------------------------------
+    def _build(self) -> None:
+        self._header = QLabel("No decode yet.")
+        # Clipped rather than widening the dock: a minimum width that follows the text relayouts the window.
+        self._header.setMinimumWidth(1)
+        self._note = QLabel(FIXED_CONTEXT_NOTE)
+        self._note.setWordWrap(True)
+        self._note.setVisible(False)
+        self._view = pg.GraphicsLayoutWidget()
+        self._dims_plot = self._view.addPlot(row=0, col=0)
+        self._contrib_axis = TokenAxis("left")
+        self._contrib_plot = self._view.addPlot(row=0, col=1, axisItems={"left": self._contrib_axis})
+        self._pca_plot = self._view.addPlot(row=1, col=0)
+        self._cos_left, self._cos_top = TokenAxis("left"), TokenAxis("top")
+        self._cos_plot = self._view.addPlot(row=1, col=1, axisItems={"left": self._cos_left, "top": self._cos_top})
+        self._build_items()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        for label in (self._header, self._note):
+            label.setContentsMargins(8, 4, 8, 0)
+            layout.addWidget(label)
+        layout.addWidget(self._view, 1)
+
+    def _build_items(self) -> None:
+        for plot in self._data_plots():
+            plot.hideButtons()
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=False, y=False)
+        self._dims_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+        self._dims_plot.addItem(self._dims_bars)
+        self._zero_line = self._dims_plot.addLine(y=0)
+        self._contrib_bars = pg.BarGraphItem(x0=[], y0=[], width=[], height=[])
+        self._contrib_plot.addItem(self._contrib_bars)
+        self._contrib_plot.vb.sigResized.connect(self._label_bars)  # rows got thinner or thicker
+        self._pca_plot.vb.sigResized.connect(self._label_points)  # points moved closer or apart
+        self._contrib_plot.invertY(True)
+        self._hull = pg.PlotDataItem()
+        self._path = pg.PlotDataItem()
+        self._h_points = pg.ScatterPlotItem(symbol="o")
+        self._c_points = pg.ScatterPlotItem(symbol="d")
+        self._c_selected = pg.ScatterPlotItem(symbol="star")
+        for item in (self._hull, self._path, self._h_points, self._c_points, self._c_selected):
+            self._pca_plot.addItem(item)
+        self._pca_plot.setAspectLocked(True)
+        self._cos_image = MatrixImage()
+        self._cos_plot.addItem(self._cos_image)
+        self._cos_plot.showAxis("top")
+        self._cos_plot.hideAxis("bottom")
+        self._cos_plot.invertY(True)
+        self._cos_bar = ColourBar((-1.0, 1.0), bar_px=14)
+        self._cos_bar.follow(self._cos_plot.vb)
+        self._view.addItem(self._cos_bar, row=1, col=2)
+        self._cos_marks = [QGraphicsRectItem(), QGraphicsRectItem()]  # the selected step's row and column
+        for mark in self._cos_marks:
+            mark.setZValue(10)
+            self._cos_plot.addItem(mark, ignoreBounds=True)
+
+    def _data_plots(self) -> tuple[pg.PlotItem, ...]:
+        return self._dims_plot, self._contrib_plot, self._pca_plot, self._cos_plot
+
+    # -- data --------------------------------------------------------------------
+    def set_result(self, result: DecodeResult) -> None:
+        self._result, self._record, self._step = result, None, None
+        self._h = np.asarray(result.encoder_states, dtype=np.float64)
+        self._context = np.asarray(result.context, dtype=np.float64)
+        self._alpha = np.asarray(result.alpha, dtype=np.float64)
+        self._h2d, self._c2d = pca_project(self._h, self._context)
+        self._cosine = cosine_similarity(self._context)
+        fixed = is_fixed_context(self._context)
+        self._note.setVisible(fixed)
+        self._draw_step_independent()
+        if result.output_tokens:
+            self.select_step(0)
+        else:
+            self._clear_step()
+            settle_layout(self._data_plots(), [self._view.ci])
+
+    def _clear_step(self) -> None:
+        self._header.setText("The decode produced no steps.")
+        self._dims_bars.setOpts(x=[], height=[])
+        self._contrib_bars.setOpts(x0=[], y0=[], width=[], height=[])
+        for mark in self._cos_marks:
+            mark.setRect(QRectF())
+        self._style_points()
+
+    # -- streaming ---------------------------------------------------------------
+    def begin_stream(self) -> None:
+        """A decode started (show_record() calls this for its first step): its steps' c_i replace the result's.
+
+        h_j come only with the result: until it arrives, the views built on them keep the previous decode
+        (the header says so), less the marks of its selected step.  Emptying those plots instead (clearing
+        their axes, image or curves mid-stream) led to crashes in PySide when later windows were made.
+        """
+        self._result, self._record, self._step = None, None, None
+        self._context = np.zeros((0, 0))
+        for item in self._token_texts:
+            item.setText("")  # the α labels of the old step's bars (hiding TextItems instead crashed PySide later)
+        self._clear_step()
+        self._header.setText("Decoding…")
+
+    def show_record(self, record: StepRecord) -> None:
+        """Show c_i of a step of the decode under way (call at most a few dozen times a second)."""
+        if self._torn_down:
+            return
+        if self._result is not None:
+            self.begin_stream()  # the first step shown of a new decode
+        self._record, self._step = record, record.step
+        c = np.asarray(record.context, dtype=np.float64)
+        self._dims_bars.setOpts(x=np.arange(len(c)), height=c, width=0.8)
+        self._set_title(self._dims_plot, f"c<sub>{record.step}</sub>, {len(c)} dimensions")
+        self._header.setText(f"{self.norm_text()}   ({STREAMING_NOTE})")
+        settle_layout([self._dims_plot])
+
+    def select_step(self, i: int | None) -> None:
+        """Show decoder step i; out-of-range indices are ignored."""
+        if self._result is None or i is None or not 0 <= i < len(self._result.output_tokens) or i == self._step:
+            return
+        self._step = i
+        self._draw_step()
+
+    def selected_step(self) -> int | None:
+        return self._step
+
+    def streaming(self) -> bool:
+        """True while it shows a step of a decode under way (the result's views wait for set_result)."""
+        return self._record is not None
+
+    # -- values for tests and the main window ------------------------------------
+    def current_context(self) -> np.ndarray:
+        """c_i of the selected step (of the streamed step shown, while a decode runs)."""
+        if self._record is not None:
+            return np.asarray(self._record.context, dtype=np.float64).copy()
+        return self._context[self._step].copy() if self._step is not None else np.zeros(0)
+
+    def contributions(self) -> np.ndarray:
+        """(T, H): row j is α_ij h_j for the selected step; the rows sum to c_i."""
+        if self._step is None or self._result is None:
+            return np.zeros((0, 0))
+        return self._alpha[self._step][:, None] * self._h
+
+    def pca_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """(h_j in 2-D, c_i in 2-D), in the same projection."""
+        return self._h2d.copy(), self._c2d.copy()
+
+    def cosine_matrix(self) -> np.ndarray:
+        return self._cosine.copy()
+
+    def fixed_context_note(self) -> str:
+        """The bottleneck note when it is shown, else ''."""
+        return self._note.text() if not self._note.isHidden() else ""
+
+    def norm_text(self) -> str:
+        if self._record is not None:
+            step, token = self._record.step, self._record.token
+        elif self._step is not None and self._result is not None:
+            step, token = self._step, self._result.output_tokens[self._step]
+        else:
+            return ""
+        norm = float(np.linalg.norm(self.current_context()))
+        return f'step {step} "{token}":  |c_{step}| = {norm:.3f}'
+
+    # -- drawing -----------------------------------------------------------------
+    def _draw_step_independent(self) -> None:
+        """What does not change with the selected step: token labels, PCA cloud, cosine matrix."""
+        assert self._result is not None
+        source, output = self._result.source_tokens, self._result.output_tokens
+        self._contrib_axis.set_tokens(source)
+        self._cos_left.set_tokens(output)
+        self._cos_top.set_tokens(output)
+        self._cos_image.setImage(self._cosine.astype(np.float32), autoLevels=False, levels=(-1.0, 1.0))
+        self._cos_plot.setRange(xRange=(0, len(output)), yRange=(0, len(output)), padding=0)
+        self._contrib_plot.setYRange(0, max(len(source), 1), padding=0)
+        self._token_texts = self._pooled_texts(self._contrib_plot, self._token_pool, ["" for _ in source])
+        self._point_texts = self._pooled_texts(self._pca_plot, self._point_pool, list(source))
+        self._draw_pca_cloud()
+
+    def _pooled_texts(self, plot: pg.PlotItem, pool: list[pg.TextItem], texts: list[str]) -> list[pg.TextItem]:
+        """TextItems showing `texts`, taken from `pool` (grown in place); the rest of the pool is hidden.
+
+        Making a TextItem and adding it to a plot costs ~0.5 ms: labels that follow data points, one per
+        source token, are made only when a result has more tokens than any before.  Hidden items count
+        in no auto-range.
+        """
+        anchor = (0.0, 0.5) if plot is self._contrib_plot else (0.5, 1.2)
+        added = [pg.TextItem("", anchor=anchor) for _ in range(len(texts) - len(pool))]
+        for item in added:
+            plot.addItem(item)
+        self._style_texts(added)
+        pool.extend(added)
+        for n, item in enumerate(pool):
+            item.setVisible(n < len(texts))
+        for item, text in zip(pool, texts, strict=False):
+            if item.toPlainText() != text:
+                item.setText(text)
+        return pool[: len(texts)]
+
+    def _draw_pca_cloud(self) -> None:
+        h2d, c2d = self._h2d, self._c2d
+        for item, (x, y) in zip(self._point_texts, h2d, strict=True):
+            item.setPos(float(x), float(y))
+        hull = convex_hull(h2d) if len(h2d) else np.zeros((0, 2))
+        closed = np.vstack([hull, hull[:1]]) if len(hull) > 2 else hull
+        self._hull.setData(closed[:, 0], closed[:, 1])
+        self._path.setData(c2d[:, 0], c2d[:, 1])  # the order the decoder visited them in
+        self._style_points()
+        self._pca_plot.autoRange(padding=0.15)
+
+    def _draw_step(self) -> None:
+        assert self._result is not None and self._step is not None
+        i = self._step
+        c = self._context[i]
+        self._dims_bars.setOpts(x=np.arange(len(c)), height=c, width=0.8)
+        self._set_title(self._dims_plot, f"c<sub>{i}</sub>, {len(c)} dimensions")
+        norms = np.linalg.norm(self.contributions(), axis=1)
+        rows = np.arange(len(norms))
+        self._contrib_bars.setOpts(x0=np.zeros_like(norms), y0=rows + 0.15, width=norms, height=0.7)
+        widest = max(float(norms.max(initial=0.0)), 1e-9)
+        self._contrib_plot.setXRange(0, widest * 1.5, padding=0)  # room for the α text
+        self._set_title(self._contrib_plot, f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per source token")
+        for item, n, j in zip(self._token_texts, norms, rows, strict=True):
+            item.setPos(float(n), float(j) + 0.5)
+        self._label_bars()
+        self._style_selected_point()
+        self._label_points()
+        self._set_title(self._pca_plot, f"PCA: h<sub>j</sub>, every c, c<sub>{i}</sub> starred")
+        for mark, rect in zip(self._cos_marks, self._cos_rects(i), strict=True):
+            mark.setRect(rect)
+        self._set_title(self._cos_plot, "cosine(c<sub>i</sub>, c<sub>k</sub>)")
+        self._header.setText(self.norm_text())
+        settle_layout(self._data_plots(), [self._view.ci])
+
+    def _label_bars(self, *_: object) -> None:
+        """α beside the bars that have room for it, the largest weights first: with many source tokens the
+        rows are thinner than a line of text, and a label on every one would pile up (then weights that
+        round to 0.00 go unlabelled)."""
+        step = self._step
+        if self._result is None or step is None or self._torn_down or len(self._token_texts) != self._alpha.shape[1]:
+            return  # streaming (the bars are the previous result's, unlabelled), or a result half set
+        alpha = self._alpha[step]
+        rows_px = self._contrib_plot.vb.height() / max(len(alpha), 1)
+        line_px = QFontMetricsF(self._font(0.9)).height()
+        apart = max(1, math.ceil(line_px / rows_px - 1e-9)) if rows_px > 0 else 1
+        labelled = labelled_rows(alpha, apart)
+        if apart > 1:  # crowded: a row of "α = 0.00" says less than the room it takes
+            labelled = {j for j in labelled if alpha[j] >= 0.005}
+        for j, (item, a) in enumerate(zip(self._token_texts, alpha, strict=True)):
+            text = f" {alpha_symbol()} = {a:.2f}" if j in labelled else ""
+            if item.toPlainText() != text:
+                item.setText(text)
+
+    def _label_points(self, *_: object) -> None:
+        """Word labels on the h_j points that cover no label already placed, the tokens the selected step
+        attends to most first: with many source tokens the cloud is denser than its words."""
+        step, result = self._step, self._result
+        words = result.source_tokens if result is not None else ()
+        if self._torn_down or step is None or len(words) != len(self._point_texts) or step >= len(self._alpha):
+            return
+        vb, metrics = self._pca_plot.vb, QFontMetricsF(self._font(0.9))
+        placed: list[QRectF] = []
+        for j in np.argsort(-self._alpha[step], kind="stable"):
+            at = vb.mapViewToDevice(QPointF(*self._h2d[j]))
+            width, height = metrics.horizontalAdvance(words[j]), metrics.height()
+            box = QRectF(at.x() - width / 2, at.y() - 1.2 * height, width, height)  # the labels' anchor (0.5, 1.2)
+            free = not any(box.intersects(other) for other in placed)
+            if free:
+                placed.append(box)
+            text = words[j] if free else ""
+            if self._point_texts[j].toPlainText() != text:
+                self._point_texts[j].setText(text)
+
+    def labelled_points(self) -> list[int]:
+        """The h_j points that show their word (for tests)."""
+        return [j for j, item in enumerate(self._point_texts) if item.toPlainText()]
+
+    def labelled_bars(self) -> list[int]:
+        """The rows whose bar shows its α (for tests)."""
+        return [j for j, item in enumerate(self._token_texts) if item.toPlainText()]
+
+    def _set_title(self, plot: pg.PlotItem, html: str) -> None:
+        """Set a plot title (styled by _style_titles, which set_theme/set_zoom run), unless it is the same."""
+        label = plot.titleLabel
+        if label.text != html or not label.isVisible():
+            plot.setTitle(html)
+
+    def _cos_rects(self, i: int) -> tuple[QRectF, QRectF]:
+        n = len(self._cosine)
+        return QRectF(0, i, n, 1), QRectF(i, 0, 1, n)
+
+    # -- look --------------------------------------------------------------------
+    def _font(self, scale: float = 1.0) -> QFont:
+        return ui_font(BASE_POINT_SIZE * scale, self._zoom)
+
+    def set_zoom(self, factor: float) -> None:
+        self._zoom = clamp_zoom(factor)
+        font = self._font()
+        self._header.setFont(self._font(1.15))
+        self._note.setFont(self._font(1.15))
+        # Room for the two columns of plots: a dock opens at its minimum width (the header no longer sets it).
+        self.setMinimumWidth(round(QFontMetricsF(font).horizontalAdvance("M") * MIN_WIDTH_EMS))
+        for plot in self._data_plots():
+            for name in AXES:
+                axis = plot.getAxis(name)
+                if isinstance(axis, TokenAxis):
+                    axis.set_font(font)
+                else:
+                    axis.setTickFont(font)
+        metrics = QFontMetricsF(font)
+        self._cos_bar.set_font(font, bar_px=round(14 * self._zoom))
+        self._view.ci.setContentsMargins(6, 6, 6, round(metrics.height() / 2) + 2)
+        self._style_texts(self._token_pool + self._point_pool)
+        self._style_points()
+        self._style_titles()
+
+    def set_theme(self, name: str) -> None:
+        self._theme = get_theme(name)
+        theme = self._theme
+        self._view.setBackground(theme.plot_background)
+        for plot in self._data_plots():
+            for axis_name in AXES:
+                plot.getAxis(axis_name).setPen(theme.plot_foreground)
+                plot.getAxis(axis_name).setTextPen(theme.plot_foreground)
+        self._dims_bars.setOpts(brush=theme.accent, pen=None)
+        self._contrib_bars.setOpts(brush=theme.accent, pen=None)
+        lut = lookup_table(theme.scores_colormap)
+        self._cos_image.setLookupTable(lut)
+        self._cos_bar.set_colours(lut)
+        self._cos_bar.set_colour(theme.plot_foreground)
+        self._zero_line.setPen(pg.mkPen(theme.muted, width=1))
+        self._note.setStyleSheet(
+            f"background: {theme.selection}; color: {theme.plot_background}; font-weight: bold; padding: 4px;"
+        )
+        self._style_texts(self._token_pool + self._point_pool)
+        self._style_points()
+        self._style_titles()
+
+    def _style_texts(self, items: list[pg.TextItem]) -> None:
+        font = self._font(0.9)
+        for item in items:
+            item.setFont(font)
+            item.setColor(self._theme.plot_foreground)
+
+    def _style_points(self) -> None:
+        theme, z = self._theme, self._zoom
+        h_colour, c_colour = theme.point_colors
+        self._h_points.setData(pos=self._h2d, size=10 * z, brush=h_colour, pen=None)
+        self._c_points.setData(pos=self._c2d, size=8 * z, brush=c_colour, pen=None)
+        self._path.setPen(pg.mkPen(c_colour, width=1.0 * z))
+        self._hull.setPen(pg.mkPen(theme.muted, width=1.5 * z, style=Qt.PenStyle.DashLine))
+        self._style_selected_point()
+        pen = QPen(QColor(theme.selection), 2.5 * z)
+        pen.setCosmetic(True)
+        for mark in self._cos_marks:
+            mark.setPen(pen)
+
+    def _style_selected_point(self) -> None:
+        theme, z, i = self._theme, self._zoom, self._step
+        shown = i is not None and self._record is None and i < len(self._c2d)  # none for a streamed step
+        star = self._c2d[i : i + 1] if shown and i is not None else np.zeros((0, 2))
+        self._c_selected.setData(pos=star, size=22 * z, brush=theme.selection, pen=pg.mkPen(theme.plot_foreground))
+
+    def _style_titles(self) -> None:
+        size = f"{BASE_POINT_SIZE * self._zoom:.0f}pt"
+        for plot in self._data_plots():
+            label = plot.titleLabel
+            label.setText(label.text, size=size, color=self._theme.plot_foreground)
+            label.item.setFont(self._font())
+
+    # -- lifetime ----------------------------------------------------------------
+    def teardown(self) -> None:
+        """Release the pyqtgraph items in order; call before the app exits."""
+        if self._torn_down:
+            return
+        self._torn_down = True
+        release_view(self._view)

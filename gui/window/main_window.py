@@ -1,0 +1,481 @@
+"""The main window: an assembly of the panels, wired to the engine controller through a DecodeFlow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMoveEvent,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
+
+from engine.records import DecodeResult, StepRecord
+from gui.bridge.decode_flow import DecodeFlow
+from gui.export.exports import ExportError, ask_export_path, export_view
+from gui.files.model_files import ask_model_path, dropped_file
+from gui.files.settings_store import SettingsStore
+from gui.matrix.heatmap import HeatmapWidget
+from gui.panels.context_view import ContextInspector
+from gui.panels.controls_panel import ControlsPanel
+from gui.panels.message_banner import MessageBanner, load_error_text
+from gui.panels.model_panel import ModelPanel
+from gui.panels.source_panel import SourcePanel
+from gui.panels.topk_view import TopKPanel
+from gui.panels.transport_bar import TransportBar
+from gui.style.theme import PRESENTATION_ZOOM, apply_theme, clamp_zoom, get_theme, scale_controls
+from gui.tools.quality_view import install_quality_tool
+from gui.window.menus import Menus
+from gui.window.tool_docks import install_whatif_tools
+
+ZOOM_STEP = 1.15
+SIDE_VIEWS_MS = 50  # while a decode streams, the panels beside the heatmap refresh at ≤ 20 Hz
+SIDE_VIEWS_FIRST_MS = 100  # after its first step: a decode done sooner fills them once, with its result
+DETAILS_DELAY_MS = 1  # a timer rather than a posted call: it waits for the events queued now
+INSPECTOR_TITLE = "Context vector"
+
+
+class MainWindow(QMainWindow):
+    """Owns the controller it is given: closing the window shuts the engine down.
+
+    Tools follow the window through its signals, not event filters: a Python filter on the window runs
+    for every event it gets, a repaint of any part of it included.
+    """
+
+    closing = Signal()  # a close begins: before the window saves its state and stops its engine
+    layout_changed = Signal()  # moved, resized, or maximised / full screen / back
+
+    def __init__(self, controller: Any, settings: SettingsStore, theme: str = "light", zoom: float = 1.0) -> None:
+        super().__init__()
+        self.setWindowTitle("attnscope")
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.controller = controller
+        self.settings = settings
+        self.flow = DecodeFlow(controller, self)
+        self.theme_name, self.zoom = theme, clamp_zoom(zoom)
+        self.presenting = False
+        self.model_path = ""  # of the model loaded now
+        self.last_load_error = ""
+        self._loading = ""  # the model file asked for last
+        self._redecode_on_device = False
+        self._follow = True  # the selection tracks the newest row while a decode streams
+        self._saved_layout: QByteArray | None = None
+        self._torn_down = False
+        self._side_views = QTimer(self)  # streamed steps cost ~nothing each; the side panels catch up on its tick
+        self._side_views.setSingleShot(True)
+        self._side_views.timeout.connect(self._show_streamed_step)
+        self._pending_details: DecodeResult | None = None  # finished, its side panels not filled yet
+        self._build_central()
+        self._build_docks()
+        self._build_status_bar()
+        self.menus = Menus(self)
+        self._wire()
+        self.apply_look()
+        install_quality_tool(self)  # before the what-if tools: it tears down first when the window closes
+        install_whatif_tools(self)
+
+    # -- construction ----------------------------------------------------------------------------
+    def _build_central(self) -> None:
+        self.banner = MessageBanner(self)
+        self.source_panel = SourcePanel(self)
+        self.transport = TransportBar(self)
+        self.heatmap = HeatmapWidget(self, theme=self.theme_name, zoom=self.zoom)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(8, 6, 8, 4)
+        for widget, stretch in ((self.banner, 0), (self.source_panel, 0), (self.transport, 0), (self.heatmap, 1)):
+            layout.addWidget(widget, stretch)
+        self.setCentralWidget(central)
+
+    def _build_docks(self) -> None:
+        self.controls = ControlsPanel(self)
+        self.model_panel = ModelPanel(self)
+        self.inspector = ContextInspector(self, theme=self.theme_name, zoom=self.zoom)
+        self.topk = TopKPanel(self, theme=self.theme_name, zoom=self.zoom)
+        area = Qt.DockWidgetArea
+        self.docks = [
+            self._dock("Decoding", self.controls, area.LeftDockWidgetArea),
+            self._dock("Model", self.model_panel, area.LeftDockWidgetArea),
+            self._dock(INSPECTOR_TITLE, self.inspector, area.RightDockWidgetArea),
+            self._dock("Top-k candidates", self.topk, area.RightDockWidgetArea),
+        ]
+        self.resizeDocks(self.docks[2:3], [580], Qt.Orientation.Horizontal)
+        self.resizeDocks(self.docks[:2], [200, 600], Qt.Orientation.Vertical)  # options are few, the card is long
+        self.resizeDocks(self.docks[2:], [640, 260], Qt.Orientation.Vertical)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.replace(" ", "_").lower())  # saveState() needs object names
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        self.device_label = QLabel("device: –", self)
+        self.timing_label = QLabel("", self)
+        for label in (self.device_label, self.timing_label):
+            label.setContentsMargins(12, 0, 6, 0)
+        self.statusBar().addPermanentWidget(self.timing_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+
+    def _wire(self) -> None:
+        c, flow, m = self.controller, self.flow, self.menus
+        c.model_loaded.connect(self._on_model_loaded)
+        c.model_load_failed.connect(self._on_model_load_failed)
+        c.device_changed.connect(self._on_device_changed)
+        c.notice_posted.connect(self._on_notice)
+        flow.started.connect(self._on_started)
+        flow.steps.connect(self._on_steps)
+        flow.finished.connect(self._on_finished)
+        flow.failed.connect(self._on_failed)
+        flow.stopped.connect(self._on_stopped)
+        flow.playing_changed.connect(self.transport.set_playing)
+        self.source_panel.edited.connect(self.decode_now)
+        self.controls.options_changed.connect(self._on_options_changed)
+        self.controls.device_requested.connect(self.set_device)
+        self.heatmap.step_selected.connect(self.select_step)
+        self.transport.play_clicked.connect(self.toggle_play)
+        self.transport.step_clicked.connect(self.step_once)
+        self.transport.delay_changed.connect(c.set_delay)
+        self.transport.transposed_changed.connect(self.heatmap.set_transposed)
+        self.transport.mode_changed.connect(self.heatmap.set_mode)
+        m.open_model.triggered.connect(self.open_model_dialog)
+        m.open_requested.connect(self.open_model)
+        m.export_requested.connect(self.export_dialog)
+        m.copy_image.triggered.connect(self.copy_image)
+        m.quit.triggered.connect(self.close)
+        m.play_pause.triggered.connect(self.toggle_play)
+        m.step.triggered.connect(self.step_once)
+        m.prev_step.triggered.connect(lambda: self.step_by(-1))
+        m.next_step.triggered.connect(lambda: self.step_by(+1))
+        m.presentation.toggled.connect(self.set_presentation)
+        m.leave_presentation.triggered.connect(lambda: self.set_presentation(False))
+        m.zoom_in.triggered.connect(lambda: self.set_zoom(self.zoom * ZOOM_STEP))
+        m.zoom_out.triggered.connect(lambda: self.set_zoom(self.zoom / ZOOM_STEP))
+        m.zoom_reset.triggered.connect(lambda: self.set_zoom(1.0))
+        for name, action in m.themes.items():
+            action.triggered.connect(lambda _checked=False, n=name: self.set_theme(n))
+        for dock in self.docks:
+            m.view_menu.addAction(dock.toggleViewAction())
+
+    # -- model -----------------------------------------------------------------------------------
+    @Slot(str)
+    def open_model(self, path: str) -> None:
+        if self._torn_down:
+            return
+        self.statusBar().showMessage(f"Loading {Path(path).name}…")
+        self._loading = path
+        self.controller.load_model(path, self.controls.device.currentText())
+
+    @Slot()
+    def open_model_dialog(self) -> None:
+        path = ask_model_path(self, self.model_path)
+        if path:
+            self.open_model(path)
+
+    @Slot(object)
+    def _on_model_loaded(self, info: Any) -> None:
+        self.model_path, self.last_load_error = info.path, ""
+        self.model_panel.show_model(info.path, info.description, info.card, info.device)
+        self.flow.set_tokenizer(str(info.description.get("tokenizer", "word")))
+        self.menus.fill_recent(self.settings.add_recent_file(info.path))
+        self.setWindowTitle(f"attnscope — {Path(info.path).name}")
+        self.statusBar().showMessage(f"Loaded {Path(info.path).name}", 5000)
+        for note in info.messages:
+            self.banner.show_message(note, "warning")
+        self.decode_now()
+
+    @Slot(str)
+    def _on_model_load_failed(self, message: str) -> None:
+        self.last_load_error = message
+        self.banner.show_message(load_error_text(self._loading, message, self.model_path), "error")
+        self.statusBar().showMessage(f"Could not open {Path(self._loading).name}", 8000)
+
+    @Slot(str)
+    def set_device(self, name: str) -> None:
+        if self._torn_down:
+            return
+        self._redecode_on_device = True  # set_device cancels the decode under way
+        self.controller.set_device(name)
+
+    @Slot(str)
+    def _on_device_changed(self, device: str) -> None:
+        self.device_label.setText(f"device: {device}")
+        self.model_panel.set_device(device)
+        if self._redecode_on_device and self.model_path:
+            self.decode_now()
+        self._redecode_on_device = False
+
+    @Slot(str)
+    def _on_notice(self, message: str) -> None:
+        self.banner.show_message(message, "warning")
+
+    # -- decoding --------------------------------------------------------------------------------
+    @Slot()
+    def decode_now(self, paused: bool = False) -> bool:
+        """Decode the editors' text with the current options; False when there is nothing to decode."""
+        if self._torn_down:  # a debounce timer may still fire while the window closes
+            return False
+        source, options = self.source_panel.source_text(), self.controls.options()
+        if options["strategy"] == "forced":
+            options["target"] = self.source_panel.target_text()
+        if not self.model_path or not source.strip():
+            self.flow.clear()
+            self._clear_views()
+            return False
+        if options["strategy"] == "forced" and not options["target"].strip():
+            self.source_panel.set_output("type a reference translation to force-decode it")
+            return False
+        self.flow.submit(source, options, paused=paused)
+        self._follow = True  # a new decode's selection follows its newest step (one run: its first step)
+        return True
+
+    def _clear_views(self) -> None:
+        self.source_panel.set_output("")
+        self.source_panel.clear_unknown()
+        self.heatmap.begin([], 1)
+        self.topk.clear()
+
+    @Slot()
+    def _on_options_changed(self) -> None:
+        self.source_panel.set_reference_visible(self.controls.strategy_name() == "forced")
+        self.source_panel.schedule()
+
+    @Slot()
+    def toggle_play(self) -> None:
+        """Pause/resume the running decode, or replay the current one (with the per-step delay)."""
+        if not self.flow.toggle_play():
+            self.decode_now()
+
+    @Slot()
+    def step_once(self) -> None:
+        if not self.flow.step_once() and self.decode_now(paused=True):
+            self.flow.step_once()
+
+    @Slot(object, int)
+    def _on_started(self, tokens: list[str], expected_rows: int) -> None:
+        self._follow = True
+        self.heatmap.begin(tokens, expected_rows, clear_now=False)  # no paint of an empty plot for a short decode
+
+    @Slot(object)
+    def _on_steps(self, run: tuple[StepRecord, ...]) -> None:
+        # Runs can arrive every 0.1 ms (paced steps): anything slower here queues them up and stalls the loop.
+        self.heatmap.append_steps(run)
+        if not self._side_views.isActive():
+            first = len(self.flow.records) == len(run)
+            self._side_views.start(SIDE_VIEWS_FIRST_MS if first else SIDE_VIEWS_MS)
+
+    @Slot()
+    def _show_streamed_step(self) -> None:
+        """The selected (by default the newest) streamed step in the top-k and context panels, the text so far."""
+        records = self.flow.records
+        if self._torn_down or not records or not self.flow.busy or self.flow.current_result() is not None:
+            return  # ended meanwhile (finished, failed or cancelled): its own slot has set the panels
+        self.timing_label.setText(f"step {len(records)}")
+        self.source_panel.set_output(self.flow.text_so_far() + " …")
+        selected = self.heatmap.selected_step()
+        following = self._follow or selected is None or selected >= len(records)
+        record = records[-1] if following or selected is None else records[selected]
+        self.heatmap.select_step(record.step)  # moving the outline every step would repaint every step
+        self.topk.show_candidates(record.step, record.topk, record.token)
+        self.inspector.show_record(record)
+
+    @Slot(object)
+    def _on_finished(self, result: DecodeResult) -> None:
+        self._side_views.stop()
+        self.banner.clear_topic("decode")
+        self.heatmap.set_result(result)
+        # The heatmap first (its paint also paints whatever else is waiting, so before the texts change);
+        # the panels beside it take as long again, so they fill a moment later, letting input and timers in
+        # between (select_step fills them at once if asked first).
+        self.heatmap.repaint_now()
+        if self.flow.submitted_source == self.source_panel.source_text():
+            self.source_panel.mark_unknown(result.source_tokens, result.unknown_positions)
+        self.source_panel.set_output(result.text)
+        self._pending_details = result
+        QTimer.singleShot(DETAILS_DELAY_MS, self, self._show_details)  # dropped if the window goes first
+        steps = len(result.output_tokens)
+        self.timing_label.setText(f"{result.strategy}: {steps} steps in {result.seconds * 1000:.0f} ms")
+        if result.messages:
+            self.statusBar().showMessage("  ".join(result.messages), 10000)
+
+    @Slot()
+    def _show_details(self) -> None:
+        """The finished decode in the context inspector, and its selected step everywhere."""
+        result, self._pending_details = self._pending_details, None
+        if result is None or self._torn_down or result is not self.flow.current_result():
+            return
+        self.inspector.set_result(result)
+        selected = self.heatmap.selected_step()
+        self.select_step(0 if self._follow or selected is None else selected, follow=self._follow)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.banner.show_message(message, "error", topic="decode")
+        self.source_panel.set_output("")
+
+    @Slot()
+    def _on_stopped(self) -> None:
+        self.statusBar().showMessage("Decode stopped", 3000)
+
+    # -- steps -----------------------------------------------------------------------------------
+    @Slot(int)
+    def select_step(self, i: int, follow: bool = False) -> None:
+        """Show decoder step i everywhere: heatmap row, context inspector, top-k candidates."""
+        self._show_details()
+        self._follow = follow
+        self.heatmap.select_step(i)
+        result = self.flow.current_result()
+        if result is not None and 0 <= i < len(result.topk):
+            self.inspector.select_step(i)
+            self.topk.show_candidates(i, result.topk[i], result.output_tokens[i])
+        elif 0 <= i < len(self.flow.records):
+            record = self.flow.records[i]
+            self.topk.show_candidates(i, record.topk, record.token)
+            self.inspector.show_record(record)
+
+    def step_by(self, delta: int) -> None:
+        """Select the step `delta` rows away (←/→), clamped to the decode shown."""
+        count = self.flow.step_count()
+        if count:
+            current = self.heatmap.selected_step()
+            start = (-1 if delta > 0 else count) if current is None else current
+            self.select_step(min(max(start + delta, 0), count - 1))
+
+    # -- look ------------------------------------------------------------------------------------
+    def effective_zoom(self) -> float:
+        return clamp_zoom(self.zoom * (PRESENTATION_ZOOM if self.presenting else 1.0))
+
+    def apply_look(self) -> None:
+        """Theme and zoom to the application font, palette and every plot."""
+        app = QApplication.instance()
+        zoom = self.effective_zoom()
+        if isinstance(app, QApplication):
+            apply_theme(app, self.theme_name, zoom)
+        scale_controls(self, get_theme(self.theme_name), zoom)
+        for view in (self.heatmap, self.inspector, self.topk):
+            view.set_theme(self.theme_name)
+            view.set_zoom(zoom)
+        for name, action in self.menus.themes.items():
+            action.setChecked(name == self.theme_name)
+
+    @Slot(str)
+    def set_theme(self, name: str) -> None:
+        self.theme_name = name
+        self.apply_look()
+
+    def set_zoom(self, zoom: float) -> None:
+        self.zoom = clamp_zoom(zoom)
+        self.apply_look()
+
+    @Slot(bool)
+    def set_presentation(self, on: bool, full_screen: bool = True) -> None:
+        """Lecture mode: large fonts, docks and menus out of the way, optionally full screen."""
+        if on == self.presenting:
+            return
+        self.presenting = on
+        if on:
+            self._saved_layout = self.saveState()
+            for dock in self.docks:
+                dock.hide()
+            self.menuBar().hide()
+            if full_screen:
+                self.showFullScreen()
+        else:
+            self.menuBar().show()
+            if self._saved_layout is not None:
+                self.restoreState(self._saved_layout)
+            if self.isFullScreen():
+                self.showNormal()
+        self.menus.presentation.setChecked(on)
+        self.menus.leave_presentation.setEnabled(on)
+        self.apply_look()
+
+    # -- files -----------------------------------------------------------------------------------
+    @Slot(str)
+    def export_dialog(self, fmt: str) -> None:
+        path = ask_export_path(self, self.settings, fmt)
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str | Path) -> bool:
+        """Write the heatmap or the data to `path` (format from the suffix); errors go to the banner."""
+        info = self.controller.model_info
+        model = dict(info.description, path=info.path) if info is not None else None
+        try:
+            written = export_view(path, self.heatmap, self.flow.result, model)
+        except ExportError as exc:
+            self.banner.show_message(str(exc), "error")
+            return False
+        self.statusBar().showMessage(f"Exported {written}", 5000)
+        return True
+
+    @Slot()
+    def copy_image(self) -> None:
+        QGuiApplication.clipboard().setImage(self.heatmap.to_image())
+        self.statusBar().showMessage("Heatmap copied to the clipboard", 3000)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_file(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = dropped_file(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.open_model(path)
+
+    # -- keys and lifetime -------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """A key that reaches the window unmatched (say, while it is not the active window) still runs its action."""
+        pressed = QKeySequence(event.keyCombination())
+        action = next((a for a in self.actions() if a.isEnabled() and pressed in a.shortcuts()), None)
+        if action is None:
+            super().keyPressEvent(event)
+            return
+        action.trigger()
+        event.accept()
+
+    def moveEvent(self, event: QMoveEvent) -> None:
+        super().moveEvent(event)
+        self.layout_changed.emit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.layout_changed.emit()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:
+            self.layout_changed.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        from gui.window.window_state import save_window_state  # the window state module imports this one
+
+        self.closing.emit()
+        if not self._torn_down:
+            if self.presenting:
+                self.set_presentation(False)
+            save_window_state(self, self.settings)
+            self.teardown()
+        super().closeEvent(event)
+
+    def teardown(self) -> None:
+        """Stop the engine, then release the pyqtgraph views in order (safe to call twice)."""
+        if self._torn_down:
+            return
+        self._torn_down = True
+        self.source_panel.cancel_pending()
+        self._side_views.stop()
+        self.controller.shutdown()
+        for view in (self.heatmap, self.inspector, self.topk):
+            view.teardown()

@@ -1,0 +1,106 @@
+"""Menus and their actions; the window connects each action to one of its slots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from gui.files.settings_store import MAX_RECENT
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
+EXPORT_FORMATS = ("png", "svg", "csv", "npz", "json")
+
+
+class Menus(QObject):
+    """Builds the menu bar; file lists (recent, examples) emit `open_requested(path)`."""
+
+    open_requested = Signal(str)
+    export_requested = Signal(str)  # a suffix from EXPORT_FORMATS
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+        self.open_model = self._action("&Open model…", QKeySequence.StandardKey.Open)
+        self.copy_image = self._action("&Copy heatmap image", QKeySequence.StandardKey.Copy)
+        self.quit = self._action("&Quit", QKeySequence.StandardKey.Quit)
+        self.exports = {fmt: self._action(_export_label(fmt)) for fmt in EXPORT_FORMATS}
+        self.play_pause = self._action("&Play / pause", "Space")
+        self.step = self._action("Decode one &step", "Ctrl+Right")
+        self.prev_step = self._action("P&revious step", "Left")
+        self.next_step = self._action("&Next step", "Right")
+        self.presentation = self._action("&Presentation mode", "F11", checkable=True)
+        self.leave_presentation = self._action("&Leave presentation mode", "Esc")
+        self.leave_presentation.setEnabled(False)  # Esc belongs to dialogs and menus otherwise
+        self.zoom_in = self._action("Zoom &in", QKeySequence.StandardKey.ZoomIn)
+        self.zoom_out = self._action("Zoom &out", QKeySequence.StandardKey.ZoomOut)
+        self.zoom_reset = self._action("&Reset zoom", "Ctrl+0")
+        self.quality_vs_length = self._action("&Quality vs length…")
+        self.themes = {name: self._action(f"{name.capitalize()} theme", checkable=True) for name in ("light", "dark")}
+        group = QActionGroup(self)
+        for action in self.themes.values():
+            group.addAction(action)
+        for fmt, action in self.exports.items():
+            action.triggered.connect(lambda _checked=False, f=fmt: self.export_requested.emit(f))
+        self.recent_menu = QMenu("Open &recent", window)
+        self.examples_menu = QMenu("&Examples", window)
+        self.view_menu = QMenu("&View", window)
+        self._build()
+
+    def _action(self, text: str, shortcut: object = None, checkable: bool = False) -> QAction:
+        action = QAction(text, self._window)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))  # type: ignore[call-overload]
+        action.setCheckable(checkable)
+        self._window.addAction(action)  # shortcuts work even while menus are hidden (presentation)
+        return action
+
+    def _build(self) -> None:
+        bar = self._window.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_model)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        export_menu = file_menu.addMenu("&Export")
+        for action in self.exports.values():
+            export_menu.addAction(action)
+        file_menu.addAction(self.copy_image)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit)
+        bar.addMenu(self.examples_menu)
+        decode_menu = bar.addMenu("&Decode")
+        for action in (self.play_pause, self.step, self.prev_step, self.next_step):
+            decode_menu.addAction(action)
+        bar.addMenu(self.view_menu)
+        for action in (self.presentation, self.leave_presentation, self.zoom_in, self.zoom_out, self.zoom_reset):
+            self.view_menu.addAction(action)
+        self.view_menu.addSeparator()
+        for action in self.themes.values():
+            self.view_menu.addAction(action)
+        self.view_menu.addSeparator()
+        bar.addMenu("&Tools").addAction(self.quality_vs_length)
+        self.fill_examples()
+
+    def fill_recent(self, paths: list[str]) -> None:
+        self._fill(self.recent_menu, paths[:MAX_RECENT], "No recent models")
+
+    def fill_examples(self, directory: Path = EXAMPLES_DIR) -> None:
+        paths = sorted(str(p) for p in directory.glob("*.safetensors")) if directory.is_dir() else []
+        self._fill(self.examples_menu, paths, "No example models shipped", short=True)
+
+    def _fill(self, menu: QMenu, paths: list[str], empty_text: str, short: bool = False) -> None:
+        menu.clear()
+        for path in paths:
+            action = menu.addAction(Path(path).stem if short else path)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_requested.emit(p))
+        if not paths:
+            menu.addAction(empty_text).setEnabled(False)
+
+
+def _export_label(fmt: str) -> str:
+    if fmt in ("png", "svg"):
+        return f"Heatmap as {fmt.upper()}…"
+    return f"α, e and c as {fmt.upper()}…"

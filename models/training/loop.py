@@ -1,0 +1,205 @@
+"""The training loop: teacher forcing through decode_step, validation, early stopping, checkpointing."""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from models.checkpoint import Checkpoint, save_checkpoint
+from models.data.dataset import Example, batches, make_batch, read_pairs, tokenize_pairs
+from models.rnn.config import ModelConfig
+from models.rnn.seq2seq import Seq2Seq
+from models.tokens import PAD_ID, Tokenizer, Vocab
+from models.training.batch_decode import greedy_batch
+
+
+@dataclass
+class TrainOptions:
+    data: list[Path]
+    valid: Path
+    out: Path
+    attention: str = "bahdanau"
+    rnn: str = "gru"
+    tokenizer: str = "word"
+    embed_dim: int = 64
+    hidden_dim: int = 128
+    attn_dim: int = 128
+    enc_layers: int = 1
+    dec_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.1
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 2e-3
+    clip: float = 1.0
+    patience: int = 3
+    seed: int = 1
+    device: str = "cpu"
+    threads: int = 0
+    min_freq: int = 1
+    max_steps: int = 0  # stop after this many updates (0 = no limit); for quick tests
+    quiet: bool = False
+    command: str = field(default="")
+
+
+@dataclass
+class EpochResult:
+    epoch: int
+    train_loss: float
+    valid_loss: float
+    exact_match: float
+    seconds: float
+
+
+def train(opts: TrainOptions) -> Checkpoint:
+    """Train a model as `opts` describe and write the best one (by validation loss) to opts.out."""
+    _seed_everything(opts.seed)
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    tok = Tokenizer(kind=opts.tokenizer)
+    train_ex = tokenize_pairs([pair for path in opts.data for pair in read_pairs(path)], tok, tok)
+    valid_ex = tokenize_pairs(read_pairs(opts.valid), tok, tok)
+    src_vocab = Vocab.build((e.source for e in train_ex), opts.min_freq)
+    tgt_vocab = Vocab.build((e.target for e in train_ex), opts.min_freq)
+    model = Seq2Seq(_config(opts, len(src_vocab), len(tgt_vocab))).to(opts.device)
+    ckpt = Checkpoint(model, src_vocab, tgt_vocab, tok, tok)
+    history, best_state = _fit(opts, ckpt, train_ex, valid_ex)
+    ckpt.training = _summary(opts, ckpt, history, len(train_ex), len(valid_ex))
+    best = min(history, key=lambda r: r.valid_loss)
+    model.load_state_dict(best_state)  # the best epoch's weights, not the last
+    model.eval()
+    save_checkpoint(ckpt, opts.out)
+    _log(
+        opts,
+        f"best epoch {best.epoch}: valid loss {best.valid_loss:.4f}, exact match {best.exact_match:.2%} → {opts.out}",
+    )
+    return ckpt
+
+
+def _fit(
+    opts: TrainOptions, ckpt: Checkpoint, train_ex: list[Example], valid_ex: list[Example]
+) -> tuple[list[EpochResult], dict[str, torch.Tensor]]:
+    model = ckpt.model
+    best_state: dict[str, torch.Tensor] = {}
+    optimiser = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID)
+    rng = random.Random(opts.seed)
+    history: list[EpochResult] = []
+    steps = 0
+    for epoch in range(1, opts.epochs + 1):
+        start = time.perf_counter()
+        model.train()
+        total, count = 0.0, 0
+        n_batches = math.ceil(len(train_ex) / opts.batch_size)
+        bar = tqdm(
+            batches(train_ex, opts.batch_size, rng),
+            total=n_batches,
+            desc=f"epoch {epoch}",
+            disable=opts.quiet,
+            file=sys.stderr,
+        )
+        for chunk in bar:
+            batch = make_batch(chunk, ckpt.src_vocab, ckpt.tgt_vocab).to(opts.device)
+            logits, _ = model(batch.src, batch.lengths, batch.tgt_in)
+            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), batch.tgt_out.reshape(-1))
+            optimiser.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), opts.clip)
+            optimiser.step()
+            total, count, steps = total + loss.item(), count + 1, steps + 1
+            bar.set_postfix(loss=f"{total / count:.3f}")
+            if opts.max_steps and steps >= opts.max_steps:
+                break
+        valid_loss, exact = evaluate_loss_and_exact(
+            model, ckpt.src_vocab, ckpt.tgt_vocab, valid_ex, opts.batch_size, opts.device
+        )
+        train_loss = total / max(count, 1)
+        history.append(EpochResult(epoch, train_loss, valid_loss, exact, time.perf_counter() - start))
+        _log(opts, f"epoch {epoch}: train loss {train_loss:.4f}  valid loss {valid_loss:.4f}  exact match {exact:.2%}")
+        if valid_loss <= min(r.valid_loss for r in history):
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            # Save every new best at once: an interrupted run still leaves a usable model.
+            ckpt.training = _summary(opts, ckpt, history, len(train_ex), len(valid_ex))
+            save_checkpoint(ckpt, opts.out)
+        if _should_stop(history, opts.patience) or (opts.max_steps and steps >= opts.max_steps):
+            break
+    return history, best_state
+
+
+@torch.no_grad()
+def evaluate_loss_and_exact(
+    model: Seq2Seq, src_vocab: Vocab, tgt_vocab: Vocab, examples: Sequence[Example], batch_size: int, device: str
+) -> tuple[float, float]:
+    """Teacher-forced loss per token and greedy exact-match rate."""
+    model.eval()
+    loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID, reduction="sum")
+    loss_sum, tokens, correct = 0.0, 0, 0
+    for chunk in batches(examples, batch_size):
+        batch = make_batch(chunk, src_vocab, tgt_vocab).to(device)
+        logits, _ = model(batch.src, batch.lengths, batch.tgt_in)
+        loss_sum += loss_fn(logits.reshape(-1, logits.shape[-1]), batch.tgt_out.reshape(-1)).item()
+        tokens += int((batch.tgt_out != PAD_ID).sum())
+        hyps, _ = greedy_batch(model, batch.src, batch.lengths, max_len=batch.tgt_out.shape[1] + 10)
+        correct += sum(tgt_vocab.decode(h) == ex.target for h, ex in zip(hyps, chunk, strict=True))
+    return loss_sum / max(tokens, 1), correct / max(len(examples), 1)
+
+
+def _should_stop(history: list[EpochResult], patience: int) -> bool:
+    best = min(range(len(history)), key=lambda i: history[i].valid_loss)
+    return len(history) - 1 - best >= patience
+
+
+def _config(opts: TrainOptions, src_size: int, tgt_size: int) -> ModelConfig:
+    return ModelConfig(
+        src_vocab_size=src_size,
+        tgt_vocab_size=tgt_size,
+        embed_dim=opts.embed_dim,
+        hidden_dim=opts.hidden_dim,
+        enc_layers=opts.enc_layers,
+        dec_layers=opts.dec_layers,
+        rnn=opts.rnn,
+        bidirectional=opts.bidirectional,
+        attention=opts.attention,
+        attn_dim=opts.attn_dim,
+        dropout=opts.dropout,
+    )
+
+
+def _summary(
+    opts: TrainOptions, ckpt: Checkpoint, history: list[EpochResult], n_train: int, n_valid: int
+) -> dict[str, Any]:
+    best = min(history, key=lambda r: r.valid_loss)
+    return {
+        "command": opts.command,
+        "seed": opts.seed,
+        "train_pairs": n_train,
+        "valid_pairs": n_valid,
+        "parameters": ckpt.model.parameter_count(),
+        "epochs_run": len(history),
+        "best_epoch": best.epoch,
+        "valid_loss": round(best.valid_loss, 5),
+        "valid_exact_match": round(best.exact_match, 5),
+        "seconds": round(sum(r.seconds for r in history), 1),
+        "torch": torch.__version__,
+        "history": [asdict(r) for r in history],
+    }
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _log(opts: TrainOptions, message: str) -> None:
+    if not opts.quiet:
+        print(message, file=sys.stderr, flush=True)

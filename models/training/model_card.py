@@ -1,0 +1,114 @@
+"""Model cards: held-out exact match measured on test files, rendered as Markdown and embedded in the checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from models.atomic import atomic_write_text
+from models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from models.data.dataset import batches, make_batch, read_pairs, tokenize_pairs
+from models.training.batch_decode import greedy_batch
+
+
+def exact_match(ckpt: Checkpoint, test_path: Path, batch_size: int = 64) -> dict[str, Any]:
+    """Greedy-decode every source in a TSV file and count outputs equal to the reference."""
+    examples = tokenize_pairs(read_pairs(test_path), ckpt.src_tokenizer, ckpt.tgt_tokenizer)
+    correct = 0
+    for chunk in batches(examples, batch_size):
+        batch = make_batch(chunk, ckpt.src_vocab, ckpt.tgt_vocab)
+        hyps, _ = greedy_batch(ckpt.model, batch.src, batch.lengths, max_len=2 * batch.src.shape[1] + 10)
+        correct += sum(ckpt.tgt_vocab.decode(h) == ex.target for h, ex in zip(hyps, chunk, strict=True))
+    lengths = [len(e.source) for e in examples]
+    return {
+        "file": test_path.name,
+        "pairs": len(examples),
+        "exact_match": round(correct / len(examples), 4),
+        "source_tokens": f"{min(lengths)}-{max(lengths)}",
+    }
+
+
+COLUMNS = (("bleu", ".1f"), ("chrf", ".1f"), ("exact_match", ".1%"), ("aer", ".3f"))
+
+
+def length_table(report: dict[str, Any], model: str) -> list[str]:
+    """This model's rows of an `evaluate` report (quality per source-length bucket), as Markdown."""
+    found = [m for m in report.get("models", []) if m.get("model") == model]
+    if not found:
+        raise ValueError(f"the report has no model named {model!r}")
+    lines = [
+        "## Quality against source length (greedy decoding)",
+        "",
+        f"Measured on `{report.get('data', '?')}` by `python main.py evaluate`.",
+        "",
+        "| words | count | BLEU | chrF | exact match | AER |",
+        "|---|---|---|---|---|---|",
+    ]
+    for b in [*found[0]["buckets"], found[0]["overall"]]:
+        cells = [_cell(b.get(k), fmt) for k, fmt in COLUMNS]
+        lines.append(f"| {b['range']} | {b['count']} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def render(
+    ckpt: Checkpoint,
+    title: str,
+    results: Sequence[dict[str, Any]],
+    data_commands: Sequence[str],
+    extra: Sequence[str] = (),
+) -> str:
+    t, c = ckpt.training, ckpt.config
+    encoder = f"{c.rnn.upper()} {'bidirectional ' if c.bidirectional else ''}encoder ({c.enc_layers} layer)"
+    sizes = f"embedding {c.embed_dim}, hidden {c.hidden_dim}, attention {c.attn_dim}"
+    vocab = f"{len(ckpt.src_vocab)} source / {len(ckpt.tgt_vocab)} target ({ckpt.src_tokenizer.kind}-level)"
+    data = f"{t.get('train_pairs', '?')} pairs, validation {t.get('valid_pairs', '?')} pairs, seed {t.get('seed')}"
+    run = f"{t.get('epochs_run')} epochs (best {t.get('best_epoch')}), {t.get('seconds')} s on CPU"
+    run += f", torch {t.get('torch')}"
+    lines = [
+        f"# {title}",
+        "",
+        f"- Architecture: {c.attention} attention, {encoder}, decoder {c.dec_layers} layer, {sizes}",
+        f"- Parameters: {ckpt.model.parameter_count():,}",
+        f"- Vocabulary: {vocab}",
+        f"- Training: {data}, {run}",
+        f"- Validation: loss {t.get('valid_loss')}, exact match {t.get('valid_exact_match')}",
+        "",
+        "## Held-out results (greedy decoding)",
+        "",
+        "| test file | pairs | source tokens | exact match |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {r['file']} | {r['pairs']} | {r['source_tokens']} | {r['exact_match']:.2%} |" for r in results]
+    lines += ["", *extra, "## Reproduce", "", "```sh", *data_commands, t.get("command", ""), "```", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="main.py card", description="Measure a model on held-out files and write its card."
+    )
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--title", required=True)
+    p.add_argument("--test", type=Path, nargs="+", required=True)
+    p.add_argument("--data-command", action="append", default=[], help="a command that made the training data")
+    p.add_argument("--report", type=Path, help="an `evaluate` report JSON: adds this model's quality-by-length table")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    ckpt = load_checkpoint(args.model)
+    results = [exact_match(ckpt, path) for path in args.test]
+    extra = length_table(json.loads(args.report.read_text(encoding="utf-8")), args.model.stem) if args.report else []
+    ckpt.card = render(ckpt, args.title, results, args.data_command, extra)
+    ckpt.training = {**ckpt.training, "held_out": results}
+    save_checkpoint(ckpt, args.model)
+    atomic_write_text(args.model.with_suffix(".md"), ckpt.card)
+    print(ckpt.card)
+    return 0
