@@ -31,12 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from engine.decoding.control import DecodeControl  # noqa: E402
-from engine.decoding.device import prepare_thread  # noqa: E402
-from engine.decoding.session import InferenceSession  # noqa: E402
+from engine import (
+    DecodeControl,  # noqa: E402
+    DecodeRequest,  # noqa: E402
+    InferenceSession,  # noqa: E402
+    prepare_thread,  # noqa: E402
+)
 from engine.inspect_cli import DEFAULT_MODEL  # noqa: E402
-from engine.requests import DecodeRequest  # noqa: E402
-from models.tokens import BOS_ID  # noqa: E402
+from models import BOS_ID  # noqa: E402
 
 SHORT = "turn off the lights"
 CLAUSES = (

@@ -60,9 +60,11 @@ from PySide6.QtCore import QEvent, QEventLoop, QMessageLogContext, Qt, QTimer, Q
 from PySide6.QtGui import QPaintEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from engine.decoding.session import InferenceSession  # noqa: E402
-from engine.records import DecodeResult  # noqa: E402
-from engine.requests import DecodeRequest
+from engine import (
+    DecodeRequest,
+    DecodeResult,  # noqa: E402
+    InferenceSession,  # noqa: E402
+)
 from gui.app import DEFAULT_MODEL, create_window  # noqa: E402
 from gui.matrix.heatmap import HeatmapWidget  # noqa: E402
 from gui.window.main_window import MainWindow  # noqa: E402

@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.records import BeamNode, Candidate, DecodeResult, Perturbation
 from engine.requests import to_dict
-from models.atomic import atomic_write_bytes, atomic_write_text
+from models import atomic_write_bytes, atomic_write_text
 
 CSV_CORNER = "output\\source"
 

@@ -21,7 +21,7 @@ from engine.decoding.session import InferenceSession
 from engine.export import FORMATS, export_result
 from engine.records import DecodeResult
 from engine.requests import DecodeRequest, EditRow, Intervention, MaskSource, PinStep, describe_intervention
-from models.checkpoint import CheckpointError, describe
+from models import CheckpointError, describe
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "en_hi_bahdanau.safetensors"
 IMAGE_FORMATS = (".png", ".svg")

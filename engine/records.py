@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from engine.requests import Intervention
+from engine.requests import Intervention
 
 BEAM_STATUSES = ("kept", "pruned", "finished")
 
@@ -37,6 +36,9 @@ class StepRecord(NamedTuple):
     context: np.ndarray  # (H_enc,) c_i
     state: np.ndarray  # (H,) top-layer decoder state s_i
     entropy: float  # of α_i·, in nats
+
+
+Run = tuple[StepRecord, ...]  # consecutive steps of one decode, handed out together
 
 
 class Hypothesis(NamedTuple):
@@ -97,6 +99,17 @@ class DecodeResult(NamedTuple):
     perturbations: tuple[Perturbation, ...] = ()  # one per source word when requested
     interventions: tuple[Intervention, ...] = ()  # the what-if edits this decode ran under
     score_temperature: float = 1.0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the UI shows about the loaded model."""
+
+    path: str
+    description: dict[str, Any]  # models.checkpoint.describe()
+    card: str  # the model card text shipped in the checkpoint
+    device: str  # e.g. "cpu", "cuda:0"
+    messages: tuple[str, ...] = ()  # e.g. a device fallback
 
 
 def frozen_array(values: np.ndarray) -> np.ndarray:

@@ -44,6 +44,10 @@ class EditRow:
 Intervention = MaskSource | PinStep | EditRow
 
 
+class InputError(ValueError):
+    """A request that cannot be decoded; the message is written for the user."""
+
+
 STRATEGIES = ("greedy", "beam", "forced", "sample")
 PERTURB_MODES = ("", "drop", "replace")
 

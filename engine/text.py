@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models.tokens import EOS, Tokenizer
+from models import EOS, Tokenizer
 
 
 def provisional_tokens(source: str, kind: str, count: int) -> list[str]:

@@ -14,6 +14,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from models.atomic import atomic_write_bytes
+from models.errors import CheckpointError
 from models.foreign import build_model, config_from_dict, tokenizer_from_dict
 from models.rnn.config import ConfigError, ModelConfig
 from models.rnn.seq2seq import Seq2Seq
@@ -25,11 +26,9 @@ FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = tuple(str(v) for v in range(1, FORMAT_VERSION + 1))
 MAX_HEADER_BYTES = 64 * 1024 * 1024  # far above any real vocabulary, far below harm
 MAX_FILE_BYTES = 8 * 1024**3
+__all__ = ["Checkpoint", "CheckpointError", "describe", "load_checkpoint", "save_checkpoint"]
+
 REQUIRED_KEYS = ("format", "format_version", "config", "src_vocab", "tgt_vocab", "src_tokenizer", "tgt_tokenizer")
-
-
-class CheckpointError(Exception):
-    """A model file that cannot be used; the message says why, in words for a user."""
 
 
 @dataclass

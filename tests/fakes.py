@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.records import Candidate, DecodeResult, StepRecord, frozen_array
+from engine import Candidate, DecodeResult, StepRecord, frozen_array
 
 EN_SOURCE = ("turn", "off", "the", "lights", "<eos>")
 HI_OUTPUT = ("लाइट", "बंद", "करो", "<eos>")

@@ -33,11 +33,8 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from models import Checkpoint, CheckpointError, ModelConfig, Seq2Seq, Tokenizer, Vocab, load_checkpoint, save_checkpoint
 from models.foreign import ForeignConfig, ForeignSeq2Seq, ForeignTokenizer
-from models.rnn.config import ModelConfig
-from models.rnn.seq2seq import Seq2Seq
-from models.tokens import Tokenizer, Vocab
 
 TIME_BUDGET_S = 2.0  # per case
 HEAP_BUDGET_BYTES = 64 * 1024**2  # per case, Python heap

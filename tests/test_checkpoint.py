@@ -11,10 +11,7 @@ import pytest
 import torch
 from safetensors.torch import save as st_save
 
-from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from models.rnn.config import ModelConfig
-from models.rnn.seq2seq import Seq2Seq
-from models.tokens import Tokenizer, Vocab
+from models import Checkpoint, CheckpointError, ModelConfig, Seq2Seq, Tokenizer, Vocab, load_checkpoint, save_checkpoint
 
 
 @pytest.fixture()

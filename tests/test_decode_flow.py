@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.records import DecodeResult, StepRecord
+from engine import DecodeResult, StepRecord
 from gui.bridge.decode_flow import DecodeFlow
 from tests.fakes import fake_result, step_records
 

@@ -8,8 +8,8 @@ import time
 import pytest
 import torch
 
-from engine.decoding.control import MAX_DELAY, DecodeControl
-from engine.decoding.device import available_devices, resolve_device
+from engine import DecodeControl, available_devices, resolve_device
+from engine.decoding.control import MAX_DELAY
 
 
 def turn_in_thread(control: DecodeControl, request_id: int, first: bool = False) -> tuple[threading.Thread, list[bool]]:

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.decoding.session import InferenceSession
-from engine.export import export_result
-from engine.records import DecodeResult
-from engine.requests import DecodeRequest
+from engine import DecodeRequest, DecodeResult, InferenceSession, export_result
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.decoding.control import DecodeControl
-from engine.decoding.inputs import InputError
-from engine.decoding.session import InferenceSession
+from engine import DecodeControl, DecodeRequest, DecodeResult, InferenceSession, InputError, StepRecord
 from engine.decoding.strategies import hand_out
-from engine.records import DecodeResult, StepRecord
-from engine.requests import DecodeRequest
-from models.tokens import BOS_ID, EOS, EOS_ID
-from models.training.batch_decode import greedy_batch
+from models import BOS_ID, EOS, EOS_ID, greedy_batch
 
 SOURCES = ["w1 w2", "w3 w4 w5", "w6 w7 w8 w9 w10", "w11 w0 w1 w2 w3 w4"]
 

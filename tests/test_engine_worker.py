@@ -10,9 +10,7 @@ import pytest
 import torch
 from pytestqt.qtbot import QtBot
 
-from engine.decoding.session import InferenceSession, ModelInfo
-from engine.records import DecodeResult, StepRecord
-from engine.requests import DecodeRequest
+from engine import DecodeRequest, DecodeResult, InferenceSession, ModelInfo, StepRecord
 from gui.bridge.engine_controller import EngineController
 from tests.fakes import fail_device_moves, fail_on_step
 

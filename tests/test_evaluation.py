@@ -10,11 +10,11 @@ import pytest
 import torch
 from pytestqt.qtbot import QtBot
 
+from engine import EvaluationCancelled
 from engine.evaluation import evaluate_cli
 from engine.evaluation.quality import (
     BUCKET_LABELS,
     EvalPair,
-    EvaluationCancelled,
     alignment_error_rate,
     argmax_links,
     bucket_index,
@@ -22,9 +22,7 @@ from engine.evaluation.quality import (
     read_eval_pairs,
     word_map,
 )
-from models.checkpoint import Checkpoint, load_checkpoint
-from models.data.dataset import DataError
-from models.tokens import BOS_ID, EOS_ID, Tokenizer
+from models import BOS_ID, EOS_ID, Checkpoint, DataError, Tokenizer, load_checkpoint
 from tests.conftest import TOY_WORDS
 
 SCORE_KEYS = {"range", "count", "bleu", "chrf", "exact_match", "aer", "entropy"}

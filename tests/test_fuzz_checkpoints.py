@@ -15,7 +15,7 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from models.checkpoint import CheckpointError, load_checkpoint
+from models import CheckpointError, load_checkpoint
 from tests.fuzz_checkpoint_loader import MUTATIONS, TIME_BUDGET_S, Base, fuzz, make_bases, pack, with_meta
 
 CASES = 240

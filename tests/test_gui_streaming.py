@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 
-from engine.records import DecodeResult, StepRecord
+from engine import DecodeResult, StepRecord
 from gui.app import create_window
 from gui.panels.context_view import ContextInspector
 from gui.window.main_window import MainWindow

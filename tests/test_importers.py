@@ -19,23 +19,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine import inspect_cli
-from engine.decoding.session import InferenceSession
+from engine import DecodeRequest, InferenceSession, inspect_cli
 from engine.evaluation import evaluate_cli
-from engine.requests import DecodeRequest
-from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from models import BOS_ID, Checkpoint, CheckpointError, detect, import_foreign, load_any, load_checkpoint
 from models.foreign import ForeignSeq2Seq, ForeignTokenizer
-from models.importers import (
-    convert_cli,
-    detect,
-    import_foreign,
-    joeynmt,
-    load_any,
-    mini_yaml,
-    opennmt,
-    pytorch_tutorial,
-)
-from models.tokens import BOS_ID
+from models.importers import convert_cli, joeynmt, mini_yaml, opennmt, pytorch_tutorial
 
 DATA = Path(__file__).parent / "data"
 # (fixture, kind, what to open, max steps the toolkit decoded, its special-token names → ours)

@@ -15,11 +15,8 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from engine import inspect_cli
+from engine import DecodeRequest, DecodeResult, InferenceSession, InputError, inspect_cli
 from engine.decoding.inputs import MAX_SOURCE_TOKENS
-from engine.decoding.session import InferenceSession, InputError
-from engine.records import DecodeResult
-from engine.requests import DecodeRequest
 from gui.app import create_window, parse_args
 from gui.files.settings_store import SettingsStore
 from gui.window.main_window import MainWindow

@@ -9,10 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import inspect_cli
-from engine.decoding.session import InferenceSession
-from engine.records import DecodeResult
-from engine.requests import DecodeRequest
+from engine import DecodeRequest, DecodeResult, InferenceSession, inspect_cli
 from main import main
 
 SOURCE = "w1 w2 w3 zz"

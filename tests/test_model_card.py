@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from models.checkpoint import load_checkpoint
+from models import load_checkpoint
 from models.training import model_card
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from models import BOS_ID, ModelConfig, Seq2Seq
 from models.rnn.attention import weighted_sum
-from models.rnn.config import ATTENTION_TYPES, ConfigError, ModelConfig
-from models.rnn.seq2seq import Seq2Seq
-from models.tokens import BOS_ID
+from models.rnn.config import ATTENTION_TYPES, ConfigError
 
 
 def _config(attention: str, rnn: str = "gru", layers: int = 1) -> ModelConfig:

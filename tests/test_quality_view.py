@@ -18,11 +18,12 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
+from engine import report_rows
 from engine.evaluation.quality import evaluate_model, read_eval_pairs
-from engine.evaluation.table import CSV_COLUMNS, report_rows
+from engine.evaluation.table import CSV_COLUMNS
 from gui.bridge.engine_controller import EngineController
 from gui.tools.quality_view import TOOL_OBJECT_NAME, QualityTool, QualityView
-from models.checkpoint import load_checkpoint
+from models import load_checkpoint
 from tests.conftest import TOY_WORDS
 
 WAIT_MS = 60_000

@@ -14,9 +14,7 @@ import torch
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
-from engine.decoding.session import InferenceSession
-from engine.records import StepRecord
-from engine.requests import DecodeRequest
+from engine import DecodeRequest, InferenceSession, StepRecord
 from gui.window.main_window import MainWindow
 from tests.fakes import fail_device_moves, fail_on_step
 from tests.test_gui_app import DECODE_TIMEOUT_MS, make_window, type_source  # noqa: F401 (a fixture)

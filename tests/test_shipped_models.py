@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.decoding.session import InferenceSession
+from engine import DecodeRequest, DecodeResult, InferenceSession
 from engine.evaluation.quality import evaluate_model, read_eval_pairs
-from engine.records import DecodeResult
-from engine.requests import DecodeRequest
-from models.checkpoint import load_checkpoint
+from models import load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "resources" / "models"

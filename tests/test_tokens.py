@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.tokens import EOS_ID, SPECIALS, UNK_ID, Tokenizer, Vocab, char_tokenize, word_tokenize
+from models import EOS_ID, SPECIALS, Tokenizer, Vocab
+from models.tokens import UNK_ID, char_tokenize, word_tokenize
 
 
 def test_devanagari_vowel_signs_and_virama_stay_attached() -> None:

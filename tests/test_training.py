@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from main import main
-from models.checkpoint import load_checkpoint
-from models.data.dataset import DataError, read_pairs
+from models import DataError, load_checkpoint, read_pairs
 from tests.conftest import write_toy_pairs
 
 

@@ -9,15 +9,23 @@ import numpy as np
 import pytest
 import torch
 
-from engine.decoding.inputs import InputError
-from engine.decoding.session import InferenceSession
-from engine.records import DecodeResult
-from engine.requests import DecodeRequest, EditRow, MaskSource, PinStep, reweighted_row
+from engine import (
+    DecodeRequest,
+    DecodeResult,
+    EditRow,
+    InferenceSession,
+    InputError,
+    MaskSource,
+    PinStep,
+    alpha_difference,
+    changed_positions,
+    reweighted_row,
+    step_labels,
+    whatif_options,
+)
 from engine.whatif.alpha_edits import StepEdits
-from engine.whatif.compare import alpha_difference, changed_positions, step_labels
-from engine.whatif.redecode import whatif_options
 from main import main
-from models.tokens import EOS
+from models import EOS
 
 SOURCE = "w1 w2 w3 w4"
 

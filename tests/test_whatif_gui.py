@@ -11,9 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from engine.records import DecodeResult
-from engine.requests import EditRow, MaskSource
-from engine.whatif.compare import alpha_difference
+from engine import DecodeResult, EditRow, MaskSource, alpha_difference
 from gui.bridge.engine_controller import EngineController
 from gui.tools.beam_view import BeamExplorer, node_path, tree_layout
 from gui.tools.compare_view import CompareView

@@ -9,18 +9,15 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from engine.requests import PERTURB_MODES, STRATEGIES, DecodeRequest, problems
-from models.checkpoint import Checkpoint
-from models.tokens import UNK
+from engine.requests import PERTURB_MODES, STRATEGIES, DecodeRequest, InputError, problems
+from models import UNK, Checkpoint
+
+__all__ = ["InputError", "PreparedRequest", "prepare_request"]
 
 MAX_SOURCE_TOKENS = 400
 MAX_OUTPUT_TOKENS = 1024  # hard cap on decoder steps, whatever max_len asks for
 MAX_BEAM_WIDTH = 64
 MAX_SHOWN_UNKNOWN = 10
-
-
-class InputError(ValueError):
-    """A request that cannot be decoded; the message is written for the user."""
 
 
 class PreparedRequest(NamedTuple):  # made for every request: a named tuple costs a third of a frozen dataclass

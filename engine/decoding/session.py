@@ -25,7 +25,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from operator import attrgetter
 from typing import Any
 
@@ -34,33 +34,18 @@ import torch
 
 from engine.decoding.control import DecodeControl
 from engine.decoding.device import DECODE_THREADS, prepare_thread, resolve_device
-from engine.decoding.inputs import MAX_OUTPUT_TOKENS, MAX_SOURCE_TOKENS, InputError, PreparedRequest, prepare_request
+from engine.decoding.inputs import MAX_OUTPUT_TOKENS, MAX_SOURCE_TOKENS, PreparedRequest, prepare_request
 from engine.decoding.step_stats import StepStats
 from engine.decoding.strategies import STRATEGY_FUNCTIONS, DecodeContext, Outcome, Run
-from engine.records import DecodeResult, StepRecord, frozen_array, read_only
+from engine.records import DecodeResult, ModelInfo, StepRecord, frozen_array, read_only
 from engine.requests import DecodeRequest
 from engine.whatif.alpha_edits import StepEdits
 from engine.whatif.perturbation import perturbation_table
-from models.checkpoint import Checkpoint, describe
-from models.importers import load_any
-from models.rnn.encoder import Memory
-from models.rnn.seq2seq import Seq2Seq
-from models.tokens import EOS
+from models import EOS, Checkpoint, Memory, Seq2Seq, describe, load_any
 
 FRAME_S = 0.015  # a free-running decode hands its steps to the app about once a frame
 
-__all__ = ["InferenceSession", "InputError", "ModelInfo", "failure_text"]
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the UI shows about the loaded model."""
-
-    path: str
-    description: dict[str, Any]  # models.checkpoint.describe()
-    card: str  # the model card text shipped in the checkpoint
-    device: str  # e.g. "cpu", "cuda:0"
-    messages: tuple[str, ...] = field(default=())  # e.g. a device fallback
+__all__ = ["InferenceSession", "failure_text"]
 
 
 class InferenceSession:

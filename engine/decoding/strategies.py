@@ -30,15 +30,10 @@ from torch import Tensor
 
 from engine.decoding.inputs import PreparedRequest
 from engine.decoding.step_stats import StepStats
-from engine.records import BeamNode, Hypothesis, StepRecord, frozen_array
+from engine.records import BeamNode, Hypothesis, Run, StepRecord, frozen_array
 from engine.whatif.alpha_edits import no_edit
-from models.rnn.attention import AlphaEdit
-from models.rnn.decoder import StepOutput
-from models.rnn.encoder import Memory
-from models.rnn.seq2seq import Seq2Seq
-from models.tokens import BOS_ID, EOS_ID
+from models import BOS_ID, EOS_ID, AlphaEdit, Memory, Seq2Seq, StepOutput
 
-Run = tuple[StepRecord, ...]  # consecutive steps, handed out together
 Steps = Generator[Run, None, "Outcome | None"]
 Chooser = Callable[[int, Tensor], Tensor]  # (step, logits (1, V)) → chosen id (1,)
 

@@ -20,10 +20,7 @@ from tqdm import tqdm
 
 from engine.decoding.device import prepare_thread, resolve_device
 from engine.evaluation.quality import EvalPair, ModelReport, evaluate_model, format_table, read_eval_pairs, report_dict
-from models.atomic import atomic_write_text
-from models.checkpoint import Checkpoint, CheckpointError
-from models.data.dataset import DataError
-from models.importers import load_any
+from models import Checkpoint, CheckpointError, DataError, atomic_write_text, load_any
 
 PLOT_SUFFIXES = (".png", ".svg")
 

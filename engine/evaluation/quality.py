@@ -31,12 +31,21 @@ import torch
 from sacrebleu.metrics import BLEU, CHRF
 from torch import Tensor
 
-from models.checkpoint import Checkpoint, CheckpointError
-from models.data.corpus_en_hi import Alignment, parse_alignment
-from models.data.dataset import DataError, Example, make_batch, read_pairs, tokenize_pairs
-from models.importers import load_any
-from models.tokens import SPACE_MARK, Tokenizer
-from models.training.batch_decode import greedy_batch
+from models import (
+    SPACE_MARK,
+    Alignment,
+    Checkpoint,
+    CheckpointError,
+    DataError,
+    Example,
+    Tokenizer,
+    greedy_batch,
+    load_any,
+    make_batch,
+    parse_alignment,
+    read_pairs,
+    tokenize_pairs,
+)
 
 BUCKETS: tuple[tuple[int, int | None], ...] = ((1, 10), (11, 20), (21, 30), (31, 40), (41, 50), (51, None))
 OVERALL = "all"

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from engine.requests import Intervention, masked_positions, step_rows
-from models.rnn.attention import AlphaEdit, masked_softmax
+from models import AlphaEdit, masked_softmax
 
 
 def no_edit(step: int) -> AlphaEdit | None:

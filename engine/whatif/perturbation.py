@@ -17,7 +17,7 @@ import numpy as np
 from engine.records import DecodeResult, Perturbation
 from engine.requests import DecodeRequest
 from engine.whatif.compare import changed_positions
-from models.tokens import Tokenizer
+from models import Tokenizer
 
 NOTHING_LEFT = "(nothing left to translate)"
 

@@ -15,8 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.records import DecodeResult, StepRecord
-from engine.text import provisional_text, provisional_tokens
+from engine import DecodeResult, StepRecord, provisional_text, provisional_tokens
 
 
 class DecodeFlow(QObject):

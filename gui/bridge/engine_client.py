@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.records import DecodeResult, StepRecord
+from engine import DecodeResult, StepRecord
 
 BUSY_MESSAGE = "The engine is busy with another decode; try again when it ends."
 

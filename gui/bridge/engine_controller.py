@@ -30,16 +30,24 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from engine.decoding.control import DecodeControl
-from engine.decoding.device import available_devices, prepare_thread, resolve_device
-from engine.decoding.inputs import InputError
-from engine.decoding.session import InferenceSession, ModelInfo, failure_text
-from engine.decoding.strategies import Run
-from engine.evaluation.quality import EvaluationCancelled, evaluate_files
-from engine.records import DecodeResult, StepRecord
-from engine.requests import DecodeRequest
-from models.checkpoint import CheckpointError
-from models.tokens import EOS
+from engine import (
+    EOS,
+    CheckpointError,
+    DecodeControl,
+    DecodeRequest,
+    DecodeResult,
+    EvaluationCancelled,
+    InferenceSession,
+    InputError,
+    ModelInfo,
+    Run,
+    StepRecord,
+    available_devices,
+    evaluate_files,
+    failure_text,
+    prepare_thread,
+    resolve_device,
+)
 
 __all__ = ["EngineController", "EngineWorker", "EvaluationRequest", "ModelInfo", "available_devices"]
 

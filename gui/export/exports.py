@@ -8,8 +8,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from engine.export import export_result
-from engine.records import DecodeResult
+from engine import DecodeResult, export_result
 from gui.files.settings_store import SettingsStore
 from gui.matrix.heatmap import HeatmapWidget
 

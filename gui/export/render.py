@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication
 
-from engine.records import DecodeResult
+from engine import DecodeResult
 from gui.matrix.heatmap import HeatmapWidget
 from gui.style.theme import apply_theme
 

@@ -8,7 +8,7 @@ import os
 from PySide6.QtCore import QBuffer, QIODevice
 from PySide6.QtGui import QImage
 
-from models.atomic import atomic_write_bytes
+from engine import atomic_write_bytes
 
 
 def memory_device() -> QBuffer:

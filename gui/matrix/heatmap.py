@@ -28,14 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.records import DecodeResult, StepRecord
+from engine import DecodeResult, StepRecord, atomic_write_text
 from gui.files.image_files import memory_device, save_image
 from gui.matrix.colour_bar import ColourBar
 from gui.matrix.matrix_image import MatrixImage
 from gui.matrix.plot_lifetime import release_view
 from gui.style.fonts import BASE_POINT_SIZE, LaidOutTexts, alpha_symbol, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme, lookup_table
-from models.atomic import atomic_write_text
 
 MODES = ("alpha", "scores")
 REPAINT_INTERVAL_MS = 33  # ~30 Hz: faster steps are coalesced into one repaint

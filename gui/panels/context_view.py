@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
-from engine.records import DecodeResult, StepRecord
+from engine import DecodeResult, StepRecord
 from gui.matrix.colour_bar import ColourBar
 from gui.matrix.heatmap import TokenAxis, settle_layout
 from gui.matrix.matrix_image import MatrixImage

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.records import Candidate
+from engine import Candidate
 from gui.style.fonts import BASE_POINT_SIZE, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.records import BeamNode, DecodeResult, frozen_array
+from engine import BeamNode, DecodeResult, frozen_array
 from gui.bridge.engine_client import EngineClient
 from gui.matrix.heatmap import HeatmapWidget
 from gui.matrix.plot_lifetime import discard_items, release_view

@@ -27,8 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.records import DecodeResult
-from engine.whatif.compare import alpha_difference, changed_positions, step_labels
+from engine import DecodeResult, alpha_difference, changed_positions, step_labels
 from gui.bridge.engine_client import EngineClient
 from gui.matrix.diff_heatmap import DiffHeatmap
 from gui.matrix.heatmap import HeatmapWidget

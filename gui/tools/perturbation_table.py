@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.records import DecodeResult, Perturbation
+from engine import DecodeResult, Perturbation
 from gui.bridge.engine_client import EngineClient
 from gui.style.fonts import BASE_POINT_SIZE, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme

@@ -19,8 +19,8 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
+from engine import atomic_write_bytes
 from gui.matrix.plot_lifetime import clear_legend, discard_items, release_view
-from models.atomic import atomic_write_bytes
 
 # Colour-blind-safe (Okabe–Ito), distinct in greyscale print too thanks to the symbols.
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")

@@ -37,14 +37,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.evaluation.table import report_csv, report_rows
+from engine import atomic_write_text, report_csv, report_rows
 from gui.export.exports import ExportError
 from gui.files.model_files import MODEL_FILTERS
 from gui.panels.message_banner import MessageBanner
 from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.style.theme import clamp_zoom, get_theme
 from gui.tools.quality_plot import QualityPlot
-from models.atomic import atomic_write_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT / "resources" / "data" / "en_hi_test_buckets.tsv"

@@ -29,10 +29,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.records import DecodeResult
-from engine.requests import EditRow, Intervention, MaskSource, PinStep, describe_intervention, reweighted_row, step_rows
-from engine.whatif.compare import alpha_difference, changed_positions, step_labels
-from engine.whatif.redecode import whatif_options
+from engine import (
+    DecodeResult,
+    EditRow,
+    Intervention,
+    MaskSource,
+    PinStep,
+    alpha_difference,
+    changed_positions,
+    describe_intervention,
+    reweighted_row,
+    step_labels,
+    step_rows,
+    whatif_options,
+)
 from gui.bridge.engine_client import EngineClient
 from gui.matrix.diff_heatmap import DiffHeatmap
 from gui.style.fonts import BASE_POINT_SIZE, ui_font

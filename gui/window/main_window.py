@@ -18,7 +18,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from engine.records import DecodeResult, StepRecord
+from engine import DecodeResult, StepRecord
 from gui.bridge.decode_flow import DecodeFlow
 from gui.export.exports import ExportError, ask_export_path, export_view
 from gui.files.model_files import ask_model_path, dropped_file

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QWidget
 
-from engine.records import DecodeResult
+from engine import DecodeResult
 from gui.tools.beam_view import BeamExplorer
 from gui.tools.compare_view import CompareView
 from gui.tools.perturbation_table import PerturbationPanel
