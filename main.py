@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 # Sub-commands live beside the code they drive; each module exposes main(argv) -> int.
 COMMANDS = {
@@ -17,9 +19,28 @@ COMMANDS = {
 }
 
 
+# The commands that draw images get the window's renderer as a callable; Qt is imported only if it is called.
+IMAGE_WRITERS = {
+    "inspect": "gui.export.render:render_result",
+    "evaluate": "gui.tools.quality_plot:export_report_plot",
+}
+
+
+def gui_writer(target: str) -> Callable[..., None]:
+    """A callable for `module:function` in gui/ that imports it (and Qt) on its first call."""
+    module, name = target.split(":")
+
+    def write(*args: Any) -> None:
+        getattr(importlib.import_module(module), name)(*args)
+
+    return write
+
+
 def main(argv: list[str]) -> int:
     if argv and argv[0] in COMMANDS:
-        return int(importlib.import_module(COMMANDS[argv[0]]).main(argv[1:]))
+        command = importlib.import_module(COMMANDS[argv[0]])
+        writer = IMAGE_WRITERS.get(argv[0])
+        return int(command.main(argv[1:], gui_writer(writer)) if writer else command.main(argv[1:]))
     # One BLAS thread for numpy: the plots' linear algebra is tiny, and OpenBLAS's spinning worker threads, up
     # against the engine thread on the same cores, turn the inspector's 1 ms PCA into 100+ ms.  Only effective
     # before numpy is first imported; torch (the engine) uses its own thread pool.

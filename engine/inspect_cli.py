@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -25,6 +26,7 @@ from models import CheckpointError, describe
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "en_hi_bahdanau.safetensors"
 IMAGE_FORMATS = (".png", ".svg")
+ImageWriter = Callable[[DecodeResult, Path], None]  # (result, path): the window's heatmap renderer
 
 
 class UsageError(Exception):
@@ -127,30 +129,31 @@ def _interventions(args: argparse.Namespace) -> tuple[Intervention, ...]:
     return (*(MaskSource(j) for j in args.mask_source), *args.pin, *args.edit_row)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], render: ImageWriter | None = None) -> int:
+    """`render` writes a result as an image (main.py passes the window's renderer); None: data outputs only."""
     try:
         args = parser().parse_args(argv)
-        return _run(args)
+        return _run(args, render)
     except UsageError as exc:
         return _fail(str(exc))
     except (CheckpointError, InputError, ValueError, OSError) as exc:
         return _fail(str(exc))
 
 
-def _run(args: argparse.Namespace) -> int:
-    _check_args(args)
+def _run(args: argparse.Namespace, render: ImageWriter | None) -> int:
+    _check_args(args, render)
     session = _open(args.model, args.device, args.max_source_tokens)
     result = session.run(_request(args))
     for note in session.messages + result.messages:
         print(f"note: {note}", file=sys.stderr)
     _print_result(result)
     if args.out is not None:
-        _export(result, args.out, {"path": str(args.model), **describe(session.checkpoint)})
+        _export(result, args.out, {"path": str(args.model), **describe(session.checkpoint)}, render)
         print(f"wrote {args.out}")
     return 0
 
 
-def _check_args(args: argparse.Namespace) -> None:
+def _check_args(args: argparse.Namespace, render: ImageWriter | None) -> None:
     if args.beam is not None and args.beam < 1:
         raise UsageError(f"--beam must be at least 1, got {args.beam}")
     if args.max_source_tokens < 1:
@@ -160,6 +163,10 @@ def _check_args(args: argparse.Namespace) -> None:
     known = FORMATS + IMAGE_FORMATS
     if args.out is not None and args.out.suffix.lower() not in known:
         raise UsageError(f"--out: unknown format {args.out.suffix or '(no suffix)'!r}; use one of {', '.join(known)}")
+    if args.out is not None and args.out.suffix.lower() in IMAGE_FORMATS and render is None:
+        raise UsageError(
+            f"--out {args.out.suffix}: image output needs the app's renderer (run `python main.py inspect`)"
+        )
 
 
 def _open(model: Path, device: str, max_source_tokens: int) -> InferenceSession:
@@ -188,15 +195,15 @@ def _request(args: argparse.Namespace) -> DecodeRequest:
     return DecodeRequest(strategy="greedy", **common)
 
 
-def _export(result: DecodeResult, out: Path, model: dict[str, Any]) -> None:
-    if out.suffix.lower() in IMAGE_FORMATS:
-        try:
-            from gui.export.render import render_result  # Qt only for image output, and only here
-        except ImportError as exc:
-            raise UsageError(f"image export needs the GUI renderer, which cannot be loaded ({exc})") from exc
-        render_result(result, out)
-    else:
+def _export(result: DecodeResult, out: Path, model: dict[str, Any], render: ImageWriter | None) -> None:
+    if out.suffix.lower() not in IMAGE_FORMATS:
         export_result(result, out, model)
+        return
+    assert render is not None  # _check_args refused an image without a renderer
+    try:
+        render(result, out)
+    except ImportError as exc:  # Qt missing or broken: the data formats still work
+        raise UsageError(f"image export needs Qt, which cannot be loaded ({exc})") from exc
 
 
 def _print_result(result: DecodeResult) -> None:

@@ -121,3 +121,13 @@ def test_forced_and_sampled_runs(tiny_model_path: Path, capsys: pytest.CaptureFi
     assert main([*base, "--target", "w2 w1"]) == 0
     assert "w2 w1" in capsys.readouterr().out
     assert main([*base, "--sample", "--temperature", "0.5", "--seed", "3", "--max-len", "3"]) == 0
+
+
+def test_images_need_the_renderer_main_py_passes_in(
+    tiny_model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The engine draws nothing itself: called without main.py's renderer, an image is refused and no Qt loads."""
+    out = tmp_path / "x.png"
+    code = inspect_cli.main(["--model", str(tiny_model_path), "--source", "w1 w2", "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert "renderer" in capsys.readouterr().err

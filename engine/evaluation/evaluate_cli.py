@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from tqdm import tqdm
 
@@ -23,6 +23,7 @@ from engine.evaluation.quality import EvalPair, ModelReport, evaluate_model, for
 from models import Checkpoint, CheckpointError, DataError, atomic_write_text, load_any
 
 PLOT_SUFFIXES = (".png", ".svg")
+PlotWriter = Callable[[dict[str, Any], Path], None]  # (report, path): the window's quality plot, drawn to a file
 
 
 class UsageError(Exception):
@@ -45,9 +46,10 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], plot: PlotWriter | None = None) -> int:
+    """`plot` draws a report as an image (main.py passes the window's quality plot); None: --plot is refused."""
     try:
-        return _run(parser().parse_args(argv))
+        return _run(parser().parse_args(argv), plot)
     except (UsageError, CheckpointError, DataError, OSError, ValueError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
@@ -55,8 +57,8 @@ def main(argv: list[str]) -> int:
         return 130
 
 
-def _run(args: argparse.Namespace) -> int:
-    _check_args(args)
+def _run(args: argparse.Namespace, plot: PlotWriter | None) -> int:
+    _check_args(args, plot)
     pairs = read_eval_pairs(args.data)  # bad data fails before any model is loaded
     choice = resolve_device(args.device)
     if choice.message:
@@ -71,16 +73,19 @@ def _run(args: argparse.Namespace) -> int:
     print(format_table(reports))
     print(f"wrote {args.out}")
     if args.plot is not None:
-        _plot(report, args.plot)
+        assert plot is not None  # _check_args refused --plot without a plotter
+        _plot(plot, report, args.plot)
         print(f"wrote {args.plot}")
     return 0
 
 
-def _check_args(args: argparse.Namespace) -> None:
+def _check_args(args: argparse.Namespace, plot: PlotWriter | None) -> None:
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.plot is not None and args.plot.suffix.lower() not in PLOT_SUFFIXES:
         raise UsageError(f"--plot: use a .png or .svg file name, not {args.plot.name!r}")
+    if args.plot is not None and plot is None:
+        raise UsageError("--plot needs the app's plotter (run `python main.py evaluate`)")
     for path in args.model:
         if not path.exists():
             raise UsageError(f"--model: no such file or folder: {path}")
@@ -102,12 +107,11 @@ def _advance(bar: tqdm) -> Callable[[int, int], bool]:
     return progress
 
 
-def _plot(report: dict[str, object], path: Path) -> None:
+def _plot(plot: PlotWriter, report: dict[str, Any], path: Path) -> None:
     try:
-        from gui.tools.quality_plot import export_report_plot  # Qt only when a plot is wanted
-    except ImportError as exc:
+        plot(report, path)
+    except ImportError as exc:  # Qt missing or broken: the JSON report is written already
         raise UsageError(f"--plot needs Qt and pyqtgraph, which cannot be loaded ({exc})") from exc
-    export_report_plot(report, path)
 
 
 def _fail(message: str) -> int:

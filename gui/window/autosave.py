@@ -1,5 +1,5 @@
-"""Autosave: the session (inputs, model, options, look, layout) is written about a second after each change,
-not only on close, so a crash or a killed process loses at most that second.
+"""Autosave: the session (inputs, model, options, look, layout) is written about a second after each change
+and when the window closes, so a crash or a killed process loses at most that second.
 
 Each save rewrites the ini atomically (gui/files/settings_store.py); the next start restores it as after a
 normal close (gui/window/window_state.py).
@@ -32,6 +32,7 @@ class SessionAutosave(QObject):
         self._timer.timeout.connect(self.save_now)
         self._connect(window)
         window.closing.connect(self._on_closing)
+        window.saving.connect(self._save_on_close)
 
     def _connect(self, window: MainWindow) -> None:
         panel, transport, menus = window.source_panel, window.transport, window.menus
@@ -65,7 +66,7 @@ class SessionAutosave(QObject):
     @Slot()
     def save_now(self) -> None:
         self._timer.stop()
-        if self._closed:  # closeEvent saves everything itself
+        if self._closed:  # the close saves everything itself (_save_on_close)
             return
         ok = save_window_state(self._window, self._store)
         if not ok and not self._warned:  # once: a read-only settings folder should not nag on every keystroke
@@ -75,5 +76,9 @@ class SessionAutosave(QObject):
 
     @Slot()
     def _on_closing(self) -> None:
-        self._closed = True  # the window saves everything itself as it closes
+        self._closed = True  # no timed save during the close: the window asks for one last save (saving)
         self._timer.stop()
+
+    @Slot()
+    def _save_on_close(self) -> None:
+        save_window_state(self._window, self._store)

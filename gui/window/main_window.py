@@ -50,7 +50,8 @@ class MainWindow(QMainWindow):
     for every event it gets, a repaint of any part of it included.
     """
 
-    closing = Signal()  # a close begins: before the window saves its state and stops its engine
+    closing = Signal()  # a close begins: the tools tear down, before the window leaves presentation mode
+    saving = Signal()  # then, out of presentation mode and before the engine stops: save the session now
     layout_changed = Signal()  # moved, resized, or maximised / full screen / back
 
     def __init__(self, controller: Any, settings: SettingsStore, theme: str = "light", zoom: float = 1.0) -> None:
@@ -459,13 +460,11 @@ class MainWindow(QMainWindow):
             self.layout_changed.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        from gui.window.window_state import save_window_state  # the window state module imports this one
-
         self.closing.emit()
         if not self._torn_down:
             if self.presenting:
                 self.set_presentation(False)
-            save_window_state(self, self.settings)
+            self.saving.emit()
             self.teardown()
         super().closeEvent(event)
 
