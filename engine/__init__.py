@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.decoding.control import DecodeControl
-from engine.evaluation.table import report_csv, report_rows
+from engine.evaluation.report import EvaluationReport, report_csv, report_rows
 from engine.export import FORMATS, export_result
 from engine.records import (
     BEAM_STATUSES,
@@ -32,6 +32,7 @@ from engine.records import (
 from engine.requests import (
     PERTURB_MODES,
     STRATEGIES,
+    DecodeOptions,
     DecodeRequest,
     EditRow,
     InputError,
@@ -75,7 +76,9 @@ __all__ = [
     "Candidate",
     "CheckpointError",
     "DecodeControl",
+    "DecodeOptions",
     "DecodeRequest",
+    "EvaluationReport",
     "DecodeResult",
     "EditRow",
     "EvaluationCancelled",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,24 @@ class DecodeRequest:
     prefix: tuple[str, ...] = ()  # greedy only: output tokens forced before greedy takes over
     perturb: str = ""  # "drop" / "replace": also decode once per source word dropped / replaced
     perturb_with: str = ""  # the replacement word for perturb="replace"
+
+
+class DecodeOptions(TypedDict, total=False):
+    """DecodeRequest's fields other than its id and source: what a caller passes to submit() (checked by mypy)."""
+
+    strategy: str
+    target: str
+    beam_width: int
+    length_penalty: float
+    temperature: float
+    seed: int
+    max_len: int
+    top_k: int
+    interventions: tuple[Intervention, ...]
+    score_temperature: float
+    prefix: tuple[str, ...]
+    perturb: str
+    perturb_with: str
 
 
 def first_edited_step(interventions: Iterable[Intervention], score_temperature: float = 1.0) -> int | None:

@@ -17,6 +17,7 @@ from gui.style.fonts import font_family
 from gui.style.theme import THEMES
 from gui.window.autosave import SessionAutosave
 from gui.window.main_window import MainWindow
+from gui.window.tool_docks import install_tools
 from gui.window.window_state import restore_window_state, stored_inputs, stored_look
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +90,7 @@ def create_window(
     controller = EngineController(max_source_tokens=limit)
     try:
         window = MainWindow(controller, store, theme or stored_theme, zoom)
+        install_tools(window)  # before the layout is restored: their docks are part of it
         restore_window_state(window, store)
     except BaseException:
         controller.shutdown()  # a QThread destroyed while running aborts the process

@@ -65,7 +65,7 @@ def _rewrite(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str])
     path.write_bytes(st_save(tensors, meta))
 
 
-Mutation = Callable[[dict[str, torch.Tensor], dict[str, str]], None]
+Mutation = Callable[[dict[str, torch.Tensor], dict[str, str]], object]  # what it returns is ignored
 
 
 def _set(key: str, value: str) -> Mutation:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QObject, Signal
 
 from engine import DecodeResult, StepRecord
 from gui.bridge.decode_flow import DecodeFlow
+from gui.bridge.engine_controller import EngineController
 from tests.fakes import fake_result, step_records
 
 
@@ -62,7 +63,7 @@ def heard(flow: DecodeFlow) -> list[tuple[str, object]]:
 
 def decode(tokens: tuple[str, ...]) -> tuple[FakeController, DecodeFlow, list[StepRecord], list[tuple[str, object]]]:
     engine = FakeController()
-    flow = DecodeFlow(engine)
+    flow = DecodeFlow(cast(EngineController, engine))  # the controller's signals and calls DecodeFlow uses
     events = heard(flow)
     flow.submit("turn off the lights", {"strategy": "greedy"})
     records = step_records(fake_result(output=tokens))

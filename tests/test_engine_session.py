@@ -195,14 +195,17 @@ def test_records_made_at_the_end_equal_the_streamed_ones(session: InferenceSessi
 def test_steps_are_handed_out_in_runs(session: InferenceSession) -> None:
     """Unwatched: one run; free-running: runs of about a frame; with a per-step delay: one step per run."""
     request = DecodeRequest(9, "w1 w2 w3 w4 w5", strategy="forced", target=" ".join(["w2"] * 30))
-    *runs, result = list(session.decode_runs(request))
-    assert isinstance(result, DecodeResult) and len(runs) == 1
+    *items, result = list(session.decode_runs(request))
+    runs = [item for item in items if not isinstance(item, DecodeResult)]
+    assert isinstance(result, DecodeResult) and len(runs) == len(items) == 1
     assert [s.step for s in runs[0]] == list(range(31))
     for delay, most in ((0.0, 31), (1e-4, 1)):
         control = DecodeControl()
         control.set_delay(delay)
         control.begin(request.request_id)
-        *runs, result = list(session.decode_runs(request, control))
+        *items, result = list(session.decode_runs(request, control))
+        runs = [item for item in items if not isinstance(item, DecodeResult)]
+        assert isinstance(result, DecodeResult) and len(runs) == len(items)
         assert [s.step for run in runs for s in run] == list(range(31))
         assert max(len(run) for run in runs) <= most and all(run for run in runs)
         np.testing.assert_array_equal(result.alpha, np.stack([s.alpha for run in runs for s in run]))

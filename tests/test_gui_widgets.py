@@ -133,11 +133,13 @@ def test_matrix_image_paints_32_bit_pixels_in_the_lookup_table_colours() -> None
     item = MatrixImage()
     item.setImage(np.array([[0.0, 0.5, 1.0, np.nan]], np.float32), levels=(0.0, 1.0), lut=lut)
     item.render()
-    assert item.qimage.format() in (QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32_Premultiplied)
-    colours = [QColor.fromRgba(item.qimage.pixel(x, 0)).getRgb() for x in range(4)]
+    image = item.qimage
+    assert image is not None
+    assert image.format() in (QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32_Premultiplied)
+    colours = [QColor.fromRgba(image.pixel(x, 0)).getRgb() for x in range(4)]
     assert colours[0] == (*lut[0], 255) and colours[2] == (*lut[-1], 255)
     assert colours[1] in {(*lut[127], 255), (*lut[128], 255)}
-    assert colours[3][3] == 0  # a row not decoded yet is transparent
+    assert QColor.fromRgba(image.pixel(3, 0)).alpha() == 0  # a row not decoded yet is transparent
 
 
 @pytest.mark.parametrize("levels", [(0.0, 1.0), (-3.5, 3.5)])
@@ -150,6 +152,7 @@ def test_matrix_image_colours_cells_as_pyqtgraph_does(levels: tuple[float, float
     item.setImage(data, autoLevels=False, levels=levels, lut=lookup_table("viridis"))
 
     def argb() -> np.ndarray:
+        assert item.qimage is not None
         image = item.qimage.convertToFormat(QImage.Format.Format_ARGB32)
         return np.array([[image.pixel(x, y) for x in range(data.shape[1])] for y in range(data.shape[0])], np.uint32)
 
@@ -536,7 +539,9 @@ def test_a_long_translation_scrolls_instead_of_growing_the_panel(qtbot) -> None:
         ((0.0, 1.0), 50, [0.0, 1.0]),
     ],
 )
-def test_colour_bar_ticks_are_round_values_that_fit(levels, length_px, expected) -> None:
+def test_colour_bar_ticks_are_round_values_that_fit(
+    levels: tuple[float, float], length_px: int, expected: list[float]
+) -> None:
     np.testing.assert_allclose(nice_ticks(*levels, length_px, 80), expected, atol=1e-12)
     assert tick_label(-0.0, 0.2) == "0.0" and tick_label(2.0, 2.0) == "2"
 
@@ -559,7 +564,8 @@ def test_colour_bar_spans_its_view_in_the_lookup_table_colours(heatmap: HeatmapW
     lut = lookup_table(get_theme("light").alpha_colormap)
     for y in np.linspace(rect.top() + 3, rect.bottom() - 3, 7).round():
         level = (rect.bottom() - y) / rect.height()  # 0 at the bottom, 1 at the top
-        shown = QColor(picture.pixel(x, int(y))).getRgb()[:3]
+        colour = QColor(picture.pixel(x, int(y)))
+        shown = (colour.red(), colour.green(), colour.blue())
         assert np.abs(np.subtract(shown, lut[round(level * 255)], dtype=int)).max() <= 10, (level, shown)
     assert [label for _, label in bar.ticks()][::5] == ["0.0", "1.0"] and bar.title() == alpha_symbol()
     heatmap.set_result(big_result(40))  # the top axis labels turn upright: the image starts lower

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,8 @@ import pytest
 
 from engine import DecodeRequest, DecodeResult, InferenceSession, inspect_cli
 from main import main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SOURCE = "w1 w2 w3 zz"
 
@@ -131,3 +135,18 @@ def test_images_need_the_renderer_main_py_passes_in(
     code = inspect_cli.main(["--model", str(tiny_model_path), "--source", "w1 w2", "--out", str(out)])
     assert code == 2 and not out.exists()
     assert "renderer" in capsys.readouterr().err
+
+
+def test_data_output_imports_no_qt(tiny_model_path: Path, tmp_path: Path) -> None:
+    """`inspect --out x.json` runs without Qt: neither PySide6 nor pyqtgraph is imported."""
+    out = tmp_path / "x.json"
+    argv = ["inspect", "--model", str(tiny_model_path), "--source", "w1 w2", "--out", str(out)]
+    code = (
+        "import sys, main\n"
+        f"status = main.main({argv!r})\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6', 'gui')))\n"
+        "sys.exit(status)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]" and out.is_file()

@@ -109,7 +109,7 @@ def test_teacher_forced_forward_equals_stepping() -> None:
 def test_weighted_sum_matches_definition() -> None:
     alpha = torch.softmax(torch.randn(2, 5), -1)
     memory = torch.randn(2, 5, 3)
-    manual = sum(alpha[:, j : j + 1] * memory[:, j] for j in range(5))
+    manual = torch.stack([alpha[:, j : j + 1] * memory[:, j] for j in range(5)]).sum(0)
     assert torch.allclose(weighted_sum(alpha, memory), manual, atol=1e-6)
 
 

@@ -7,7 +7,7 @@ import math
 import random
 import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,12 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
-from engine import report_rows
+from engine import EvaluationReport, report_rows
 from engine.evaluation.quality import evaluate_model, read_eval_pairs
-from engine.evaluation.table import CSV_COLUMNS
+from engine.evaluation.report import CSV_COLUMNS
 from gui.bridge.engine_controller import EngineController
-from gui.tools.quality_view import TOOL_OBJECT_NAME, QualityTool, QualityView
+from gui.tools.quality_view import QualityView
+from gui.window.tool_docks import QUALITY_OBJECT_NAME, QualityTool
 from models import load_checkpoint
 from tests.conftest import TOY_WORDS
 
@@ -73,7 +74,7 @@ def second_model(tiny_model_path: Path, tmp_path: Path) -> Path:
     return Path(shutil.copy(tiny_model_path, tmp_path / "tiny_copy.safetensors"))
 
 
-def run_to_end(qtbot: QtBot, view: QualityView) -> dict[str, Any]:
+def run_to_end(qtbot: QtBot, view: QualityView) -> EvaluationReport:
     with qtbot.waitSignal(view.report_ready, timeout=WAIT_MS) as blocker:
         assert view.run(), view.banner.text()
     return blocker.args[0]
@@ -89,7 +90,7 @@ def cell(view: QualityView, row: int, column: int) -> str:
     return item.text()
 
 
-def expected_series(buckets: list[dict[str, Any]], key: str, scale: float = 1.0) -> np.ndarray:
+def expected_series(buckets: Sequence[Mapping[str, Any]], key: str, scale: float = 1.0) -> np.ndarray:
     return np.array([math.nan if b[key] is None else b[key] * scale for b in buckets])
 
 
@@ -262,7 +263,7 @@ def test_tools_menu_opens_the_view_and_the_window_keeps_its_model(
         qtbot.waitUntil(lambda: window.flow.result is not None, timeout=WAIT_MS)
         assert "&Tools" in [a.text() for a in window.menuBar().actions()]
         window.menus.quality_vs_length.trigger()
-        tool = window.findChild(QObject, TOOL_OBJECT_NAME)
+        tool = window.findChild(QObject, QUALITY_OBJECT_NAME)
         assert isinstance(tool, QualityTool) and tool.view is not None
         view = tool.view
         assert view.isVisible() and view.model_paths() == [str(tiny_model_path)]
@@ -272,7 +273,8 @@ def test_tools_menu_opens_the_view_and_the_window_keeps_its_model(
         report = run_to_end(qtbot, view)
         assert [m["model"] for m in report["models"]] == ["tiny", "tiny_copy"]
         # The evaluation loaded its own copies: the window still decodes with its model.
-        assert window.controller.model_info.path == str(tiny_model_path)
+        info = window.controller.model_info
+        assert info is not None and info.path == str(tiny_model_path)
         with qtbot.waitSignal(window.controller.decode_finished, timeout=WAIT_MS):
             assert window.decode_now()
     finally:

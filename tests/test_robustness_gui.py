@@ -54,6 +54,7 @@ def test_a_failing_device_is_reported_and_the_cpu_takes_over(
 ) -> None:
     window = make_window()
     session = window.controller._worker.session
+    assert session is not None
     fail_device_moves(monkeypatch, session, "CUDA error: no kernel image is available for execution on the device")
     with qtbot.waitSignal(window.controller.decode_finished, timeout=DECODE_TIMEOUT_MS) as blocker:
         window.controls.device.setCurrentText("cuda")  # the window decodes again once the device is settled

@@ -177,7 +177,7 @@ def test_compare_two_inputs_in_sync(qtbot: QtBot, engine: EngineController, tiny
         assert view.b_map.selected_step() == 2 and view.diff.selected_step() == 2
     finally:
         view.teardown()
-    assert not view.engine._thread.isRunning()  # the second engine thread is gone
+    assert view.engine is not None and not view.engine._thread.isRunning()  # the second engine thread is gone
 
 
 def test_panels_start_empty_and_disabled(qtbot: QtBot, engine: EngineController) -> None:
@@ -195,12 +195,10 @@ def test_whatif_tools_in_the_main_window(qtbot: QtBot, tiny_model_path: Path, tm
     from PySide6.QtCore import QCoreApplication, QEvent
 
     from gui.app import create_window
-    from gui.window.tool_docks import WhatIfTools, install_whatif_tools
+    from gui.window.tool_docks import WhatIfTools
 
     window = create_window(tmp_path / "settings", tiny_model_path, SOURCE)
     try:
-        if window.findChild(WhatIfTools) is None:  # main_window.py may not call it (yet)
-            install_whatif_tools(window)
         tools = window.findChild(WhatIfTools)
         assert isinstance(tools, WhatIfTools)
         window.resize(1400, 900)

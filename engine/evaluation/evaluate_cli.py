@@ -14,16 +14,17 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from tqdm import tqdm
 
 from engine.decoding.device import prepare_thread, resolve_device
 from engine.evaluation.quality import EvalPair, ModelReport, evaluate_model, format_table, read_eval_pairs, report_dict
+from engine.evaluation.report import EvaluationReport
 from models import Checkpoint, CheckpointError, DataError, atomic_write_text, load_any
 
 PLOT_SUFFIXES = (".png", ".svg")
-PlotWriter = Callable[[dict[str, Any], Path], None]  # (report, path): the window's quality plot, drawn to a file
+PlotWriter = Callable[[EvaluationReport, Path], None]  # (report, path): the window's quality plot, drawn to a file
 
 
 class UsageError(Exception):
@@ -107,7 +108,7 @@ def _advance(bar: tqdm) -> Callable[[int, int], bool]:
     return progress
 
 
-def _plot(plot: PlotWriter, report: dict[str, Any], path: Path) -> None:
+def _plot(plot: PlotWriter, report: EvaluationReport, path: Path) -> None:
     try:
         plot(report, path)
     except ImportError as exc:  # Qt missing or broken: the JSON report is written already

@@ -25,12 +25,12 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 from sacrebleu.metrics import BLEU, CHRF
 from torch import Tensor
 
+from engine.evaluation.report import BucketScores, EvaluationReport, ModelScores
 from models import (
     SPACE_MARK,
     Alignment,
@@ -75,7 +75,7 @@ class Scores:
     aer: float | None = None
     entropy: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> BucketScores:
         return {
             "range": self.range,
             "count": self.count,
@@ -94,7 +94,7 @@ class ModelReport:
     overall: Scores
     hypotheses: list[str] = field(default_factory=list)  # in input order; not written to JSON
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ModelScores:
         return {
             "model": self.model,
             "buckets": [b.to_dict() for b in self.buckets],
@@ -316,9 +316,9 @@ def evaluate_model(
     )
 
 
-def report_dict(reports: Sequence[ModelReport], data: str | None = None) -> dict[str, Any]:
+def report_dict(reports: Sequence[ModelReport], data: str | None = None) -> EvaluationReport:
     """The report file: {"models": [...]} plus how the numbers were made."""
-    out: dict[str, Any] = {"models": [r.to_dict() for r in reports]}
+    out: EvaluationReport = {"models": [r.to_dict() for r in reports]}
     if data is not None:
         out["data"] = data
     out["notes"] = {
@@ -349,7 +349,7 @@ def evaluate_files(
     device: str = "cpu",
     batch_size: int = 64,
     progress: Progress | None = None,
-) -> dict[str, Any]:
+) -> EvaluationReport:
     """report_dict() for every model on the test TSV `data`, each loaded with load_any onto `device`.
 
     The data and every model are checked before any decoding, so a bad file fails at once.

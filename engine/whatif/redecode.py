@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from engine.records import DecodeResult
-from engine.requests import Intervention, first_edited_step
+from engine.requests import DecodeOptions, Intervention, first_edited_step
 
 
 def whatif_options(
     original: DecodeResult, interventions: Sequence[Intervention], score_temperature: float = 1.0
-) -> dict[str, Any]:
+) -> DecodeOptions:
     """DecodeRequest options re-decoding `original` under the edits: its tokens forced before the first
     edited step (so those steps are unchanged), greedy after."""
     first = first_edited_step(interventions, score_temperature)

@@ -11,11 +11,10 @@ of the views instead of two).  If the decode ends as cancelled instead, the run 
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine import DecodeResult, StepRecord, provisional_text, provisional_tokens
+from engine import DecodeOptions, DecodeResult, StepRecord, provisional_text, provisional_tokens
+from gui.bridge.engine_controller import EngineController
 
 
 class DecodeFlow(QObject):
@@ -26,7 +25,7 @@ class DecodeFlow(QObject):
     stopped = Signal()  # cancelled, or nothing to decode
     playing_changed = Signal(bool)
 
-    def __init__(self, controller: Any, parent: QObject | None = None) -> None:
+    def __init__(self, controller: EngineController, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._engine = controller
         self._request_id = 0
@@ -75,7 +74,7 @@ class DecodeFlow(QObject):
         self._tokenizer = kind
 
     # -- commands ----------------------------------------------------------------------------
-    def submit(self, source: str, options: dict[str, Any], paused: bool = False) -> int:
+    def submit(self, source: str, options: DecodeOptions, paused: bool = False) -> int:
         """Decode `source` with `options` (DecodeRequest fields); paused: wait for step()."""
         if paused:
             self._engine.pause()

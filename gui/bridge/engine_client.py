@@ -8,11 +8,12 @@ a newer request from anyone as the end of its own (`lost`): a superseded request
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Unpack
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine import DecodeResult, StepRecord
+from engine import DecodeOptions, DecodeResult, StepRecord
+from gui.bridge.engine_controller import EngineController
 
 BUSY_MESSAGE = "The engine is busy with another decode; try again when it ends."
 
@@ -22,7 +23,7 @@ class EngineClient(QObject):
     failed = Signal(str)  # readable message
     lost = Signal()  # cancelled, or superseded by another request
 
-    def __init__(self, controller: Any, parent: QObject | None = None) -> None:
+    def __init__(self, controller: EngineController, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._engine = controller
         self._pending = 0  # request id waited for; 0: none
@@ -36,7 +37,7 @@ class EngineClient(QObject):
     def pending(self) -> bool:
         return self._pending != 0
 
-    def submit(self, source: str, **options: Any) -> bool:
+    def submit(self, source: str, **options: Unpack[DecodeOptions]) -> bool:
         """Start a decode; False (and `failed`) when another decode is running."""
         if self._engine.busy and not self.pending:
             self.failed.emit(BUSY_MESSAGE)

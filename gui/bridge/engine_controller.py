@@ -26,30 +26,29 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Unpack
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
+import engine
 from engine import (
     EOS,
     CheckpointError,
     DecodeControl,
+    DecodeOptions,
     DecodeRequest,
     DecodeResult,
-    EvaluationCancelled,
-    InferenceSession,
+    EvaluationReport,
     InputError,
     ModelInfo,
     Run,
     StepRecord,
-    available_devices,
-    evaluate_files,
-    failure_text,
-    prepare_thread,
-    resolve_device,
 )
 
-__all__ = ["EngineController", "EngineWorker", "EvaluationRequest", "ModelInfo", "available_devices"]
+if TYPE_CHECKING:
+    from engine import InferenceSession
+
+__all__ = ["EngineController", "EngineWorker", "EvaluationRequest"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ class EngineWorker(QObject):
     @Slot(str, str)
     def load_model(self, path: str, device: str) -> None:
         try:
-            session = InferenceSession.open(path, device, **self.limits)
+            session = engine.InferenceSession.open(path, device, **self.limits)  # torch loads here, on this thread
         except (CheckpointError, OSError) as exc:
             self.model_load_failed.emit(str(exc))
             return
@@ -103,7 +102,7 @@ class EngineWorker(QObject):
     @Slot(str)
     def change_device(self, name: str) -> None:
         if self.session is None:
-            choice = resolve_device(name)
+            choice = engine.resolve_device(name)
             note, device = choice.message, choice.name
         else:
             note, device = self.session.move_to(name), str(self.session.device)
@@ -138,7 +137,7 @@ class EngineWorker(QObject):
             return
         except Exception as exc:  # a model failure ends this request only; the worker serves the next
             self._send(last)
-            self.decode_failed.emit(rid, failure_text(exc, self.session.device))
+            self.decode_failed.emit(rid, engine.failure_text(exc, self.session.device))
             return
         self._send(last)
         self.decode_cancelled.emit(rid)  # the generator stopped early: cancelled or superseded
@@ -157,11 +156,13 @@ class EngineWorker(QObject):
 
         try:
             if request.stop.is_set():  # cancelled while queued behind a decode
-                raise EvaluationCancelled
-            device = resolve_device(request.device).device
-            prepare_thread(device)
-            report = evaluate_files(request.model_paths, request.data_path, str(device), request.batch_size, progress)
-        except EvaluationCancelled:
+                raise engine.EvaluationCancelled
+            device = engine.resolve_device(request.device).device
+            engine.prepare_thread(device)
+            report = engine.evaluate_files(
+                request.model_paths, request.data_path, str(device), request.batch_size, progress
+            )
+        except engine.EvaluationCancelled:
             self.evaluation_cancelled.emit(rid)
         except (CheckpointError, OSError, ValueError) as exc:  # DataError is a ValueError
             self.evaluation_failed.emit(rid, str(exc))
@@ -280,7 +281,7 @@ class EngineController(QObject):
         self.cancel()
         self._load_requested.emit(str(path), device)
 
-    def submit(self, source: str, **options: Any) -> int:
+    def submit(self, source: str, **options: Unpack[DecodeOptions]) -> int:
         """Start decoding `source`; options are DecodeRequest fields (strategy, target, beam_width, ...).
 
         Returns the new request id.  Any request still running stops within one step and ends silently.
@@ -425,7 +426,7 @@ class EngineController(QObject):
             self.evaluation_progressed.emit(done, total)
 
     @Slot(int, object)
-    def _on_evaluation_finished(self, request_id: int, report: dict[str, Any]) -> None:
+    def _on_evaluation_finished(self, request_id: int, report: EvaluationReport) -> None:
         self._end_evaluation(request_id, lambda: self.evaluation_finished.emit(report))
 
     @Slot(int, str)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
+
+from engine import DecodeOptions
 
 # (engine name, label shown to the user)
 STRATEGIES = (("greedy", "Greedy"), ("beam", "Beam search"), ("forced", "Forced (reference)"), ("sample", "Sampling"))
@@ -65,7 +65,7 @@ class ControlsPanel(QWidget):
         self.device.setCurrentText(name if name in DEVICES else "auto")
         self.device.blockSignals(False)
 
-    def options(self) -> dict[str, Any]:
+    def options(self) -> DecodeOptions:
         """Keyword arguments for a DecodeRequest."""
         return {
             "strategy": self.strategy_name(),

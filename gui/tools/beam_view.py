@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from engine import BeamNode, DecodeResult, frozen_array
 from gui.bridge.engine_client import EngineClient
+from gui.bridge.engine_controller import EngineController
 from gui.matrix.heatmap import HeatmapWidget
 from gui.matrix.plot_lifetime import discard_items, release_view
 from gui.style.fonts import BASE_POINT_SIZE, ui_font
@@ -85,7 +86,9 @@ class BeamExplorer(QWidget):
 
     result_ready = Signal(object)  # a beam DecodeResult it decoded itself
 
-    def __init__(self, controller: Any, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0) -> None:
+    def __init__(
+        self, controller: EngineController, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0
+    ) -> None:
         super().__init__(parent)
         self._theme: Theme = get_theme(theme)
         self._zoom = clamp_zoom(zoom)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
@@ -27,19 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import DecodeResult, alpha_difference, changed_positions, step_labels
+from engine import DecodeResult, ModelInfo, alpha_difference, changed_positions, step_labels
 from gui.bridge.engine_client import EngineClient
+from gui.bridge.engine_controller import EngineController
 from gui.matrix.diff_heatmap import DiffHeatmap
 from gui.matrix.heatmap import HeatmapWidget
 from gui.style.fonts import BASE_POINT_SIZE, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme
 from gui.text.token_marks import marked_tokens
-
-
-def _make_engine() -> Any:
-    from gui.bridge.engine_controller import EngineController  # torch loads only when a comparison is asked for
-
-    return EngineController()
 
 
 class CompareView(QWidget):
@@ -50,13 +44,13 @@ class CompareView(QWidget):
         parent: QWidget | None = None,
         theme: str = "light",
         zoom: float = 1.0,
-        engine_factory: Callable[[], Any] = _make_engine,
+        engine_factory: Callable[[], EngineController] = EngineController,
     ) -> None:
         super().__init__(parent)
         self._theme: Theme = get_theme(theme)
         self._zoom = clamp_zoom(zoom)
         self._engine_factory = engine_factory
-        self.engine: Any = None  # the second EngineController, made on first use
+        self.engine: EngineController | None = None  # B's engine, made on first use (its thread loads torch then)
         self.client: EngineClient | None = None
         self._loaded_path = ""
         self._wanted: tuple[str, str] = ("", "")  # (model path, source) of B, once its model is loaded
@@ -137,7 +131,7 @@ class CompareView(QWidget):
         else:
             self._submit()
 
-    def _ensure_engine(self) -> Any:
+    def _ensure_engine(self) -> EngineController:
         if self.engine is None:
             self.engine = self._engine_factory()
             self.engine.model_loaded.connect(self._on_model_loaded)
@@ -154,7 +148,7 @@ class CompareView(QWidget):
             self.status.setText("Decoding B…")
 
     @Slot(object)
-    def _on_model_loaded(self, info: Any) -> None:
+    def _on_model_loaded(self, info: ModelInfo) -> None:
         self._loaded_path = self._wanted[0]  # the path asked for (ModelInfo may hold it resolved)
         self._submit()
 

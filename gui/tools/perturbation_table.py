@@ -4,7 +4,6 @@ and the table lists, per word, the new output, which output positions changed an
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from engine import DecodeResult, Perturbation
 from gui.bridge.engine_client import EngineClient
+from gui.bridge.engine_controller import EngineController
 from gui.style.fonts import BASE_POINT_SIZE, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme
 from gui.text.token_marks import CHANGED_BACKGROUND, CHANGED_TEXT
@@ -41,7 +41,9 @@ class PerturbationPanel(QWidget):
 
     table_ready = Signal(object)
 
-    def __init__(self, controller: Any, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0) -> None:
+    def __init__(
+        self, controller: EngineController, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0
+    ) -> None:
         super().__init__(parent)
         self._theme: Theme = get_theme(theme)
         self._source_text = ""
@@ -94,8 +96,10 @@ class PerturbationPanel(QWidget):
     @Slot()
     def try_every_word(self) -> None:
         mode = str(self.mode.currentData())
-        options = {"strategy": "greedy", "perturb": mode, "perturb_with": self.replacement.text().strip()}
-        if self._source_text and self.client.submit(self._source_text, **options):
+        replacement = self.replacement.text().strip()
+        if self._source_text and self.client.submit(
+            self._source_text, strategy="greedy", perturb=mode, perturb_with=replacement
+        ):
             self.status.setText("Decoding once per source word…")
 
     @Slot(object)

@@ -1,7 +1,5 @@
 """Quality against source length: evaluate models on a test TSV, then plot and tabulate the scores per bucket.
 
-    install_quality_tool(window)  # "Tools → Quality vs length…" opens a QualityView
-
 The view never calls torch: it asks the window's EngineController to evaluate, which runs
 engine.evaluation.quality on the engine thread (the main window's decodes wait until it ends) with its own
 copies of the models, so the model the window decodes with stays loaded.  Results: BLEU and exact
@@ -11,11 +9,11 @@ score, and PNG / SVG / CSV exports, each written atomically.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,9 +35,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import atomic_write_text, report_csv, report_rows
+from engine import EvaluationReport, atomic_write_text, report_csv, report_rows
+from gui.bridge.engine_controller import EngineController
 from gui.export.exports import ExportError
 from gui.files.model_files import MODEL_FILTERS
+from gui.files.settings_store import SettingsStore
 from gui.panels.message_banner import MessageBanner
 from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.style.theme import clamp_zoom, get_theme
@@ -49,7 +49,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT / "resources" / "data" / "en_hi_test_buckets.tsv"
 SHIPPED_DIR = REPO_ROOT / "resources" / "models"
 SHIPPED_GLOB = "en_hi_*.safetensors"  # the en→hi demo models: bahdanau, none, luong_general
-TOOL_OBJECT_NAME = "quality_tool"
 EXPORT_FILTERS = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV table (*.csv)"}
 PATH_ROLE = Qt.ItemDataRole.UserRole
 # (report key, column title, digits; None: an integer, "%": a fraction shown as a percentage)
@@ -72,14 +71,14 @@ class QualityView(QDialog):
 
     def __init__(
         self,
-        controller: Any,
+        controller: EngineController,
         parent: QWidget | None = None,
         *,
         models: Iterable[str] = (),
         data_path: str | Path | None = None,
         theme: str = "light",
         zoom: float = 1.0,
-        settings: Any = None,
+        settings: SettingsStore | None = None,
         shipped_dir: Path = SHIPPED_DIR,
         device: str = "auto",
         batch_size: int = 32,
@@ -89,7 +88,7 @@ class QualityView(QDialog):
         self.setModal(False)
         self.controller = controller
         self.settings = settings  # a SettingsStore remembers the export folder; None: start in the home folder
-        self.report: dict[str, Any] | None = None
+        self.report: EvaluationReport | None = None
         self.running = False
         self._theme, self._zoom = get_theme(theme).name, clamp_zoom(zoom)
         self._shipped_dir, self._device, self._batch_size = shipped_dir, device, batch_size
@@ -309,7 +308,7 @@ class QualityView(QDialog):
         self.status.setText("Evaluating on the engine thread; decoding in the main window waits until it ends.")
 
     @Slot(object)
-    def _on_finished(self, report: dict[str, Any]) -> None:
+    def _on_finished(self, report: EvaluationReport) -> None:
         if not self.running:
             return
         self._set_running(False)
@@ -342,7 +341,7 @@ class QualityView(QDialog):
         self.progress.reset()  # no "0 / 1 sentences": a reset bar shows no text
 
     # -- results -----------------------------------------------------------------------------
-    def show_report(self, report: dict[str, Any]) -> None:
+    def show_report(self, report: EvaluationReport) -> None:
         """Plot and tabulate `report` (engine.evaluation.quality.report_dict's layout)."""
         self.report = report
         self.plot.set_report(report)
@@ -350,7 +349,7 @@ class QualityView(QDialog):
         for button in self.export_buttons.values():
             button.setEnabled(True)
 
-    def _fill_table(self, report: Mapping[str, Any]) -> None:
+    def _fill_table(self, report: EvaluationReport) -> None:
         rows = report_rows(report)
         self.table.setRowCount(len(rows))
         bold = QFont(self.table.font())
@@ -453,57 +452,3 @@ def _cell(value: Any, digits: int | str | None) -> str:
     if digits == "%":
         return f"{100 * float(value):.1f}"
     return f"{float(value):.{digits}f}"
-
-
-# -- the window's menu item ---------------------------------------------------------------------------
-
-
-class QualityTool(QObject):
-    """Opens the window's QualityView from Tools → Quality vs length…; a child of the window."""
-
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.setObjectName(TOOL_OBJECT_NAME)
-        self.window = window
-        self.view: QualityView | None = None
-        window.menus.quality_vs_length.triggered.connect(self.open_view)
-        window.closing.connect(self.teardown)
-
-    @Slot()
-    def open_view(self) -> QualityView:
-        """Show the view (made on first use), offering the window's model and the compare view's model."""
-        w = self.window
-        if self.view is None:
-            self.view = QualityView(
-                w.controller, w, theme=w.theme_name, zoom=w.effective_zoom(), settings=getattr(w, "settings", None)
-            )
-        else:
-            self.view.set_look(w.theme_name, w.effective_zoom())
-        if not self.view.running:
-            self.view.add_models(window_models(w))
-        self.view.show()
-        self.view.raise_()
-        self.view.activateWindow()
-        return self.view
-
-    @Slot()
-    def teardown(self) -> None:
-        """Before the window stops its engine: the view's plot must go before the application."""
-        if self.view is not None:
-            self.view.teardown()
-            self.view.hide()
-
-
-def window_models(window: Any) -> list[str]:
-    """The model the window decodes with, then the compare view's model B (if one was loaded)."""
-    paths = [str(getattr(window, "model_path", "") or "")]
-    tools = window.findChild(QObject, "whatif_tools")  # gui.window.tool_docks.TOOLS_OBJECT_NAME
-    compare = getattr(tools, "compare", None)
-    paths.append(str(getattr(compare, "loaded_model_path", "") or ""))
-    return [p for p in dict.fromkeys(paths) if p]
-
-
-def install_quality_tool(window: Any) -> QualityTool:
-    """Wire `window.menus.quality_vs_length` to a QualityView (the window needs `controller`, `menus`,
-    `model_path`, `theme_name`, `effective_zoom()`; `settings` is optional)."""
-    return QualityTool(window)

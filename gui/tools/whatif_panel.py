@@ -10,7 +10,6 @@ edited outputs are shown with changed tokens marked, above a heatmap of edited Î
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -44,6 +43,7 @@ from engine import (
     whatif_options,
 )
 from gui.bridge.engine_client import EngineClient
+from gui.bridge.engine_controller import EngineController
 from gui.matrix.diff_heatmap import DiffHeatmap
 from gui.style.fonts import BASE_POINT_SIZE, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme
@@ -128,7 +128,9 @@ class WhatIfPanel(QWidget):
 
     result_ready = Signal(object)  # DecodeResult of the edited decode
 
-    def __init__(self, controller: Any, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0) -> None:
+    def __init__(
+        self, controller: EngineController, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0
+    ) -> None:
         super().__init__(parent)
         self._theme: Theme = get_theme(theme)
         self._zoom = clamp_zoom(zoom)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
@@ -18,8 +17,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from engine import DecodeResult, StepRecord
+from engine import DecodeResult, ModelInfo, StepRecord
 from gui.bridge.decode_flow import DecodeFlow
+from gui.bridge.engine_controller import EngineController
 from gui.export.exports import ExportError, ask_export_path, export_view
 from gui.files.model_files import ask_model_path, dropped_file
 from gui.files.settings_store import SettingsStore
@@ -32,9 +32,7 @@ from gui.panels.source_panel import SourcePanel
 from gui.panels.topk_view import TopKPanel
 from gui.panels.transport_bar import TransportBar
 from gui.style.theme import PRESENTATION_ZOOM, apply_theme, clamp_zoom, get_theme, scale_controls
-from gui.tools.quality_view import install_quality_tool
 from gui.window.menus import Menus
-from gui.window.tool_docks import install_whatif_tools
 
 ZOOM_STEP = 1.15
 SIDE_VIEWS_MS = 50  # while a decode streams, the panels beside the heatmap refresh at ≤ 20 Hz
@@ -54,7 +52,9 @@ class MainWindow(QMainWindow):
     saving = Signal()  # then, out of presentation mode and before the engine stops: save the session now
     layout_changed = Signal()  # moved, resized, or maximised / full screen / back
 
-    def __init__(self, controller: Any, settings: SettingsStore, theme: str = "light", zoom: float = 1.0) -> None:
+    def __init__(
+        self, controller: EngineController, settings: SettingsStore, theme: str = "light", zoom: float = 1.0
+    ) -> None:
         super().__init__()
         self.setWindowTitle("attnscope")
         self.setAcceptDrops(True)
@@ -81,8 +81,6 @@ class MainWindow(QMainWindow):
         self.menus = Menus(self)
         self._wire()
         self.apply_look()
-        install_quality_tool(self)  # before the what-if tools: it tears down first when the window closes
-        install_whatif_tools(self)
 
     # -- construction ----------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -184,7 +182,7 @@ class MainWindow(QMainWindow):
             self.open_model(path)
 
     @Slot(object)
-    def _on_model_loaded(self, info: Any) -> None:
+    def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model_path, self.last_load_error = info.path, ""
         self.model_panel.show_model(info.path, info.description, info.card, info.device)
         self.flow.set_tokenizer(str(info.description.get("tokenizer", "word")))

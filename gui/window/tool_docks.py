@@ -1,12 +1,10 @@
-"""Adding the what-if tools to a main window: a "What-if" menu and four docks, hidden until asked for.
+"""The tools attached to a main window: the "What-if" menu with four docks (hidden until asked for) and the
+quality-vs-length view behind Tools → Quality vs length….
 
-    install_whatif_tools(window)
+    install_tools(window)  # gui.app does this before it restores the layout
 
-The window must expose `controller` (EngineController), `flow` (DecodeFlow: `finished`,
-`submitted_source`), `heatmap` (`step_selected`, `selected_step()`), `menus` (theme / zoom /
-presentation actions), `model_path`, `theme_name` and `effective_zoom()`.  The tools follow the
-window's decode, theme and zoom, hide in presentation mode, and are torn down when the window
-closes (before it stops its engine).  A hidden panel takes the latest decode when it is shown, not
+The tools follow the window's decode, theme and zoom, hide in presentation mode, and are torn down when the
+window closes (before it stops its engine).  A hidden panel takes the latest decode when it is shown, not
 at every decode: filling the four panels costs ~13 ms a decode that no one would see.
 """
 
@@ -23,15 +21,18 @@ from engine import DecodeResult
 from gui.tools.beam_view import BeamExplorer
 from gui.tools.compare_view import CompareView
 from gui.tools.perturbation_table import PerturbationPanel
+from gui.tools.quality_view import QualityView
 from gui.tools.whatif_panel import WhatIfPanel
+from gui.window.main_window import MainWindow
 
 TOOLS_OBJECT_NAME = "whatif_tools"
+QUALITY_OBJECT_NAME = "quality_tool"
 
 
 class WhatIfTools(QObject):
     """Owns the tool panels and their docks; a child of the window (find it with `findChild`)."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.setObjectName(TOOLS_OBJECT_NAME)
         self.window = window
@@ -214,6 +215,48 @@ class WhatIfTools(QObject):
             panel.teardown()
 
 
-def install_whatif_tools(window: Any) -> None:
-    """Add the "What-if" menu and docks to `window` (see the module docstring for what it needs)."""
+class QualityTool(QObject):
+    """Opens the window's QualityView from Tools → Quality vs length…; a child of the window."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.setObjectName(QUALITY_OBJECT_NAME)
+        self.window = window
+        self.view: QualityView | None = None
+        window.menus.quality_vs_length.triggered.connect(self.open_view)
+        window.closing.connect(self.teardown)
+
+    @Slot()
+    def open_view(self) -> QualityView:
+        """Show the view (made on first use), offering the window's model and the compare view's model."""
+        w = self.window
+        if self.view is None:
+            self.view = QualityView(w.controller, w, theme=w.theme_name, zoom=w.effective_zoom(), settings=w.settings)
+        else:
+            self.view.set_look(w.theme_name, w.effective_zoom())
+        if not self.view.running:
+            self.view.add_models(window_models(w))
+        self.view.show()
+        self.view.raise_()
+        self.view.activateWindow()
+        return self.view
+
+    @Slot()
+    def teardown(self) -> None:
+        """Before the window stops its engine: the view's plot must go before the application."""
+        if self.view is not None:
+            self.view.teardown()
+            self.view.hide()
+
+
+def window_models(window: MainWindow) -> list[str]:
+    """The model the window decodes with, then the compare view's model B (if one was loaded)."""
+    tools = window.findChild(WhatIfTools)
+    paths = [window.model_path, tools.compare.loaded_model_path if tools is not None else ""]
+    return [p for p in dict.fromkeys(paths) if p]
+
+
+def install_tools(window: MainWindow) -> None:
+    """Tools → Quality vs length…, then the "What-if" menu and docks (the quality view tears down first on close)."""
+    QualityTool(window)
     WhatIfTools(window)
