@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Callable
 from typing import Any
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 # Sub-commands live beside the code they drive; each module exposes main(argv) -> int.
 COMMANDS = {
@@ -36,7 +40,28 @@ def gui_writer(target: str) -> Callable[..., None]:
     return write
 
 
+class _ConsoleFormat(logging.Formatter):
+    """Progress and notes (info) read as plain lines; anything worse says what it is and where it came from."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {record.name}: {text}"
+
+
+def configure_logging(argv: list[str]) -> list[str]:
+    """Take `--log-level LEVEL` out of `argv` (anywhere in it) and log at that level to stderr; the rest of argv."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    known, rest = pre.parse_known_args(argv)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(_ConsoleFormat("%(message)s"))
+    logging.basicConfig(handlers=[console])  # no-op where the root logger has handlers already (pytest)
+    logging.getLogger().setLevel(known.log_level.upper())
+    return rest
+
+
 def main(argv: list[str]) -> int:
+    argv = configure_logging(argv)
     if argv and argv[0] in COMMANDS:
         command = importlib.import_module(COMMANDS[argv[0]])
         writer = IMAGE_WRITERS.get(argv[0])

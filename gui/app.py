@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -12,6 +13,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from gui.files.image_files import save_image
+from gui.files.log_file import start_log_file, stop_log_file
 from gui.files.settings_store import SettingsStore
 from gui.style.fonts import font_family
 from gui.style.theme import THEMES
@@ -21,6 +23,8 @@ from gui.window.tool_docks import install_tools
 from gui.window.window_state import restore_window_state, stored_inputs, stored_look
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+LOG_LEVELS = ("debug", "info", "warning", "error")  # main.py applies --log-level before the app starts
 DEFAULT_MODEL = REPO_ROOT / "resources" / "models" / "en_hi_bahdanau.safetensors"
 DEFAULT_SOURCE = "turn off the lights"
 SCREENSHOT_SIZES = {"inspector": (1600, 1000), "presentation": (1920, 1080)}
@@ -49,7 +53,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="with --screenshot: the whole window, or only the context inspector",
     )
     parser.add_argument("--theme", choices=tuple(THEMES), help="colour theme (default: the last one used)")
-    parser.add_argument("--settings-dir", metavar="DIR", help="where attnscope.ini lives (default: per user)")
+    parser.add_argument(
+        "--settings-dir", metavar="DIR", help="where attnscope.ini and attnscope.log live (default: per user)"
+    )
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="info", help="what reaches the console and the log file"
+    )
     parser.add_argument(
         "--max-source-tokens",
         type=_source_limit,
@@ -85,11 +94,13 @@ def create_window(
 
     font_family()  # registers the packaged Devanagari font before any widget asks for it
     store = SettingsStore(settings_dir)
+    log_path = start_log_file(Path(store.path).parent)
     stored_theme, zoom = stored_look(store)
     limit = max_source_tokens or store.get_int("limits/max_source_tokens", 0, 1, MAX_SOURCE_LIMIT) or None
     controller = EngineController(max_source_tokens=limit)
     try:
         window = MainWindow(controller, store, theme or stored_theme, zoom)
+        window.banner.set_log_path(log_path)
         install_tools(window)  # before the layout is restored: their docks are part of it
         restore_window_state(window, store)
     except BaseException:
@@ -124,6 +135,7 @@ def run(argv: list[str]) -> int:
         return app.exec()
     finally:
         _dispose(window)
+        stop_log_file()
         if existing is None:
             app.shutdown()  # delete the QApplication now, not in the interpreter's unordered teardown
 
@@ -156,7 +168,7 @@ def take_screenshot(
     waiter = _DecodeWaiter(window, timeout_s)
     outcome = waiter.wait()
     if outcome == "load_failed":
-        print(f"attnscope: cannot load the model: {window.last_load_error}", file=sys.stderr)
+        log.error("cannot load the model: %s", window.last_load_error)
         return 2
     if step is not None:
         window.select_step(step)
@@ -165,10 +177,10 @@ def take_screenshot(
     try:
         save_image(widget.grab().toImage(), out)
     except OSError as exc:
-        print(f"attnscope: could not write {out}: {exc}", file=sys.stderr)
+        log.error("could not write %s: %s", out, exc)
         return 1
     if outcome != "finished":
-        print(f"attnscope: screenshot taken, but the decode {outcome}", file=sys.stderr)
+        log.error("screenshot taken, but the decode %s", outcome)
         return 1
     return 0
 

@@ -3,6 +3,7 @@ monkey of edits, clicks and keys fired while decodes stream leaves no exception 
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -235,3 +236,23 @@ def check_final_view(window: MainWindow, model: Path) -> None:
     shown = window.heatmap.image_data()
     np.testing.assert_array_equal(shown, matrix.T if window.transport.transpose.isChecked() else matrix)
     assert window.heatmap.axis_labels() == (list(result.source_tokens), list(result.output_tokens))
+
+
+def test_errors_are_logged_and_the_banner_says_where(
+    qtbot: QtBot,
+    make_window: WindowFactory,  # noqa: F811 (the imported fixture)
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A model that cannot be opened: the banner names the log file, which holds the failure and the model load."""
+    caplog.set_level(logging.INFO)  # as main.py's default --log-level info
+    window = make_window(settings=tmp_path / "cfg")
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"not a model")
+    with qtbot.waitSignal(window.controller.model_load_failed, timeout=DECODE_TIMEOUT_MS):
+        window.open_model(str(bad))
+    log_file = tmp_path / "cfg" / "attnscope.log"
+    assert window.banner.level == "error" and str(log_file) in window.banner.details()
+    written = log_file.read_text(encoding="utf-8")
+    assert "could not load" in written and "broken.safetensors" in written
+    assert "loaded" in written  # the first, good model's load is logged too, with its time

@@ -23,7 +23,9 @@ newer evaluate() superseded it (then it ends silently, like a superseded decode)
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Unpack
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
     from engine import InferenceSession
 
 __all__ = ["EngineController", "EngineWorker", "EvaluationRequest"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,14 +91,18 @@ class EngineWorker(QObject):
 
     @Slot(str, str)
     def load_model(self, path: str, device: str) -> None:
+        start = time.perf_counter()
         try:
             session = engine.InferenceSession.open(path, device, **self.limits)  # torch loads here, on this thread
         except (CheckpointError, OSError) as exc:
+            log.warning("could not load %s: %s", path, exc)
             self.model_load_failed.emit(str(exc))
             return
         except Exception as exc:  # the previous model must survive anything a bad file triggers
+            log.exception("could not load %s", path)
             self.model_load_failed.emit(f"Could not load {path}: {type(exc).__name__}: {exc}")
             return
+        log.info("loaded %s on %s in %.2f s", path, session.device, time.perf_counter() - start)
         self.session = session
         self.model_loaded.emit(session.info())
         self.device_changed.emit(str(session.device))
@@ -107,6 +115,7 @@ class EngineWorker(QObject):
         else:
             note, device = self.session.move_to(name), str(self.session.device)
         if note:
+            log.warning("%s", note)
             self.notice_posted.emit(note)
         self.device_changed.emit(device)
 
@@ -132,10 +141,12 @@ class EngineWorker(QObject):
                 if not held:
                     self.steps_decoded.emit(item)
         except InputError as exc:
+            log.info("request %d refused: %s", rid, exc)
             self._send(last)
             self.decode_failed.emit(rid, str(exc))
             return
         except Exception as exc:  # a model failure ends this request only; the worker serves the next
+            log.exception("decoding request %d failed on %s", rid, self.session.device)
             self._send(last)
             self.decode_failed.emit(rid, engine.failure_text(exc, self.session.device))
             return
@@ -165,8 +176,10 @@ class EngineWorker(QObject):
         except engine.EvaluationCancelled:
             self.evaluation_cancelled.emit(rid)
         except (CheckpointError, OSError, ValueError) as exc:  # DataError is a ValueError
+            log.warning("evaluation failed: %s", exc)
             self.evaluation_failed.emit(rid, str(exc))
         except Exception as exc:  # a bad model ends this evaluation only; the worker serves the next request
+            log.exception("evaluation failed")
             self.evaluation_failed.emit(rid, f"Evaluation failed: {type(exc).__name__}: {exc}")
         else:
             self.evaluation_finished.emit(rid, report)

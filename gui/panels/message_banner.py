@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 # Colours readable on both themes: the bar paints its own background.
 LEVEL_COLOURS = {  # level: (background, text, border)
@@ -30,14 +30,22 @@ class MessageBanner(QFrame):
         self._label = QLabel(self)
         self._label.setWordWrap(True)
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._details = QLabel(self)  # errors only: where the log file with the details is
+        self._details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._details.hide()
+        self.log_path = ""
         close = QToolButton(self)
         close.setText("✕")
         close.setToolTip("Dismiss")
         close.setAutoRaise(True)
         close.clicked.connect(self.dismiss)
+        texts = QVBoxLayout()
+        texts.setSpacing(2)
+        texts.addWidget(self._label)
+        texts.addWidget(self._details)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 4, 4, 4)
-        layout.addWidget(self._label, 1)
+        layout.addLayout(texts, 1)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -50,11 +58,20 @@ class MessageBanner(QFrame):
     def text(self) -> str:
         return self._label.text()
 
+    def details(self) -> str:
+        """The line under an error: where its details are logged ("" when no log file is kept)."""
+        return self._details.text() if self.level == "error" else ""
+
+    def set_log_path(self, path: str | Path) -> None:
+        self.log_path = str(path)
+
     def show_message(self, text: str, level: str = "error", topic: str = "") -> None:
         """Errors stay until dismissed (or cleared by topic); info notes fade after a few seconds."""
         self.level, self.topic = level, topic
         self.history.append((level, text))
         self._label.setText(text)
+        self._details.setText(f"Details are in the log file {self.log_path}" if self.log_path else "")
+        self._details.setVisible(level == "error" and bool(self.log_path))
         self._colour(level)
         self.show()
         if level == "info":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
@@ -33,6 +34,8 @@ from gui.panels.topk_view import TopKPanel
 from gui.panels.transport_bar import TransportBar
 from gui.style.theme import PRESENTATION_ZOOM, apply_theme, clamp_zoom, get_theme, scale_controls
 from gui.window.menus import Menus
+
+log = logging.getLogger(__name__)
 
 ZOOM_STEP = 1.15
 SIDE_VIEWS_MS = 50  # while a decode streams, the panels beside the heatmap refresh at ≤ 20 Hz
@@ -413,6 +416,7 @@ class MainWindow(QMainWindow):
         try:
             written = export_view(path, self.heatmap, self.flow.result, model)
         except ExportError as exc:
+            log.warning("export to %s failed: %s", path, exc)
             self.banner.show_message(str(exc), "error")
             return False
         self.statusBar().showMessage(f"Exported {written}", 5000)
