@@ -22,6 +22,7 @@ from engine.records import (
     BeamNode,
     Candidate,
     DecodeResult,
+    DecodeStart,
     Hypothesis,
     ModelInfo,
     Perturbation,
@@ -44,7 +45,7 @@ from engine.requests import (
     reweighted_row,
     step_rows,
 )
-from engine.text import provisional_text, provisional_tokens
+from engine.text import output_pieces, provisional_text
 from engine.whatif.compare import alpha_difference, changed_positions, step_labels
 from engine.whatif.redecode import whatif_options
 from models import EOS, CheckpointError, atomic_write_bytes, atomic_write_text
@@ -80,6 +81,7 @@ __all__ = [
     "DecodeRequest",
     "EvaluationReport",
     "DecodeResult",
+    "DecodeStart",
     "EditRow",
     "EvaluationCancelled",
     "Hypothesis",
@@ -104,8 +106,8 @@ __all__ = [
     "first_edited_step",
     "frozen_array",
     "prepare_thread",
+    "output_pieces",
     "provisional_text",
-    "provisional_tokens",
     "report_csv",
     "report_rows",
     "resolve_device",

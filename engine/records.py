@@ -12,6 +12,18 @@ from engine.requests import Intervention
 BEAM_STATUSES = ("kept", "pruned", "finished")
 
 
+class DecodeStart(NamedTuple):
+    """What a decode knows before its first step, sent ahead of it so every view can follow the steps as they
+    come: the source as the model read it, the encoder states h_j and the decoder's initial state."""
+
+    request_id: int
+    source_tokens: tuple[str, ...]
+    unknown_positions: tuple[int, ...]  # source positions outside the vocabulary
+    encoder_states: np.ndarray  # (T, H_enc) the h_j
+    initial_state: np.ndarray  # (H,) the top layer of s_0, before step 0 (Bahdanau's first query)
+    max_steps: int  # the most steps this decode can take
+
+
 class Candidate(NamedTuple):  # a named tuple: made k times per step, twice as fast as a frozen dataclass
     token: str
     token_id: int

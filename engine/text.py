@@ -1,28 +1,25 @@
-"""Column labels and output text for a decode that is still streaming.
-
-StepRecords carry no source tokens (only the final DecodeResult does), yet the heatmap needs its
-columns when the first row arrives. We tokenise the text the same way the model's tokeniser does
-(models.tokens is pure Python, no torch) and reconcile with the number of weights the step holds;
-the DecodeResult's own tokens replace these when the decode finishes.
-"""
+"""The output of a decode as the output line shows it: each token's piece of text, and the text so far."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models import EOS, Tokenizer
+from models import EOS, SPACE_MARK
 
 
-def provisional_tokens(source: str, kind: str, count: int) -> list[str]:
-    """`count` labels for `source`: the tokeniser's tokens, cut or padded with '?' to fit."""
-    try:
-        tokens = Tokenizer(kind=kind if kind in ("word", "char") else "word").tokenize(source)
-    except ValueError:
-        tokens = []
-    return (tokens + ["?"] * count)[:count]
+def output_pieces(tokens: Sequence[str], kind: str) -> list[str]:
+    """Each output token as it reads in the output text, the space before it included; <eos> reads as ''."""
+    pieces = []
+    for n, token in enumerate(tokens):
+        if token == EOS:
+            pieces.append("")
+        elif kind == "char":
+            pieces.append(" " if token == SPACE_MARK else token)
+        else:
+            pieces.append(token if n == 0 else " " + token)
+    return pieces
 
 
 def provisional_text(tokens: Sequence[str], kind: str) -> str:
     """The output so far as text (what the DecodeResult's `text` will be, once it arrives)."""
-    words = [t for t in tokens if t != EOS]
-    return Tokenizer(kind="char").detokenize(words) if kind == "char" else " ".join(words)
+    return "".join(output_pieces(tokens, kind))

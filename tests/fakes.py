@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from engine import Candidate, DecodeResult, StepRecord, frozen_array
+from engine import Candidate, DecodeResult, DecodeStart, StepRecord, frozen_array
 
 EN_SOURCE = ("turn", "off", "the", "lights", "<eos>")
 HI_OUTPUT = ("लाइट", "बंद", "करो", "<eos>")
@@ -93,6 +93,18 @@ def step_records(result: DecodeResult) -> list[StepRecord]:
             )
         )
     return records
+
+
+def decode_start(result: DecodeResult) -> DecodeStart:
+    """The DecodeStart an engine would have sent before streaming `result` (initial state: zeros)."""
+    return DecodeStart(
+        request_id=result.request_id,
+        source_tokens=result.source_tokens,
+        unknown_positions=result.unknown_positions,
+        encoder_states=result.encoder_states,
+        initial_state=np.zeros(result.states.shape[1], dtype=np.float32),
+        max_steps=2 * len(result.source_tokens) + 10,
+    )
 
 
 def fail_on_step(monkeypatch: Any, session: Any, n: int, fault: BaseException) -> None:

@@ -9,12 +9,13 @@ from PySide6.QtCore import QObject, Signal
 from engine import DecodeResult, StepRecord
 from gui.bridge.decode_flow import DecodeFlow
 from gui.bridge.engine_controller import EngineController
-from tests.fakes import fake_result, step_records
+from tests.fakes import decode_start, fake_result, step_records
 
 
 class FakeController(QObject):
     """The signals and calls of EngineController that DecodeFlow uses; the test emits for the engine."""
 
+    decode_started = Signal(object)
     steps_decoded = Signal(object)
     decode_finished = Signal(object)
     decode_failed = Signal(int, str)
@@ -53,7 +54,7 @@ class FakeController(QObject):
 def heard(flow: DecodeFlow) -> list[tuple[str, object]]:
     """(signal, what it carried) for every signal the views get, in order."""
     events: list[tuple[str, object]] = []
-    flow.started.connect(lambda tokens, rows: events.append(("started", list(tokens))))
+    flow.started.connect(lambda start: events.append(("started", list(start.source_tokens))))
     flow.steps.connect(lambda run: events.append(("steps", [r.token for r in run])))
     flow.finished.connect(lambda result: events.append(("finished", result.output_tokens)))
     flow.stopped.connect(lambda: events.append(("stopped", None)))
@@ -66,8 +67,9 @@ def decode(tokens: tuple[str, ...]) -> tuple[FakeController, DecodeFlow, list[St
     flow = DecodeFlow(cast(EngineController, engine))  # the controller's signals and calls DecodeFlow uses
     events = heard(flow)
     flow.submit("turn off the lights", {"strategy": "greedy"})
-    records = step_records(fake_result(output=tokens))
-    return engine, flow, records, events
+    result = fake_result(output=tokens)
+    engine.decode_started.emit(decode_start(result))  # the engine sends it ahead of the first steps
+    return engine, flow, step_records(result), events
 
 
 def test_a_decode_done_in_one_run_reaches_the_views_as_its_result_only(qtbot) -> None:

@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from engine import DecodeControl, DecodeRequest, DecodeResult, InferenceSession, InputError, StepRecord
+from engine import (
+    DecodeControl,
+    DecodeRequest,
+    DecodeResult,
+    DecodeStart,
+    InferenceSession,
+    InputError,
+    Run,
+    StepRecord,
+)
 from engine.decoding.strategies import hand_out
 from models import BOS_ID, EOS, EOS_ID, greedy_batch
 
@@ -192,20 +201,26 @@ def test_records_made_at_the_end_equal_the_streamed_ones(session: InferenceSessi
     assert ran.output_tokens == result.output_tokens and ran.messages == result.messages
 
 
+def handed_out(items: list[DecodeStart | Run | DecodeResult]) -> tuple[DecodeStart, list[Run], DecodeResult]:
+    """decode_runs' items split into its start, its runs and its result, checking that order."""
+    first, *middle, last = items
+    runs = [item for item in middle if not isinstance(item, DecodeStart | DecodeResult)]
+    assert isinstance(first, DecodeStart) and isinstance(last, DecodeResult) and len(runs) == len(middle)
+    return first, runs, last
+
+
 def test_steps_are_handed_out_in_runs(session: InferenceSession) -> None:
     """Unwatched: one run; free-running: runs of about a frame; with a per-step delay: one step per run."""
     request = DecodeRequest(9, "w1 w2 w3 w4 w5", strategy="forced", target=" ".join(["w2"] * 30))
-    *items, result = list(session.decode_runs(request))
-    runs = [item for item in items if not isinstance(item, DecodeResult)]
-    assert isinstance(result, DecodeResult) and len(runs) == len(items) == 1
+    first, runs, result = handed_out(list(session.decode_runs(request)))
+    assert first.source_tokens == result.source_tokens and first.max_steps == 31 and len(runs) == 1
+    np.testing.assert_array_equal(first.encoder_states, result.encoder_states)  # h_j before the first step
     assert [s.step for s in runs[0]] == list(range(31))
     for delay, most in ((0.0, 31), (1e-4, 1)):
         control = DecodeControl()
         control.set_delay(delay)
         control.begin(request.request_id)
-        *items, result = list(session.decode_runs(request, control))
-        runs = [item for item in items if not isinstance(item, DecodeResult)]
-        assert isinstance(result, DecodeResult) and len(runs) == len(items)
+        _, runs, result = handed_out(list(session.decode_runs(request, control)))
         assert [s.step for run in runs for s in run] == list(range(31))
         assert max(len(run) for run in runs) <= most and all(run for run in runs)
         np.testing.assert_array_equal(result.alpha, np.stack([s.alpha for run in runs for s in run]))

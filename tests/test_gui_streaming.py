@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 
 from engine import DecodeResult, StepRecord
 from gui.app import create_window
-from gui.panels.context_view import ContextInspector
+from gui.panels.context_view import ContextInspector, cosine_similarity
 from gui.window.main_window import MainWindow
-from tests.fakes import fake_result, step_records
+from tests.fakes import decode_start, fake_result, step_records
 
 DECODE_TIMEOUT_MS = 30_000
 STEP_DELAY_S = 0.3  # long enough for several looks at the window between two steps
@@ -76,20 +76,77 @@ def test_clicking_a_streamed_row_shows_that_steps_context(qtbot, window: MainWin
     assert window.inspector.selected_step() == 0 and window.heatmap.selected_step() == 0
 
 
-def test_inspector_streams_records_then_takes_the_result(qtbot) -> None:
+def test_inspector_follows_a_decode_under_way_with_its_own_h(qtbot) -> None:
+    """From the decode's start on, every view shows this decode: Σ α h, PCA and cosine of the steps so far."""
     inspector = ContextInspector()
     qtbot.addWidget(inspector)
     first, second = fake_result(seed=1), fake_result(seed=2)
     inspector.set_result(first)
+    inspector.begin(decode_start(second))
+    assert inspector.selected_step() is None and inspector.cosine_matrix().shape == (0, 0)
+    assert inspector.pca_points()[1].shape == (0, 2)  # none of the finished decode's c_i
     records = step_records(second)
-    inspector.show_record(records[1])  # a new decode's step: the finished one's views make way
-    assert inspector.streaming() and inspector.selected_step() == 1
-    np.testing.assert_allclose(inspector.current_context(), second.context[1], rtol=1e-6)
-    assert inspector.contributions().size == 0  # needs the h_j, which only the result brings
-    assert f'"{second.output_tokens[1]}"' in inspector.norm_text()
-    inspector.show_record(records[2])
-    np.testing.assert_allclose(inspector.current_context(), second.context[2], rtol=1e-6)
+    for n in (2, 3):
+        inspector.show_steps(records[:n], n - 1)
+        assert inspector.streaming() and inspector.selected_step() == n - 1
+        np.testing.assert_allclose(inspector.current_context(), second.context[n - 1], rtol=1e-6)
+        np.testing.assert_allclose(inspector.contributions().sum(axis=0), second.context[n - 1], atol=1e-5)
+        h2d, c2d = inspector.pca_points()
+        assert len(h2d) == len(second.source_tokens) and len(c2d) == n
+        np.testing.assert_allclose(inspector.cosine_matrix(), cosine_similarity(second.context[:n]), atol=1e-6)
+        assert f'"{second.output_tokens[n - 1]}"' in inspector.norm_text()
+    inspector.show_steps(records[:3], 0)  # a step picked by hand while it streams
+    np.testing.assert_allclose(inspector.contributions().sum(axis=0), second.context[0], atol=1e-5)
     inspector.set_result(second)
     assert not inspector.streaming() and inspector.selected_step() == 0
-    np.testing.assert_allclose(inspector.contributions().sum(axis=0), second.context[0], atol=1e-5)
+    assert inspector.cosine_matrix().shape == (len(second.output_tokens),) * 2
     inspector.teardown()
+
+
+def panels_step(window: MainWindow) -> set[int | None]:
+    """The step each panel says it shows."""
+    return {
+        window.heatmap.selected_step(),
+        window.inspector.selected_step(),
+        window.topk.step,
+        window.source_panel.selected_output,
+    }
+
+
+def check_panels_show(window: MainWindow, record: StepRecord, steps_so_far: int) -> None:
+    """Every panel shows `record`'s step with the engine's numbers for it."""
+    i = record.step
+    assert panels_step(window) == {i}
+    np.testing.assert_allclose(window.heatmap.image_data()[i], record.alpha, rtol=1e-6)
+    np.testing.assert_allclose(window.inspector.current_context(), record.context, rtol=1e-6)
+    np.testing.assert_allclose(window.inspector.contributions().sum(axis=0), record.context, atol=1e-5)
+    assert len(window.inspector.pca_points()[1]) == steps_so_far
+    assert window.inspector.cosine_matrix().shape == (steps_so_far, steps_so_far)
+    ranked = sorted(record.topk, key=lambda c: c.prob, reverse=True)
+    assert window.topk.rows() == [(c.token, pytest.approx(c.prob)) for c in ranked]
+
+
+def test_every_panel_shows_the_step_the_user_steps_to(qtbot, window: MainWindow) -> None:
+    """Step by step (the Step button), then back and forth by key: heatmap row, output line, context inspector
+    and top-k all show the same step, with the values the engine sent for it."""
+    steps: list[StepRecord] = []
+    window.controller.steps_decoded.connect(steps.extend)
+    window.source_panel.source_edit.setPlainText("w4 w5 w6")
+    window.source_panel.cancel_pending()
+    for n in range(1, 4):
+        window.step_once()
+        qtbot.waitUntil(
+            lambda n=n: len(window.flow.records) == n and window.inspector.selected_step() == n - 1,
+            timeout=DECODE_TIMEOUT_MS,
+        )
+        assert window.flow.current_result() is None  # paused: the decode is under way
+        check_panels_show(window, window.flow.records[n - 1], n)
+        assert window.flow.records[n - 1] in steps  # what the engine sent, not a copy made up by the window
+    window.transport.set_delay_seconds(0.0)
+    window.toggle_play()
+    qtbot.waitUntil(lambda: window.flow.current_result() is not None, timeout=DECODE_TIMEOUT_MS)
+    qtbot.wait(50)  # the side panels fill a moment after the heatmap
+    records = window.flow.records
+    for key, expected in ((Qt.Key.Key_Right, 1), (Qt.Key.Key_Right, 2), (Qt.Key.Key_Left, 1)):
+        qtbot.keyClick(window, key)
+        check_panels_show(window, records[expected], len(records))

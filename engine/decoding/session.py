@@ -37,7 +37,7 @@ from engine.decoding.device import DECODE_THREADS, prepare_thread, resolve_devic
 from engine.decoding.inputs import MAX_OUTPUT_TOKENS, MAX_SOURCE_TOKENS, PreparedRequest, prepare_request
 from engine.decoding.step_stats import StepStats
 from engine.decoding.strategies import STRATEGY_FUNCTIONS, DecodeContext, Outcome, Run
-from engine.records import DecodeResult, ModelInfo, StepRecord, frozen_array, read_only
+from engine.records import DecodeResult, DecodeStart, ModelInfo, StepRecord, frozen_array, read_only
 from engine.requests import DecodeRequest
 from engine.whatif.alpha_edits import StepEdits
 from engine.whatif.perturbation import perturbation_table
@@ -107,6 +107,8 @@ class InferenceSession:
     ) -> Iterator[StepRecord | DecodeResult]:
         """Yield a StepRecord per output token, then the DecodeResult; InputError for a bad request."""
         for item in self.decode_runs(request, control):
+            if isinstance(item, DecodeStart):
+                continue
             if isinstance(item, DecodeResult):
                 yield item
                 continue
@@ -115,12 +117,17 @@ class InferenceSession:
                     return
                 yield record
 
-    def decode_runs(self, request: DecodeRequest, control: DecodeControl | None = None) -> Iterator[Run | DecodeResult]:
-        """decode(), its steps in runs: tuples of consecutive StepRecords handed out together (see strategies)."""
+    def decode_runs(
+        self, request: DecodeRequest, control: DecodeControl | None = None
+    ) -> Iterator[DecodeStart | Run | DecodeResult]:
+        """decode(), its steps in runs: tuples of consecutive StepRecords handed out together (see strategies),
+        after a DecodeStart with the source and encoder states."""
         start = time.perf_counter()
         prepared = prepare_request(request, self.checkpoint, self.max_source_tokens, self.max_output_tokens)
         prepare_thread(self.device, self.threads)
         memory = self._encode(prepared)
+        begun = self._start(prepared, memory)
+        yield begun
         edits = self._edits(prepared)
         ctx = DecodeContext(self.model, memory, self._stats(prepared), prepared, self.device, edits)
         gate = _Gate(control, request.request_id)
@@ -128,8 +135,7 @@ class InferenceSession:
         if outcome is None or not gate.live():
             return
         outcome.messages.extend(edits.notes + _unused_note(edits.unused_steps(len(outcome.records))))
-        encoder_states = memory.states[0].cpu().numpy()
-        result = self._result(ctx, outcome, encoder_states, time.perf_counter() - start - gate.waited)
+        result = self._result(ctx, outcome, begun.encoder_states, time.perf_counter() - start - gate.waited)
         if request.perturb:  # one more decode per source word, stopping if the request is dropped
             rows = perturbation_table(result, request, self._run_plain, gate.live, self.checkpoint.src_tokenizer)
             if rows is None:
@@ -165,6 +171,18 @@ class InferenceSession:
             lengths = torch.tensor([len(prepared.source_ids)], dtype=torch.long)
             return self.model.encode(src, lengths)
 
+    def _start(self, prepared: PreparedRequest, memory: Memory) -> DecodeStart:
+        with torch.inference_mode():
+            initial = self.model.init_state(memory).hidden[-1][0]
+        return DecodeStart(
+            request_id=prepared.request.request_id,
+            source_tokens=prepared.source_tokens,
+            unknown_positions=prepared.unknown_positions,
+            encoder_states=frozen_array(memory.states[0].cpu().numpy()),
+            initial_state=frozen_array(initial.cpu().numpy()),
+            max_steps=prepared.max_len if prepared.request.strategy != "forced" else len(prepared.target_ids) + 1,
+        )
+
     def _stats(self, prepared: PreparedRequest) -> StepStats:
         config = self.model.config
         width = (len(prepared.source_ids), config.enc_out_dim, config.hidden_dim)
@@ -185,7 +203,7 @@ class InferenceSession:
             scores=scores,
             context=context,
             states=states,
-            encoder_states=frozen_array(encoder_states),
+            encoder_states=encoder_states,
             token_probs=read_only(np.array([r.prob for r in records], dtype=np.float32)),
             topk=tuple(map(attrgetter("topk"), records)),
             hypotheses=outcome.hypotheses,

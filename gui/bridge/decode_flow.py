@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine import DecodeOptions, DecodeResult, StepRecord, provisional_text, provisional_tokens
+from engine import DecodeOptions, DecodeResult, DecodeStart, StepRecord, provisional_text
 from gui.bridge.engine_controller import EngineController
 
 
 class DecodeFlow(QObject):
-    started = Signal(object, int)  # provisional source tokens (list[str]), expected rows; before the first steps
+    started = Signal(object)  # DecodeStart: the source as read and its h_j; before the first steps shown
     steps = Signal(object)  # tuple[StepRecord, ...]: the next steps, in order (not the last run: see above)
     finished = Signal(object)  # DecodeResult (a decode done in one run sends neither started nor steps)
     failed = Signal(str)
@@ -30,11 +30,12 @@ class DecodeFlow(QObject):
         self._engine = controller
         self._request_id = 0
         self._source = ""
-        self._max_len = 0
         self._tokenizer = "word"
         self.result: DecodeResult | None = None
+        self.start: DecodeStart | None = None  # of the decode under way (or the last one)
         self.records: list[StepRecord] = []  # of the decode under way (or the last one)
         self._last_run: tuple[StepRecord, ...] = ()  # its result follows: shown by the result (see above)
+        controller.decode_started.connect(self._on_started)
         controller.steps_decoded.connect(self._on_steps)
         controller.decode_finished.connect(self._on_finished)
         controller.decode_failed.connect(self._on_failed)
@@ -70,6 +71,11 @@ class DecodeFlow(QObject):
     def text_so_far(self) -> str:
         return provisional_text([r.token for r in self.records], self._tokenizer)
 
+    @property
+    def tokenizer(self) -> str:
+        """The loaded model's target tokenizer kind ("word", "char"): how its tokens read as text."""
+        return self._tokenizer
+
     def set_tokenizer(self, kind: str) -> None:
         self._tokenizer = kind
 
@@ -81,8 +87,9 @@ class DecodeFlow(QObject):
         else:
             self._engine.resume()
         self._request_id = self._engine.submit(source, **options)  # the engine starts while the rest runs
-        self._source, self._max_len = source, int(options.get("max_len", 0))
+        self._source = source
         self._last_run = ()
+        self.start = None
         self.records = []  # freeing the last decode's records takes ~0.1 ms: after the request went out
         self.playing_changed.emit(self.playing)
         return self._request_id
@@ -118,6 +125,11 @@ class DecodeFlow(QObject):
 
     # -- controller signals (GUI thread) -----------------------------------------------------
     @Slot(object)
+    def _on_started(self, start: DecodeStart) -> None:
+        if start.request_id == self._request_id:
+            self.start = start
+
+    @Slot(object)
     def _on_steps(self, run: tuple[StepRecord, ...]) -> None:
         if run[0].request_id != self._request_id:
             return
@@ -132,10 +144,8 @@ class DecodeFlow(QObject):
             self._show(run)
 
     def _show(self, run: tuple[StepRecord, ...]) -> None:
-        if not self.records:  # the decode's first steps
-            width = len(run[0].alpha)
-            expected = self._max_len or 2 * width + 10  # the engine's default length limit
-            self.started.emit(provisional_tokens(self._source, self._tokenizer, width), expected)
+        if not self.records and self.start is not None:  # the decode's first steps (its start came before them)
+            self.started.emit(self.start)
         self.records.extend(run)
         self.steps.emit(run)
 

@@ -40,6 +40,7 @@ from engine import (
     DecodeOptions,
     DecodeRequest,
     DecodeResult,
+    DecodeStart,
     EvaluationReport,
     InputError,
     ModelInfo,
@@ -72,6 +73,7 @@ class EngineWorker(QObject):
 
     model_loaded = Signal(object)  # ModelInfo
     model_load_failed = Signal(str)  # message
+    decode_started = Signal(object)  # DecodeStart: the source and its encoder states, before any step
     steps_decoded = Signal(object)  # tuple[StepRecord, ...]: consecutive steps, handed out together
     decode_finished = Signal(object, object)  # the last run, if not sent yet (tuple, maybe empty); DecodeResult
     decode_failed = Signal(int, str)  # request id, message
@@ -130,6 +132,9 @@ class EngineWorker(QObject):
         last: Run = ()  # a run that ended the decode: its result comes next, so they cross in one signal
         try:
             for item in self.session.decode_runs(request, self.control):
+                if isinstance(item, DecodeStart):
+                    self.decode_started.emit(item)
+                    continue
                 if isinstance(item, DecodeResult):
                     self.decode_finished.emit(last, item)
                     return
@@ -190,6 +195,7 @@ class EngineController(QObject):
 
     model_loaded = Signal(object)  # ModelInfo: path, description, card, device, messages
     model_load_failed = Signal(str)  # readable message; the previous model stays loaded
+    decode_started = Signal(object)  # DecodeStart of the latest request, before its first steps
     steps_decoded = Signal(object)  # tuple[StepRecord, ...] of the latest request: the next steps, in order
     decode_finished = Signal(object)  # DecodeResult of the latest request
     decode_failed = Signal(int, str)  # request id, readable message
@@ -240,6 +246,7 @@ class EngineController(QObject):
         # Slots of this GUI-thread object, never lambdas: a lambda would run on the worker thread.
         w.model_loaded.connect(self._on_model_loaded)
         w.model_load_failed.connect(self._on_model_load_failed)
+        w.decode_started.connect(self._on_decode_started)
         w.steps_decoded.connect(self._on_steps_decoded)
         w.decode_finished.connect(self._on_decode_finished)
         w.decode_failed.connect(self._on_decode_failed)
@@ -380,6 +387,11 @@ class EngineController(QObject):
     def _on_model_load_failed(self, message: str) -> None:
         if not self._closed:
             self.model_load_failed.emit(message)
+
+    @Slot(object)
+    def _on_decode_started(self, start: DecodeStart) -> None:
+        if self._current(start.request_id) and start.request_id > self._cancelled:
+            self.decode_started.emit(start)
 
     @Slot(object)
     def _on_steps_decoded(self, run: tuple[StepRecord, ...]) -> None:

@@ -91,6 +91,8 @@ class TokenAxis(pg.AxisItem):
         self._step = 1
         self._advances = np.zeros(0)  # label widths at self._font
         self._widest = 0.0  # of the labels shown, at self._font
+        self._emphasis: int | None = None  # a label drawn bold on a coloured box (the step's strongest column)
+        self._emphasis_colours = (QColor("#1f77b4"), QColor("white"))
         self.setStyle(showValues=False, tickLength=5, tickTextOffset=4)
         self.setTickFont(self._font)
         self.enableAutoSIPrefix(False)  # token positions have no units; else every range change re-sets the title
@@ -119,6 +121,15 @@ class TokenAxis(pg.AxisItem):
         self.label.setFont(self._font)
         self._measure()
         self.relayout()
+
+    def set_emphasis(self, index: int | None, background: QColor, text: QColor) -> None:
+        """Draw label `index` bold on a `background` box (None: no label stands out); its tick is always shown."""
+        if (index, background, text) != (self._emphasis, *self._emphasis_colours):
+            self._emphasis, self._emphasis_colours = index, (QColor(background), QColor(text))
+            self.update()
+
+    def emphasised(self) -> int | None:
+        return self._emphasis
 
     def labels(self) -> list[str]:
         return list(self._labels)
@@ -174,6 +185,34 @@ class TokenAxis(pg.AxisItem):
         p.setFont(self._draw_font)
         p.setPen(self.textPen())
         self._draw_labels(p, bounds, ticks)
+        self._draw_emphasis(p, bounds)
+
+    def _draw_emphasis(self, p: QPainter, bounds: QRectF) -> None:
+        """The emphasised label over whatever is drawn there: bold, on a box, even where thinning hid it."""
+        j = self._emphasis
+        if j is None or not 0 <= j < len(self._labels) or self._rotated:
+            return
+        font = QFont(self._draw_font)
+        font.setBold(True)
+        metrics = QFontMetricsF(font)
+        text, offset = self._labels[j], self.style["tickLength"] + self.style["tickTextOffset"][0]
+        pos = self._position(j + 0.5, bounds)
+        if pos is None:
+            return
+        width, height = metrics.horizontalAdvance(text) + 8, metrics.height()
+        if self.orientation == "left":
+            box = QRectF(bounds.right() - offset - width, pos - height / 2, width, height)
+        else:
+            left = min(max(pos - width / 2, bounds.left()), bounds.right() - width)
+            box = QRectF(left, bounds.bottom() - offset - height, width, height)
+        background, colour = self._emphasis_colours
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(background)
+        p.drawRoundedRect(box, 3, 3)
+        p.setPen(colour)
+        p.setFont(font)
+        p.drawText(box, int(Qt.AlignmentFlag.AlignCenter), text)
 
     def _draw_labels(self, p: QPainter, bounds: QRectF, ticks: list[tuple[float, str]]) -> None:
         offset = self.style["tickLength"] + self.style["tickTextOffset"][0]
@@ -258,20 +297,25 @@ class TokenAxis(pg.AxisItem):
     def _visible_ticks(self) -> list[tuple[float, str]]:
         """(pixel position along the axis, label) for each tick inside the axis."""
         bounds = self.mapRectFromParent(self.geometry())
-        lo, hi = self.range
-        if hi == lo or not self._tickLevels:
+        if not self._tickLevels:
             return []
         out = []
         for value, text in self._tickLevels[0]:
-            if self.orientation == "left":  # the range is reversed when the view is inverted
-                pos = bounds.top() + (hi - value) / (hi - lo) * bounds.height()
-                inside = bounds.top() - 1 <= pos <= bounds.bottom() + 1
-            else:
-                pos = bounds.left() + (value - lo) / (hi - lo) * bounds.width()
-                inside = bounds.left() - 1 <= pos <= bounds.right() + 1
-            if inside:
+            pos = self._position(value, bounds)
+            if pos is not None:
                 out.append((pos, text))
         return out
+
+    def _position(self, value: float, bounds: QRectF) -> float | None:
+        """The pixel along the axis where `value` of the view range lies, None when outside the axis."""
+        lo, hi = self.range
+        if hi == lo:
+            return None
+        if self.orientation == "left":  # the range is reversed when the view is inverted
+            pos = bounds.top() + (hi - value) / (hi - lo) * bounds.height()
+            return pos if bounds.top() - 1 <= pos <= bounds.bottom() + 1 else None
+        pos = bounds.left() + (value - lo) / (hi - lo) * bounds.width()
+        return pos if bounds.left() - 1 <= pos <= bounds.right() + 1 else None
 
 
 def settle_layout(plots: Sequence[pg.PlotItem], others: Sequence[QGraphicsWidget] = ()) -> None:
@@ -396,6 +440,7 @@ class HeatmapWidget(QWidget):
         self._image = MatrixImage()
         self._plot.addItem(self._image)
         self._selection = self._outline_item(z=10)
+        self._focus = self._outline_item(z=12)  # the selected step's strongest source column
         self._hover_box = self._outline_item(z=11)
         self._colorbar = ColourBar()
         self._colorbar.follow(self._plot.vb)
@@ -577,10 +622,27 @@ class HeatmapWidget(QWidget):
         return self._selected
 
     def _update_selection(self) -> None:
+        """The selected step's row outlined, and the cell of its strongest source word (max α) with that word's
+        label: what a room follows while a decode steps along."""
         i = self._selected
+        j = self.focus_column()
         self._selection.setVisible(i is not None)
+        self._focus.setVisible(i is not None and j is not None)
         if i is not None:
             self._selection.setRect(self._cell_rect(i, None))
+        if i is not None and j is not None:
+            self._focus.setRect(self._cell_rect(i, j))
+        background, text = QColor(self._theme.selection), QColor(self._theme.plot_background)
+        self._source_axis().set_emphasis(j, background, text)
+        self._output_axis().set_emphasis(i, background, text)
+
+    def focus_column(self) -> int | None:
+        """The source position the selected step attends to most (None: no step selected, or no weights)."""
+        i = self._selected
+        if i is None or i >= self._rows or not len(self._source):
+            return None
+        row = self._alpha[i]
+        return int(np.nanargmax(row)) if np.isfinite(row).any() else None
 
     def _cell_rect(self, step: int, source_index: int | None) -> QRectF:
         """A step's row (source_index None) or one cell, in view coordinates."""
@@ -687,8 +749,9 @@ class HeatmapWidget(QWidget):
 
     def _update_pens(self) -> None:
         selection = QPen(QColor(self._theme.selection), 3.0 * self._zoom)
+        focus = QPen(QColor(self._theme.focus), 4.0 * self._zoom)
         hover = QPen(QColor(self._theme.hover), 1.5 * self._zoom, Qt.PenStyle.DashLine)
-        for item, pen in ((self._selection, selection), (self._hover_box, hover)):
+        for item, pen in ((self._selection, selection), (self._focus, focus), (self._hover_box, hover)):
             pen.setCosmetic(True)
             item.setPen(pen)
 

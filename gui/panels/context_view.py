@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
-from engine import DecodeResult, StepRecord
+from engine import DecodeResult, DecodeStart, StepRecord
 from gui.matrix.colour_bar import ColourBar
 from gui.matrix.heatmap import TokenAxis, settle_layout
 from gui.matrix.matrix_image import MatrixImage
@@ -26,7 +26,6 @@ from gui.style.theme import Theme, clamp_zoom, get_theme, lookup_table
 
 FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
 SAME_CONTEXT_ATOL = 1e-6
-STREAMING_NOTE = "the other views show the previous decode until this one ends"
 AXES = ("left", "bottom", "top", "right")
 MIN_WIDTH_EMS = 42
 
@@ -99,7 +98,9 @@ class ContextInspector(QWidget):
         super().__init__(parent)
         self._theme: Theme = get_theme(theme)
         self._zoom = clamp_zoom(zoom)
-        self._result: DecodeResult | None = None
+        self._result: DecodeResult | None = None  # the finished decode shown (None while one streams)
+        self._source: tuple[str, ...] = ()
+        self._outputs: list[str] = []  # the output tokens of the steps shown so far
         self._h = np.zeros((0, 0))
         self._context = np.zeros((0, 0))
         self._alpha = np.zeros((0, 0))
@@ -107,7 +108,6 @@ class ContextInspector(QWidget):
         self._c2d = np.zeros((0, 2))
         self._cosine = np.zeros((0, 0))
         self._step: int | None = None
-        self._record: StepRecord | None = None  # the streamed step shown while a decode runs
         self._torn_down = False
         self._token_texts: list[pg.TextItem] = []  # shown: one per source token
         self._point_texts: list[pg.TextItem] = []
@@ -179,61 +179,63 @@ class ContextInspector(QWidget):
         return self._dims_plot, self._contrib_plot, self._pca_plot, self._cos_plot
 
     # -- data --------------------------------------------------------------------
+    def begin(self, start: DecodeStart) -> None:
+        """A decode began: its source and h_j are known before any step (show_steps() brings the steps)."""
+        self._result = None
+        h = np.asarray(start.encoder_states, dtype=np.float64)
+        self._load(start.source_tokens, [], h, np.zeros((0, len(start.source_tokens))), np.zeros((0, h.shape[1])))
+        self._clear_step("Decoding: no step yet.")
+
+    def show_steps(self, records: Sequence[StepRecord], step: int) -> None:
+        """The decode under way: its steps so far (after begin()), showing step `step` (call at most a few dozen
+        times a second: each call with new steps recomputes the cosine matrix and the PCA path)."""
+        if self._torn_down or self._result is not None:
+            return
+        if len(records) != len(self._outputs):
+            alpha = np.array([r.alpha for r in records], dtype=np.float64).reshape(len(records), len(self._source))
+            context = np.array([r.context for r in records], dtype=np.float64).reshape(len(records), self._h.shape[1])
+            self._load(self._source, [r.token for r in records], self._h, alpha, context)
+        self.select_step(step)
+
     def set_result(self, result: DecodeResult) -> None:
-        self._result, self._record, self._step = result, None, None
-        self._h = np.asarray(result.encoder_states, dtype=np.float64)
-        self._context = np.asarray(result.context, dtype=np.float64)
-        self._alpha = np.asarray(result.alpha, dtype=np.float64)
-        self._h2d, self._c2d = pca_project(self._h, self._context)
-        self._cosine = cosine_similarity(self._context)
-        fixed = is_fixed_context(self._context)
-        self._note.setVisible(fixed)
-        self._draw_step_independent()
+        self._result = result
+        self._load(
+            result.source_tokens,
+            list(result.output_tokens),
+            np.asarray(result.encoder_states, dtype=np.float64),
+            np.asarray(result.alpha, dtype=np.float64),
+            np.asarray(result.context, dtype=np.float64),
+        )
         if result.output_tokens:
             self.select_step(0)
         else:
-            self._clear_step()
+            self._clear_step("The decode produced no steps.")
             settle_layout(self._data_plots(), [self._view.ci])
 
-    def _clear_step(self) -> None:
-        self._header.setText("The decode produced no steps.")
+    def _load(
+        self, source: Sequence[str], outputs: list[str], h: np.ndarray, alpha: np.ndarray, context: np.ndarray
+    ) -> None:
+        """The decode's numbers so far (its first len(outputs) steps), and what does not depend on the step."""
+        self._source, self._outputs, self._h, self._alpha, self._context = tuple(source), outputs, h, alpha, context
+        self._step = None
+        self._h2d, self._c2d = pca_project(h, context)  # the basis comes from the h_j alone
+        self._cosine = cosine_similarity(context)
+        self._note.setVisible(is_fixed_context(context))
+        self._draw_step_independent()
+
+    def _clear_step(self, header: str) -> None:
+        self._header.setText(header)
         self._dims_bars.setOpts(x=[], height=[])
         self._contrib_bars.setOpts(x0=[], y0=[], width=[], height=[])
+        for item in self._token_texts:
+            item.setText("")
         for mark in self._cos_marks:
             mark.setRect(QRectF())
         self._style_points()
 
-    # -- streaming ---------------------------------------------------------------
-    def begin_stream(self) -> None:
-        """A decode started (show_record() calls this for its first step): its steps' c_i replace the result's.
-
-        h_j come only with the result: until it arrives, the views built on them keep the previous decode
-        (the header says so), less the marks of its selected step.  Emptying those plots instead (clearing
-        their axes, image or curves mid-stream) led to crashes in PySide when later windows were made.
-        """
-        self._result, self._record, self._step = None, None, None
-        self._context = np.zeros((0, 0))
-        for item in self._token_texts:
-            item.setText("")  # the α labels of the old step's bars (hiding TextItems instead crashed PySide later)
-        self._clear_step()
-        self._header.setText("Decoding…")
-
-    def show_record(self, record: StepRecord) -> None:
-        """Show c_i of a step of the decode under way (call at most a few dozen times a second)."""
-        if self._torn_down:
-            return
-        if self._result is not None:
-            self.begin_stream()  # the first step shown of a new decode
-        self._record, self._step = record, record.step
-        c = np.asarray(record.context, dtype=np.float64)
-        self._dims_bars.setOpts(x=np.arange(len(c)), height=c, width=0.8)
-        self._set_title(self._dims_plot, f"c<sub>{record.step}</sub>, {len(c)} dimensions")
-        self._header.setText(f"{self.norm_text()}   ({STREAMING_NOTE})")
-        settle_layout([self._dims_plot])
-
     def select_step(self, i: int | None) -> None:
-        """Show decoder step i; out-of-range indices are ignored."""
-        if self._result is None or i is None or not 0 <= i < len(self._result.output_tokens) or i == self._step:
+        """Show decoder step i; a step not decoded (yet) is ignored."""
+        if i is None or not 0 <= i < len(self._outputs) or i == self._step:
             return
         self._step = i
         self._draw_step()
@@ -242,27 +244,26 @@ class ContextInspector(QWidget):
         return self._step
 
     def streaming(self) -> bool:
-        """True while it shows a step of a decode under way (the result's views wait for set_result)."""
-        return self._record is not None
+        """True while it shows the steps of a decode under way (before its result)."""
+        return self._result is None and bool(self._outputs)
 
     # -- values for tests and the main window ------------------------------------
     def current_context(self) -> np.ndarray:
-        """c_i of the selected step (of the streamed step shown, while a decode runs)."""
-        if self._record is not None:
-            return np.asarray(self._record.context, dtype=np.float64).copy()
+        """c_i of the selected step."""
         return self._context[self._step].copy() if self._step is not None else np.zeros(0)
 
     def contributions(self) -> np.ndarray:
         """(T, H): row j is α_ij h_j for the selected step; the rows sum to c_i."""
-        if self._step is None or self._result is None:
+        if self._step is None:
             return np.zeros((0, 0))
         return self._alpha[self._step][:, None] * self._h
 
     def pca_points(self) -> tuple[np.ndarray, np.ndarray]:
-        """(h_j in 2-D, c_i in 2-D), in the same projection."""
+        """(h_j in 2-D, c_i of this decode's steps so far in 2-D), in the same projection."""
         return self._h2d.copy(), self._c2d.copy()
 
     def cosine_matrix(self) -> np.ndarray:
+        """Cosine similarity of the c_i of this decode's steps so far."""
         return self._cosine.copy()
 
     def fixed_context_note(self) -> str:
@@ -270,25 +271,23 @@ class ContextInspector(QWidget):
         return self._note.text() if not self._note.isHidden() else ""
 
     def norm_text(self) -> str:
-        if self._record is not None:
-            step, token = self._record.step, self._record.token
-        elif self._step is not None and self._result is not None:
-            step, token = self._step, self._result.output_tokens[self._step]
-        else:
+        step = self._step
+        if step is None:
             return ""
         norm = float(np.linalg.norm(self.current_context()))
-        return f'step {step} "{token}":  |c_{step}| = {norm:.3f}'
+        return f'step {step} "{self._outputs[step]}":  |c_{step}| = {norm:.3f}'
 
     # -- drawing -----------------------------------------------------------------
     def _draw_step_independent(self) -> None:
         """What does not change with the selected step: token labels, PCA cloud, cosine matrix."""
-        assert self._result is not None
-        source, output = self._result.source_tokens, self._result.output_tokens
+        source, output = self._source, self._outputs
         self._contrib_axis.set_tokens(source)
         self._cos_left.set_tokens(output)
         self._cos_top.set_tokens(output)
-        self._cos_image.setImage(self._cosine.astype(np.float32), autoLevels=False, levels=(-1.0, 1.0))
-        self._cos_plot.setRange(xRange=(0, len(output)), yRange=(0, len(output)), padding=0)
+        # No step yet: one transparent cell (emptying pyqtgraph's items mid-stream crashed PySide later).
+        cosine = self._cosine if len(output) else np.full((1, 1), np.nan)
+        self._cos_image.setImage(cosine.astype(np.float32), autoLevels=False, levels=(-1.0, 1.0))
+        self._cos_plot.setRange(xRange=(0, max(len(output), 1)), yRange=(0, max(len(output), 1)), padding=0)
         self._contrib_plot.setYRange(0, max(len(source), 1), padding=0)
         self._token_texts = self._pooled_texts(self._contrib_plot, self._token_pool, ["" for _ in source])
         self._point_texts = self._pooled_texts(self._pca_plot, self._point_pool, list(source))
@@ -326,7 +325,7 @@ class ContextInspector(QWidget):
         self._pca_plot.autoRange(padding=0.15)
 
     def _draw_step(self) -> None:
-        assert self._result is not None and self._step is not None
+        assert self._step is not None
         i = self._step
         c = self._context[i]
         self._dims_bars.setOpts(x=np.arange(len(c)), height=c, width=0.8)
@@ -354,8 +353,8 @@ class ContextInspector(QWidget):
         rows are thinner than a line of text, and a label on every one would pile up (then weights that
         round to 0.00 go unlabelled)."""
         step = self._step
-        if self._result is None or step is None or self._torn_down or len(self._token_texts) != self._alpha.shape[1]:
-            return  # streaming (the bars are the previous result's, unlabelled), or a result half set
+        if step is None or self._torn_down or len(self._token_texts) != self._alpha.shape[1]:
+            return  # no step shown, or a decode half set
         alpha = self._alpha[step]
         rows_px = self._contrib_plot.vb.height() / max(len(alpha), 1)
         line_px = QFontMetricsF(self._font(0.9)).height()
@@ -371,8 +370,7 @@ class ContextInspector(QWidget):
     def _label_points(self, *_: object) -> None:
         """Word labels on the h_j points that cover no label already placed, the tokens the selected step
         attends to most first: with many source tokens the cloud is denser than its words."""
-        step, result = self._step, self._result
-        words = result.source_tokens if result is not None else ()
+        step, words = self._step, self._source
         if self._torn_down or step is None or len(words) != len(self._point_texts) or step >= len(self._alpha):
             return
         vb, metrics = self._pca_plot.vb, QFontMetricsF(self._font(0.9))
@@ -474,8 +472,7 @@ class ContextInspector(QWidget):
 
     def _style_selected_point(self) -> None:
         theme, z, i = self._theme, self._zoom, self._step
-        shown = i is not None and self._record is None and i < len(self._c2d)  # none for a streamed step
-        star = self._c2d[i : i + 1] if shown and i is not None else np.zeros((0, 2))
+        star = self._c2d[i : i + 1] if i is not None and i < len(self._c2d) else np.zeros((0, 2))
         self._c_selected.setData(pos=star, size=22 * z, brush=theme.selection, pen=pg.mkPen(theme.plot_foreground))
 
     def _style_titles(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 
@@ -9,18 +10,19 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFontMetricsF, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
+    QGridLayout,
     QLabel,
     QPlainTextEdit,
     QScrollArea,
     QSizePolicy,
     QTextEdit,
-    QVBoxLayout,
     QWidget,
 )
 
 from gui.text.token_spans import unknown_spans
 
 DEBOUNCE_MS = 300
+END_MARK = "⏎"  # the output line's mark for a selected <eos> step
 OUTPUT_SCALE = 1.35  # the translation is what a lecture hall reads first
 OUTPUT_LINES = 2
 UNKNOWN_COLOUR = QColor("#d62728")
@@ -41,6 +43,10 @@ class LineEditor(QPlainTextEdit):
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:
             self._fit_height()
+
+    def set_lines(self, lines: int) -> None:
+        self._lines = lines
+        self._fit_height()
 
     def _fit_height(self) -> None:
         margins = self.contentsMargins()
@@ -76,6 +82,8 @@ class SourcePanel(QWidget):
         self.output_label.setWordWrap(True)
         self.output_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.output_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.output_label.setTextFormat(Qt.TextFormat.RichText)  # the selected step's token is marked
+        self.selected_output: int | None = None  # the output token marked
         # A fixed height, scrolling when the translation is longer: a label that grew a line would resize
         # (relayout and repaint) the heatmap below it at every decode whose output wraps differently.
         self.output_area = QScrollArea(self)
@@ -95,13 +103,38 @@ class SourcePanel(QWidget):
         self.target_edit.textChanged.connect(self._on_text_changed)
 
     def _build_layout(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.source_edit)
-        layout.addWidget(self.unknown_label)
-        layout.addWidget(self.target_edit)
-        layout.addWidget(self.output_area)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(4)
+        self.compact = False
+        self._place()
+
+    def _place(self) -> None:
+        """One column (source, unknown words, reference, output), or in compact mode one line: source → output."""
+        grid = self._grid
+        if self.compact:
+            grid.addWidget(self.source_edit, 0, 0)
+            grid.addWidget(self.output_area, 0, 1)
+            grid.addWidget(self.target_edit, 1, 0, 1, 2)
+            grid.addWidget(self.unknown_label, 2, 0, 1, 2)
+        else:
+            for row, widget in enumerate((self.source_edit, self.unknown_label, self.target_edit, self.output_area)):
+                grid.addWidget(widget, row, 0, 1, 2)
+        grid.setColumnStretch(0, 2 if self.compact else 0)  # compact: two fifths for the source, the rest for
+        grid.setColumnStretch(1, 3 if self.compact else 0)  # the translation
+
+    def set_compact(self, compact: bool) -> None:
+        """Presentation mode: the source and its translation on one line above the heatmap."""
+        self.compact = compact
+        self.source_edit.set_lines(1 if compact else 2)
+        wrap = QPlainTextEdit.LineWrapMode.NoWrap if compact else QPlainTextEdit.LineWrapMode.WidgetWidth
+        self.source_edit.setLineWrapMode(wrap)
+        self.unknown_label.setVisible(False)
+        policy = self.unknown_label.sizePolicy()
+        policy.setRetainSizeWhenHidden(not compact)  # its reserved line is room the heatmap needs in a lecture
+        self.unknown_label.setSizePolicy(policy)
+        self._place()
+        self._scale_output_font()
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
@@ -114,7 +147,8 @@ class SourcePanel(QWidget):
         font.setPointSizeF(font.pointSizeF() * OUTPUT_SCALE)
         self.output_label.setFont(font)
         self.unknown_label.setMinimumHeight(math.ceil(QFontMetricsF(self.unknown_label.font()).height()))
-        self.output_area.setFixedHeight(math.ceil(QFontMetricsF(font).lineSpacing() * OUTPUT_LINES) + 2)
+        lines = 1 if self.compact else OUTPUT_LINES
+        self.output_area.setFixedHeight(math.ceil(QFontMetricsF(font).lineSpacing() * lines) + 2)
 
     def source_text(self) -> str:
         return self.source_edit.toPlainText()
@@ -134,7 +168,23 @@ class SourcePanel(QWidget):
         self.target_edit.setVisible(visible)
 
     def set_output(self, text: str) -> None:
-        self.output_label.setText(f"→ {text}" if text else "")
+        self.output_label.setText(f"→ {html.escape(text)}" if text else "")
+
+    def show_output_tokens(self, pieces: Sequence[str], selected: int, streaming: bool = False) -> None:
+        """The output (output_pieces() of its tokens) with token `selected` marked: the step every panel shows."""
+        palette = self.palette()
+        back = palette.color(QPalette.ColorRole.Highlight).name()
+        fore = palette.color(QPalette.ColorRole.HighlightedText).name()
+        parts = []
+        for n, piece in enumerate(pieces):
+            if n != selected:
+                parts.append(html.escape(piece))
+                continue
+            lead = " " if piece.startswith(" ") and len(piece) > 1 else ""
+            word = html.escape(piece[len(lead) :]) or END_MARK  # <eos> reads as nothing: mark where it is
+            parts.append(f'{lead}<span style="background:{back}; color:{fore};">{word}</span>')
+        self.output_label.setText("→ " + "".join(parts) + (" …" if streaming else ""))
+        self.selected_output = selected
 
     @Slot()
     def _on_text_changed(self) -> None:
@@ -169,7 +219,7 @@ class SourcePanel(QWidget):
         self.source_edit.setExtraSelections(selections)
         words = [tokens[i] for i in positions if 0 <= i < len(tokens)]
         self.unknown_label.setText("unknown: " + ", ".join(words) if words else "")
-        self.unknown_label.setVisible(bool(words))
+        self.unknown_label.setVisible(bool(words) and not self.compact)  # compact: the underlines say it
 
     def clear_unknown(self) -> None:
         self.source_edit.setExtraSelections([])

@@ -56,6 +56,7 @@ class ProbabilityBarDelegate(QStyledItemDelegate):
 class TopKPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0) -> None:
         super().__init__(parent)
+        self.step: int | None = None  # the decoder step shown
         self._theme = get_theme(theme)
         self._zoom = clamp_zoom(zoom)
         self._rows: list[tuple[str, float]] = []
@@ -81,6 +82,7 @@ class TopKPanel(QWidget):
     def show_candidates(self, step_index: int, candidates: Sequence[Candidate], chosen: str | None = None) -> None:
         """Most probable first; `chosen` (the token the decoder emitted) is shown in bold."""
         ranked = sorted(candidates, key=lambda c: c.prob, reverse=True)
+        self.step = step_index
         self._rows = [(c.token, float(c.prob)) for c in ranked]
         self._header.setText(f"Step {step_index}: most probable next tokens")
         self._table.setRowCount(len(ranked))
@@ -99,6 +101,7 @@ class TopKPanel(QWidget):
         return item
 
     def clear(self) -> None:
+        self.step = None
         self._rows = []
         self._table.setRowCount(0)
         self._header.setText("Next-token candidates appear here while decoding.")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QWidget
+from superqt import QElidingLabel
 
 MAX_DELAY_MS = 2000
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's limit for a widget's size
-SLIDER_EMS = 12
+SLIDER_EMS = 12  # preferred: aimed at with a presenter's mouse
+MIN_SLIDER_EMS = 5  # the least it shrinks to on a small screen
 PLAY_TEXT, PAUSE_TEXT = "▶ Play", "❚❚ Pause"
 PAUSE_SHOWN_MS = 80  # a decode still playing after this shows "Pause"; a shorter one leaves the button alone
 
@@ -31,11 +33,12 @@ class TransportBar(QWidget):
         self.step_button.setText("▶❚ Step")
         self.step_button.setToolTip("Decode one step (pauses first)")
         self.delay = QSlider(Qt.Orientation.Horizontal, self)
+        self.delay.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.delay.setRange(0, MAX_DELAY_MS)
         self.delay.setSingleStep(50)
         self.delay.setPageStep(250)
         self.delay.setToolTip("Pause between decoder steps; far left turns the animation off")
-        self.delay_label = QLabel(self)
+        self.delay_label = QElidingLabel("", self)  # elided, not pushing the window wider, on a small screen
         self.transpose = QCheckBox("Transpose", self)
         self.mode = QComboBox(self)
         self.mode.addItem("weights α", "alpha")
@@ -43,8 +46,10 @@ class TransportBar(QWidget):
         self.mode.setToolTip("Show the softmax weights α_ij or the raw scores e_ij")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.play_button, self.step_button, QLabel("Speed", self), self.delay, self.delay_label):
+        for widget in (self.play_button, self.step_button, QLabel("Speed", self)):
             layout.addWidget(widget)
+        layout.addWidget(self.delay, 1)  # grows to SLIDER_EMS with the room there is, shrinks to MIN_SLIDER_EMS
+        layout.addWidget(self.delay_label)
         layout.addStretch(1)
         layout.addWidget(self.mode)
         layout.addWidget(self.transpose)
@@ -65,8 +70,10 @@ class TransportBar(QWidget):
             self._fit_play_button()
 
     def _fit_slider(self) -> None:
-        """Wide enough to aim at with a presenter's mouse at any zoom."""
-        self.delay.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * SLIDER_EMS)
+        """Wide enough to aim at with a presenter's mouse at any zoom, narrower only when the screen is small."""
+        em = self.fontMetrics().horizontalAdvance("M")
+        self.delay.setMinimumWidth(em * MIN_SLIDER_EMS)
+        self.delay.setMaximumWidth(em * SLIDER_EMS)
 
     def _fit_play_button(self) -> None:
         """As wide as its wider text, and of fixed size: Play ↔ Pause at every decode then asks for no new

@@ -45,6 +45,7 @@ class Theme:
     plot_foreground: str
     selection: str  # outline of the selected decoder step
     hover: str  # outline of the cell under the mouse
+    focus: str  # outline of the selected step's strongest cell: against every colour of the colour map
     alpha_colormap: str  # sequential: α in [0, 1], low α close to the background
     scores_colormap: str  # diverging: raw scores around 0
     point_colors: tuple[str, str]  # PCA: h_j points, c_i points
@@ -64,6 +65,7 @@ THEMES: dict[str, Theme] = {
         plot_foreground="#1b1b1b",
         selection="#0a84ff",
         hover="#1b1b1b",
+        focus="#00a651",
         alpha_colormap="CET-L17",
         scores_colormap="CET-D1A",
         point_colors=("#2f6fd6", "#d6452f"),
@@ -80,6 +82,7 @@ THEMES: dict[str, Theme] = {
         plot_foreground="#e8e8e8",
         selection="#3ad1ff",
         hover="#ffffff",
+        focus="#3cff8f",
         alpha_colormap="inferno",
         scores_colormap="CET-D4",
         point_colors=("#6fa8ff", "#ff8a65"),

@@ -15,10 +15,11 @@ from PySide6.QtGui import (
     QKeySequence,
     QMoveEvent,
     QResizeEvent,
+    QShowEvent,
 )
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from engine import DecodeResult, ModelInfo, StepRecord
+from engine import DecodeResult, DecodeStart, ModelInfo, StepRecord, output_pieces
 from gui.bridge.decode_flow import DecodeFlow
 from gui.bridge.engine_controller import EngineController
 from gui.export.exports import ExportError, ask_export_path, export_view
@@ -33,11 +34,14 @@ from gui.panels.source_panel import SourcePanel
 from gui.panels.topk_view import TopKPanel
 from gui.panels.transport_bar import TransportBar
 from gui.style.theme import PRESENTATION_ZOOM, apply_theme, clamp_zoom, get_theme, scale_controls
+from gui.window.docks import add_dock
 from gui.window.menus import Menus
+from gui.window.screen_fit import fit_to_screen
 
 log = logging.getLogger(__name__)
 
 ZOOM_STEP = 1.15
+CENTRAL_MARGINS = (8, 6, 8, 4)
 SIDE_VIEWS_MS = 50  # while a decode streams, the panels beside the heatmap refresh at ≤ 20 Hz
 SIDE_VIEWS_FIRST_MS = 100  # after its first step: a decode done sooner fills them once, with its result
 DETAILS_DELAY_MS = 1  # a timer rather than a posted call: it waits for the events queued now
@@ -74,6 +78,7 @@ class MainWindow(QMainWindow):
         self._follow = True  # the selection tracks the newest row while a decode streams
         self._saved_layout: QByteArray | None = None
         self._torn_down = False
+        self._fitted = False  # fitted to its screen once shown
         self._side_views = QTimer(self)  # streamed steps cost ~nothing each; the side panels catch up on its tick
         self._side_views.setSingleShot(True)
         self._side_views.timeout.connect(self._show_streamed_step)
@@ -92,8 +97,8 @@ class MainWindow(QMainWindow):
         self.transport = TransportBar(self)
         self.heatmap = HeatmapWidget(self, theme=self.theme_name, zoom=self.zoom)
         central = QWidget(self)
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(8, 6, 8, 4)
+        layout = self._central_layout = QVBoxLayout(central)
+        layout.setContentsMargins(*CENTRAL_MARGINS)
         for widget, stretch in ((self.banner, 0), (self.source_panel, 0), (self.transport, 0), (self.heatmap, 1)):
             layout.addWidget(widget, stretch)
         self.setCentralWidget(central)
@@ -115,11 +120,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks(self.docks[2:], [640, 260], Qt.Orientation.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(title.replace(" ", "_").lower())  # saveState() needs object names
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
+        return add_dock(self, title, title.replace(" ", "_").lower(), widget, area)
 
     def _build_status_bar(self) -> None:
         self.device_label = QLabel("device: –", self)
@@ -263,10 +264,11 @@ class MainWindow(QMainWindow):
         if not self.flow.step_once() and self.decode_now(paused=True):
             self.flow.step_once()
 
-    @Slot(object, int)
-    def _on_started(self, tokens: list[str], expected_rows: int) -> None:
+    @Slot(object)
+    def _on_started(self, start: DecodeStart) -> None:
         self._follow = True
-        self.heatmap.begin(tokens, expected_rows, clear_now=False)  # no paint of an empty plot for a short decode
+        self.heatmap.begin(start.source_tokens, start.max_steps, clear_now=False)  # no empty plot for a short decode
+        self.inspector.begin(start)
 
     @Slot(object)
     def _on_steps(self, run: tuple[StepRecord, ...]) -> None:
@@ -283,13 +285,10 @@ class MainWindow(QMainWindow):
         if self._torn_down or not records or not self.flow.busy or self.flow.current_result() is not None:
             return  # ended meanwhile (finished, failed or cancelled): its own slot has set the panels
         self.timing_label.setText(f"step {len(records)}")
-        self.source_panel.set_output(self.flow.text_so_far() + " …")
         selected = self.heatmap.selected_step()
         following = self._follow or selected is None or selected >= len(records)
         record = records[-1] if following or selected is None else records[selected]
-        self.heatmap.select_step(record.step)  # moving the outline every step would repaint every step
-        self.topk.show_candidates(record.step, record.topk, record.token)
-        self.inspector.show_record(record)
+        self._show_step(record.step)
 
     @Slot(object)
     def _on_finished(self, result: DecodeResult) -> None:
@@ -336,14 +335,23 @@ class MainWindow(QMainWindow):
         self._show_details()
         self._follow = follow
         self.heatmap.select_step(i)
-        result = self.flow.current_result()
+        self._show_step(i)
+
+    def _show_step(self, i: int) -> None:
+        """Step i of the decode shown (finished or under way) in every panel: the heatmap row, the output line's
+        token, the context inspector and the top-k table."""
+        result, records = self.flow.current_result(), self.flow.records
+        self.heatmap.select_step(i)  # moving the outline every streamed step would repaint every step: ≤ 20 Hz
         if result is not None and 0 <= i < len(result.topk):
             self.inspector.select_step(i)
             self.topk.show_candidates(i, result.topk[i], result.output_tokens[i])
-        elif 0 <= i < len(self.flow.records):
-            record = self.flow.records[i]
+            self.source_panel.show_output_tokens(output_pieces(result.output_tokens, self.flow.tokenizer), i)
+        elif 0 <= i < len(records):
+            record = records[i]
+            self.inspector.show_steps(records, i)
             self.topk.show_candidates(i, record.topk, record.token)
-            self.inspector.show_record(record)
+            pieces = output_pieces([r.token for r in records], self.flow.tokenizer)
+            self.source_panel.show_output_tokens(pieces, i, streaming=self.flow.busy)
 
     def step_by(self, delta: int) -> None:
         """Select the step `delta` rows away (←/→), clamped to the decode shown."""
@@ -389,11 +397,13 @@ class MainWindow(QMainWindow):
             self._saved_layout = self.saveState()
             for dock in self.docks:
                 dock.hide()
-            self.menuBar().hide()
-            if full_screen:
-                self.showFullScreen()
-        else:
-            self.menuBar().show()
+        self.menuBar().setVisible(not on)
+        self.statusBar().setVisible(not on)
+        self.source_panel.set_compact(on)  # source → output on one line: the heatmap gets the room
+        self._central_layout.setContentsMargins(*((8, 4, 8, 2) if on else CENTRAL_MARGINS))
+        if on and full_screen:
+            self.showFullScreen()
+        if not on:
             if self._saved_layout is not None:
                 self.restoreState(self._saved_layout)
             if self.isFullScreen():
@@ -447,6 +457,17 @@ class MainWindow(QMainWindow):
             return
         action.trigger()
         event.accept()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._fitted:  # once the window manager has framed it: its frame must fit the screen too
+            self._fitted = True
+            QTimer.singleShot(0, self, self._fit_to_screen)
+
+    @Slot()
+    def _fit_to_screen(self) -> None:
+        if not self.presenting:
+            fit_to_screen(self)
 
     def moveEvent(self, event: QMoveEvent) -> None:
         super().moveEvent(event)

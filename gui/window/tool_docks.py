@@ -23,6 +23,7 @@ from gui.tools.compare_view import CompareView
 from gui.tools.perturbation_table import PerturbationPanel
 from gui.tools.quality_view import QualityView
 from gui.tools.whatif_panel import WhatIfPanel
+from gui.window.docks import add_dock, dock_content
 from gui.window.main_window import MainWindow
 
 TOOLS_OBJECT_NAME = "whatif_tools"
@@ -56,10 +57,8 @@ class WhatIfTools(QObject):
         self._wire()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self.window)
-        dock.setObjectName("whatif_" + title.split(":")[-1].strip().replace(" ", "_").lower())  # for saveState
-        dock.setWidget(widget)
-        self.window.addDockWidget(area, dock)
+        name = "whatif_" + title.split(":")[-1].strip().replace(" ", "_").lower()
+        dock = add_dock(self.window, title, name, widget, area)
         dock.hide()
         return dock
 
@@ -143,7 +142,7 @@ class WhatIfTools(QObject):
     def _on_dock_visibility(self, visible: bool) -> None:
         dock = self.sender()
         if visible and not self._torn_down and isinstance(dock, QDockWidget):
-            update = self._pending.pop(dock.widget(), None)
+            update = self._pending.pop(dock_content(dock), None)
             if update is not None:
                 update()
 

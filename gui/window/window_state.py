@@ -9,6 +9,7 @@ from gui.panels.controls_panel import DEVICES, STRATEGIES
 from gui.panels.transport_bar import MAX_DELAY_MS
 from gui.style.theme import THEMES, ZOOM_RANGE
 from gui.window.main_window import MainWindow
+from gui.window.screen_fit import fit_to_screen
 
 FIRST_SIZE = QSize(1500, 950)
 
@@ -20,6 +21,7 @@ def restore_window_state(window: MainWindow, store: SettingsStore) -> None:
         window.resize(_first_size(window))
     if state is not None:
         window.restoreState(state)
+    fit_to_screen(window)
     c = window.controls
     c.blockSignals(True)  # one decode after the model loads, not one per restored option
     c.set_strategy(store.get_choice("decode/strategy", tuple(n for n, _ in STRATEGIES), "greedy"))
