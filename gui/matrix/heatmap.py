@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
-from PySide6.QtCore import QCoreApplication, QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText
+from PySide6.QtCore import QCoreApplication, QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText, QWheelEvent
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -318,6 +318,16 @@ class TokenAxis(pg.AxisItem):
         return pos if bounds.left() - 1 <= pos <= bounds.right() + 1 else None
 
 
+def _window(length: int, pixels: float, min_cell_px: float, at: int) -> tuple[float, float]:
+    """The range of `length` cells to show in `pixels`: all of them, or as many as fit at `min_cell_px` each,
+    centred on cell `at` and kept inside the matrix."""
+    if min_cell_px <= 0 or pixels <= 0 or length * min_cell_px <= pixels:
+        return 0.0, float(length)
+    shown = max(1.0, pixels / min_cell_px)
+    start = min(max(at + 0.5 - shown / 2, 0.0), length - shown)
+    return start, start + shown
+
+
 def settle_layout(plots: Sequence[pg.PlotItem], others: Sequence[QGraphicsWidget] = ()) -> None:
     """Apply pending layout and view-range changes now, so that the next paint is the only one.
 
@@ -386,6 +396,16 @@ def write_svg(view: pg.GraphicsView, source: QRectF, path: str | Path, backgroun
     atomic_write_text(path, svg.replace('font-family="Noto Sans Devanagari"', f'font-family="{SVG_FONT_FALLBACKS}"'))
 
 
+class _MatrixView(pg.GraphicsLayoutWidget):
+    """The heatmap's view: the wheel pans and zooms the matrix, but Ctrl+wheel is the window's zoom."""
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            event.ignore()  # on to the parent widgets: the main window zooms everything
+            return
+        super().wheelEvent(event)
+
+
 class HeatmapWidget(QWidget):
     """α (or raw scores e) as an image; rows are decoder steps, columns source tokens.
 
@@ -410,6 +430,7 @@ class HeatmapWidget(QWidget):
         self._rows = 0
         self._span_rows = 0  # rows the view shows while streaming (the expected length)
         self._selected: int | None = None
+        self._min_cell_px = 0.0  # > 0: cells at least this big, the view following the selected step (lecture)
         self._hover_text = ""
         self._torn_down = False
         self._timer = QTimer(self)
@@ -422,7 +443,7 @@ class HeatmapWidget(QWidget):
 
     # -- construction ------------------------------------------------------------
     def _build(self, show_readout: bool) -> None:
-        self._view = pg.GraphicsLayoutWidget()
+        self._view = _MatrixView()
         # pyqtgraph caches the background as a pixmap, re-made at each layout change and blitted at every
         # paint; a plain fill is faster (measured: ~0.5-1 ms off each new decode's paint).
         self._view.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
@@ -447,6 +468,7 @@ class HeatmapWidget(QWidget):
         self._view.addItem(self._colorbar, row=0, col=1)
         for axis in self._plot.axes.values():  # the hidden ones follow the range too
             axis["item"].enableAutoSIPrefix(False)  # else every range change re-sets each axis title (HTML)
+        self._plot.vb.sigResized.connect(self._on_view_resized)
         scene = self._view.scene()
         scene.sigMouseMoved.connect(self._on_mouse_moved)
         scene.sigMouseClicked.connect(self._on_mouse_clicked)
@@ -580,11 +602,27 @@ class HeatmapWidget(QWidget):
         return self._top if self._transposed else self._left
 
     def _update_range(self) -> None:
+        """The whole matrix; with a minimum cell size, the part of it around the selected cell that fits."""
         rows, cols = max(self._rows, self._span_rows, 1), max(len(self._source), 1)
         width, height = (rows, cols) if self._transposed else (cols, rows)
         vb = self._plot.vb
         vb.setLimits(xMin=0, xMax=width, yMin=0, yMax=height)
-        vb.setRange(xRange=(0, width), yRange=(0, height), padding=0)
+        step, column = self._selected or 0, self.focus_column() or 0
+        at_x, at_y = (step, column) if self._transposed else (column, step)
+        x_range = _window(width, vb.width(), self._min_cell_px, at_x)
+        y_range = _window(height, vb.height(), self._min_cell_px, at_y)
+        vb.setRange(xRange=x_range, yRange=y_range, padding=0)
+
+    def set_min_cell_px(self, pixels: float) -> None:
+        """Cells at least `pixels` big (0: the whole matrix always fits): a big matrix then shows its part around
+        the selected step, which the view follows; the wheel and a drag move it."""
+        self._min_cell_px = max(0.0, float(pixels))
+        self._update_range()
+
+    @Slot(object)
+    def _on_view_resized(self, _view: object) -> None:
+        if self._min_cell_px:
+            self._update_range()
 
     def _update_colours(self) -> None:
         name = self._theme.alpha_colormap if self._mode == "alpha" else self._theme.scores_colormap
@@ -617,6 +655,8 @@ class HeatmapWidget(QWidget):
         """Mark decoder step i (None clears). Does not emit step_selected."""
         self._selected = i if i is not None and 0 <= i < self._rows else None
         self._update_selection()
+        if self._min_cell_px:
+            self._update_range()  # the part of a big matrix on show follows the step
 
     def selected_step(self) -> int | None:
         return self._selected

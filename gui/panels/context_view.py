@@ -27,7 +27,7 @@ from gui.style.theme import Theme, clamp_zoom, get_theme, lookup_table
 FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
 SAME_CONTEXT_ATOL = 1e-6
 AXES = ("left", "bottom", "top", "right")
-MIN_WIDTH_EMS = 42
+MIN_WIDTH_EMS = 30  # two columns of plots, and still a third of a 1366-pixel screen
 
 
 # -- the numbers (pure numpy, tested directly) ------------------------------------------------
@@ -329,22 +329,22 @@ class ContextInspector(QWidget):
         i = self._step
         c = self._context[i]
         self._dims_bars.setOpts(x=np.arange(len(c)), height=c, width=0.8)
-        self._set_title(self._dims_plot, f"c<sub>{i}</sub>, {len(c)} dimensions")
+        self._set_title(self._dims_plot, f"c<sub>{i}</sub> ({len(c)} dims)")
         norms = np.linalg.norm(self.contributions(), axis=1)
         rows = np.arange(len(norms))
         self._contrib_bars.setOpts(x0=np.zeros_like(norms), y0=rows + 0.15, width=norms, height=0.7)
         widest = max(float(norms.max(initial=0.0)), 1e-9)
         self._contrib_plot.setXRange(0, widest * 1.5, padding=0)  # room for the α text
-        self._set_title(self._contrib_plot, f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per source token")
+        self._set_title(self._contrib_plot, f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per word")
         for item, n, j in zip(self._token_texts, norms, rows, strict=True):
             item.setPos(float(n), float(j) + 0.5)
         self._label_bars()
         self._style_selected_point()
         self._label_points()
-        self._set_title(self._pca_plot, f"PCA: h<sub>j</sub>, every c, c<sub>{i}</sub> starred")
+        self._set_title(self._pca_plot, f"PCA: h<sub>j</sub>, c, c<sub>{i}</sub> ★")
         for mark, rect in zip(self._cos_marks, self._cos_rects(i), strict=True):
             mark.setRect(rect)
-        self._set_title(self._cos_plot, "cosine(c<sub>i</sub>, c<sub>k</sub>)")
+        self._set_title(self._cos_plot, "cos(c<sub>i</sub>, c<sub>k</sub>)")
         self._header.setText(self.norm_text())
         settle_layout(self._data_plots(), [self._view.ci])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QMoveEvent,
     QResizeEvent,
     QShowEvent,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
@@ -41,6 +42,9 @@ from gui.window.screen_fit import fit_to_screen
 log = logging.getLogger(__name__)
 
 ZOOM_STEP = 1.15
+LEFT_SHARE, RIGHT_SHARE = 0.17, 0.34  # of the window's width, for the docks at a first start
+MIN_CELL_PX = 26  # presentation: a heatmap cell is at least this big at zoom 1 (× the zoom)
+PRESENTATION_THEME = "dark"  # the lecture theme until the user picks another there
 CENTRAL_MARGINS = (8, 6, 8, 4)
 SIDE_VIEWS_MS = 50  # while a decode streams, the panels beside the heatmap refresh at ≤ 20 Hz
 SIDE_VIEWS_FIRST_MS = 100  # after its first step: a decode done sooner fills them once, with its result
@@ -69,7 +73,8 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self.settings = settings
         self.flow = DecodeFlow(controller, self)
-        self.theme_name, self.zoom = theme, clamp_zoom(zoom)
+        self.theme_name, self.zoom = theme, clamp_zoom(zoom)  # the theme of the mode shown (desk or lecture)
+        self.other_theme = PRESENTATION_THEME  # the other mode's theme: presentation's until it is entered
         self.presenting = False
         self.model_path = ""  # of the model loaded now
         self.last_load_error = ""
@@ -79,6 +84,7 @@ class MainWindow(QMainWindow):
         self._saved_layout: QByteArray | None = None
         self._torn_down = False
         self._fitted = False  # fitted to its screen once shown
+        self._was_maximized = False  # before presentation mode took the full screen
         self._side_views = QTimer(self)  # streamed steps cost ~nothing each; the side panels catch up on its tick
         self._side_views.setSingleShot(True)
         self._side_views.timeout.connect(self._show_streamed_step)
@@ -115,9 +121,16 @@ class MainWindow(QMainWindow):
             self._dock(INSPECTOR_TITLE, self.inspector, area.RightDockWidgetArea),
             self._dock("Top-k candidates", self.topk, area.RightDockWidgetArea),
         ]
-        self.resizeDocks(self.docks[2:3], [580], Qt.Orientation.Horizontal)
-        self.resizeDocks(self.docks[:2], [200, 600], Qt.Orientation.Vertical)  # options are few, the card is long
-        self.resizeDocks(self.docks[2:], [640, 260], Qt.Orientation.Vertical)
+        self.layout_restored = False  # set when a saved layout is restored; else the first show shares out the room
+        self._share_room(QSize(1500, 950))
+
+    def _share_room(self, size: QSize) -> None:
+        """The docks' first sizes for a window of `size`: the inspector gets the most, then the options."""
+        width, height = size.width(), size.height()
+        self.resizeDocks(self.docks[:1], [round(width * LEFT_SHARE)], Qt.Orientation.Horizontal)
+        self.resizeDocks(self.docks[2:3], [round(width * RIGHT_SHARE)], Qt.Orientation.Horizontal)
+        self.resizeDocks(self.docks[:2], [round(height * 0.25), round(height * 0.75)], Qt.Orientation.Vertical)
+        self.resizeDocks(self.docks[2:], [round(height * 0.7), round(height * 0.3)], Qt.Orientation.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         return add_dock(self, title, title.replace(" ", "_").lower(), widget, area)
@@ -160,6 +173,8 @@ class MainWindow(QMainWindow):
         m.step.triggered.connect(self.step_once)
         m.prev_step.triggered.connect(lambda: self.step_by(-1))
         m.next_step.triggered.connect(lambda: self.step_by(+1))
+        m.first_step.triggered.connect(lambda: self.step_to_end(first=True))
+        m.last_step.triggered.connect(lambda: self.step_to_end(first=False))
         m.presentation.toggled.connect(self.set_presentation)
         m.leave_presentation.triggered.connect(lambda: self.set_presentation(False))
         m.zoom_in.triggered.connect(lambda: self.set_zoom(self.zoom * ZOOM_STEP))
@@ -353,6 +368,12 @@ class MainWindow(QMainWindow):
             pieces = output_pieces([r.token for r in records], self.flow.tokenizer)
             self.source_panel.show_output_tokens(pieces, i, streaming=self.flow.busy)
 
+    def step_to_end(self, first: bool) -> None:
+        """Select the first step (Home) or the last one decoded so far (End)."""
+        count = self.flow.step_count()
+        if count:
+            self.select_step(0 if first else count - 1)
+
     def step_by(self, delta: int) -> None:
         """Select the step `delta` rows away (←/→), clamped to the decode shown."""
         count = self.flow.step_count()
@@ -362,6 +383,13 @@ class MainWindow(QMainWindow):
             self.select_step(min(max(start + delta, 0), count - 1))
 
     # -- look ------------------------------------------------------------------------------------
+    def desk_theme(self) -> str:
+        """The theme outside presentation mode (the one saved as the window's theme)."""
+        return self.other_theme if self.presenting else self.theme_name
+
+    def presentation_theme(self) -> str:
+        return self.theme_name if self.presenting else self.other_theme
+
     def effective_zoom(self) -> float:
         return clamp_zoom(self.zoom * (PRESENTATION_ZOOM if self.presenting else 1.0))
 
@@ -375,6 +403,8 @@ class MainWindow(QMainWindow):
         for view in (self.heatmap, self.inspector, self.topk):
             view.set_theme(self.theme_name)
             view.set_zoom(zoom)
+        # In a lecture a big matrix keeps readable cells, and its part on show follows the step.
+        self.heatmap.set_min_cell_px(MIN_CELL_PX * zoom if self.presenting else 0.0)
         for name, action in self.menus.themes.items():
             action.setChecked(name == self.theme_name)
 
@@ -393,8 +423,10 @@ class MainWindow(QMainWindow):
         if on == self.presenting:
             return
         self.presenting = on
+        self.theme_name, self.other_theme = self.other_theme, self.theme_name  # each mode has its own theme
         if on:
             self._saved_layout = self.saveState()
+            self._was_maximized = self.isMaximized()
             for dock in self.docks:
                 dock.hide()
         self.menuBar().setVisible(not on)
@@ -403,11 +435,13 @@ class MainWindow(QMainWindow):
         self._central_layout.setContentsMargins(*((8, 4, 8, 2) if on else CENTRAL_MARGINS))
         if on and full_screen:
             self.showFullScreen()
+        if on:  # keys (Space, ←/→) go to the window's actions, not into the source editor
+            self.heatmap.graphics_view().setFocus()
         if not on:
             if self._saved_layout is not None:
                 self.restoreState(self._saved_layout)
             if self.isFullScreen():
-                self.showNormal()
+                self.showMaximized() if self._was_maximized else self.showNormal()
         self.menus.presentation.setChecked(on)
         self.menus.leave_presentation.setEnabled(on)
         self.apply_look()
@@ -468,6 +502,16 @@ class MainWindow(QMainWindow):
     def _fit_to_screen(self) -> None:
         if not self.presenting:
             fit_to_screen(self)
+            if not self.layout_restored:  # a first start: share the room the screen gives out among the panels
+                self._share_room(self.size())
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        """Ctrl+wheel zooms everything (the heatmap passes it on); a plain wheel scrolls whatever is under it."""
+        if not event.modifiers() & Qt.KeyboardModifier.ControlModifier or not event.angleDelta().y():
+            super().wheelEvent(event)
+            return
+        self.set_zoom(self.zoom * (ZOOM_STEP if event.angleDelta().y() > 0 else 1 / ZOOM_STEP))
+        event.accept()
 
     def moveEvent(self, event: QMoveEvent) -> None:
         super().moveEvent(event)

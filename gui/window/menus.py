@@ -31,10 +31,13 @@ class Menus(QObject):
         self.step = self._action("Decode one &step", "Ctrl+Right")
         self.prev_step = self._action("P&revious step", "Left")
         self.next_step = self._action("&Next step", "Right")
+        self.first_step = self._action("&First step", "Home")
+        self.last_step = self._action("&Last step", "End")
         self.presentation = self._action("&Presentation mode", "F11", checkable=True)
         self.leave_presentation = self._action("&Leave presentation mode", "Esc")
         self.leave_presentation.setEnabled(False)  # Esc belongs to dialogs and menus otherwise
         self.zoom_in = self._action("Zoom &in", QKeySequence.StandardKey.ZoomIn)
+        self.zoom_in.setShortcuts([QKeySequence(QKeySequence.StandardKey.ZoomIn), QKeySequence("Ctrl+=")])
         self.zoom_out = self._action("Zoom &out", QKeySequence.StandardKey.ZoomOut)
         self.zoom_reset = self._action("&Reset zoom", "Ctrl+0")
         self.quality_vs_length = self._action("&Quality vs length…")
@@ -71,7 +74,7 @@ class Menus(QObject):
         file_menu.addAction(self.quit)
         bar.addMenu(self.examples_menu)
         decode_menu = bar.addMenu("&Decode")
-        for action in (self.play_pause, self.step, self.prev_step, self.next_step):
+        for action in (self.play_pause, self.step, self.prev_step, self.next_step, self.first_step, self.last_step):
             decode_menu.addAction(action)
         bar.addMenu(self.view_menu)
         for action in (self.presentation, self.leave_presentation, self.zoom_in, self.zoom_out, self.zoom_reset):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 
 from gui.files.settings_store import SettingsStore
 from gui.panels.controls_panel import DEVICES, STRATEGIES
@@ -18,9 +18,9 @@ def restore_window_state(window: MainWindow, store: SettingsStore) -> None:
     """Everything but the theme/zoom (read before the window is built) and the model (the app loads it)."""
     geometry, state = store.get_bytes("window/geometry"), store.get_bytes("window/state")
     if geometry is None or not window.restoreGeometry(geometry):
-        window.resize(_first_size(window))
+        _first_size(window)
     if state is not None:
-        window.restoreState(state)
+        window.layout_restored = window.restoreState(state)
     fit_to_screen(window)
     c = window.controls
     c.blockSignals(True)  # one decode after the model loads, not one per restored option
@@ -37,12 +37,15 @@ def restore_window_state(window: MainWindow, store: SettingsStore) -> None:
     mode_index = window.transport.mode.findData(store.get_choice("view/mode", ("alpha", "scores"), "alpha"))
     window.transport.mode.setCurrentIndex(max(mode_index, 0))
     window.menus.fill_recent(store.recent_files())
+    window.other_theme = store.get_choice("view/presentation_theme", tuple(THEMES), window.other_theme)
 
 
-def _first_size(window: MainWindow) -> QSize:
-    """Room for every panel, within the screen the window opens on."""
-    screen = window.screen().availableGeometry().size() * 0.9
-    return FIRST_SIZE.boundedTo(screen)
+def _first_size(window: MainWindow) -> None:
+    """Room for every panel: FIRST_SIZE where the screen has it, else the whole screen (maximised)."""
+    screen = window.screen().availableGeometry().size()
+    window.resize(FIRST_SIZE.boundedTo(screen * 0.9))
+    if screen.width() < FIRST_SIZE.width() / 0.9 or screen.height() < FIRST_SIZE.height() / 0.9:
+        window.setWindowState(Qt.WindowState.WindowMaximized)
 
 
 def stored_look(store: SettingsStore) -> tuple[str, float]:
@@ -63,7 +66,8 @@ def save_window_state(window: MainWindow, store: SettingsStore) -> bool:
     if not window.presenting:
         store.set("window/geometry", window.saveGeometry())
         store.set("window/state", window.saveState())
-    store.set("view/theme", window.theme_name)
+    store.set("view/theme", window.desk_theme())
+    store.set("view/presentation_theme", window.presentation_theme())
     store.set("view/zoom", window.zoom)
     store.set("view/transposed", "true" if window.transport.transpose.isChecked() else "false")
     store.set("view/mode", window.transport.heatmap_mode())
