@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.anatomy import StepAnatomy, step_anatomy
 from engine.decoding.control import DecodeControl
 from engine.evaluation.report import EvaluationReport, report_csv, report_rows
 from engine.export import FORMATS, export_result
@@ -93,6 +94,7 @@ __all__ = [
     "Perturbation",
     "PinStep",
     "Run",
+    "StepAnatomy",
     "StepRecord",
     "alpha_difference",
     "atomic_write_bytes",
@@ -112,6 +114,7 @@ __all__ = [
     "report_rows",
     "resolve_device",
     "reweighted_row",
+    "step_anatomy",
     "step_labels",
     "step_rows",
     "whatif_options",

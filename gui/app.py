@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 from gui.files.image_files import save_image
@@ -29,7 +29,7 @@ DEFAULT_MODEL = REPO_ROOT / "resources" / "models" / "en_hi_bahdanau.safetensors
 DEFAULT_SOURCE = "turn off the lights"
 SCREENSHOT_SIZES = {"inspector": (1600, 1000), "presentation": (1920, 1080)}
 SCREENSHOT_TIMEOUT_S = 120
-GRABS = ("window", "context")
+GRABS = ("window", "context", "anatomy")
 SETTLE_MS = 250  # after the decode: let layouts and coalesced repaints finish before grabbing
 MAX_SOURCE_LIMIT = 100_000  # the highest --max-source-tokens accepted (the engine's default is 400)
 
@@ -50,7 +50,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--grab",
         choices=GRABS,
         default="window",
-        help="with --screenshot: the whole window, or only the context inspector",
+        help="with --screenshot: the whole window, only the context inspector, or the window showing the anatomy "
+        "of the step instead of the heatmap",
     )
     parser.add_argument("--theme", choices=tuple(THEMES), help="colour theme (default: the last one used)")
     parser.add_argument(
@@ -163,6 +164,8 @@ def take_screenshot(
     """0: written; 2: the model could not be loaded; 1: the decode failed or timed out (window still saved)."""
     if mode == "presentation":
         window.set_presentation(True, full_screen=False)
+    window.fit_on_show = False  # the picture has its own size, whatever screen (offscreen: 800 × 800) it is made on
+    window.setWindowState(Qt.WindowState.WindowNoState)
     window.resize(*SCREENSHOT_SIZES[mode])
     window.show()
     waiter = _DecodeWaiter(window, timeout_s)
@@ -170,8 +173,11 @@ def take_screenshot(
     if outcome == "load_failed":
         log.error("cannot load the model: %s", window.last_load_error)
         return 2
+    if grab == "anatomy":
+        window.show_anatomy_slide(True)
     if step is not None:
         window.select_step(step)
+    window.anatomy_slide.finish()
     _settle(SETTLE_MS)
     widget = window.inspector if grab == "context" else window
     try:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QTextBrowser, QVBoxLayout, QW
 FIELDS = (
     ("rnn", "Architecture"),
     ("attention", "Attention"),
+    ("query", "Query"),
     ("layers", "Layers"),
     ("bidirectional", "Bidirectional"),
     ("hidden", "Hidden size"),

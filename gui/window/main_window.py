@@ -18,15 +18,16 @@ from PySide6.QtGui import (
     QShowEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
-from engine import DecodeResult, DecodeStart, ModelInfo, StepRecord, output_pieces
+from engine import DecodeResult, DecodeStart, ModelInfo, StepRecord, output_pieces, step_anatomy
 from gui.bridge.decode_flow import DecodeFlow
 from gui.bridge.engine_controller import EngineController
 from gui.export.exports import ExportError, ask_export_path, export_view
 from gui.files.model_files import ask_model_path, dropped_file
 from gui.files.settings_store import SettingsStore
 from gui.matrix.heatmap import HeatmapWidget
+from gui.panels.anatomy_view import AnatomyView
 from gui.panels.context_view import ContextInspector
 from gui.panels.controls_panel import ControlsPanel
 from gui.panels.message_banner import MessageBanner, load_error_text
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self._saved_layout: QByteArray | None = None
         self._torn_down = False
         self._fitted = False  # fitted to its screen once shown
+        self.fit_on_show = True  # made to fit its screen when first shown (screenshots of a set size say no)
         self._was_maximized = False  # before presentation mode took the full screen
         self._side_views = QTimer(self)  # streamed steps cost ~nothing each; the side panels catch up on its tick
         self._side_views.setSingleShot(True)
@@ -102,10 +104,14 @@ class MainWindow(QMainWindow):
         self.source_panel = SourcePanel(self)
         self.transport = TransportBar(self)
         self.heatmap = HeatmapWidget(self, theme=self.theme_name, zoom=self.zoom)
+        self.anatomy_slide = AnatomyView(self, theme=self.theme_name, zoom=self.zoom)  # the heatmap's alternative
+        self.views = QStackedWidget(self)  # the heatmap, or the anatomy of the step (View → Anatomy slide, A)
+        self.views.addWidget(self.heatmap)
+        self.views.addWidget(self.anatomy_slide)
         central = QWidget(self)
         layout = self._central_layout = QVBoxLayout(central)
         layout.setContentsMargins(*CENTRAL_MARGINS)
-        for widget, stretch in ((self.banner, 0), (self.source_panel, 0), (self.transport, 0), (self.heatmap, 1)):
+        for widget, stretch in ((self.banner, 0), (self.source_panel, 0), (self.transport, 0), (self.views, 1)):
             layout.addWidget(widget, stretch)
         self.setCentralWidget(central)
 
@@ -114,13 +120,17 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel(self)
         self.inspector = ContextInspector(self, theme=self.theme_name, zoom=self.zoom)
         self.topk = TopKPanel(self, theme=self.theme_name, zoom=self.zoom)
+        self.anatomy = AnatomyView(self, theme=self.theme_name, zoom=self.zoom)
         area = Qt.DockWidgetArea
         self.docks = [
             self._dock("Decoding", self.controls, area.LeftDockWidgetArea),
             self._dock("Model", self.model_panel, area.LeftDockWidgetArea),
             self._dock(INSPECTOR_TITLE, self.inspector, area.RightDockWidgetArea),
             self._dock("Top-k candidates", self.topk, area.RightDockWidgetArea),
+            self._dock("Anatomy of a step", self.anatomy, area.RightDockWidgetArea),
         ]
+        self.tabifyDockWidget(self.docks[2], self.docks[4])  # a tab beside the context vector
+        self.docks[2].raise_()
         self.layout_restored = False  # set when a saved layout is restored; else the first show shares out the room
         self._share_room(QSize(1500, 950))
 
@@ -130,7 +140,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks(self.docks[:1], [round(width * LEFT_SHARE)], Qt.Orientation.Horizontal)
         self.resizeDocks(self.docks[2:3], [round(width * RIGHT_SHARE)], Qt.Orientation.Horizontal)
         self.resizeDocks(self.docks[:2], [round(height * 0.25), round(height * 0.75)], Qt.Orientation.Vertical)
-        self.resizeDocks(self.docks[2:], [round(height * 0.7), round(height * 0.3)], Qt.Orientation.Vertical)
+        self.resizeDocks(self.docks[2:4], [round(height * 0.7), round(height * 0.3)], Qt.Orientation.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         return add_dock(self, title, title.replace(" ", "_").lower(), widget, area)
@@ -176,6 +186,7 @@ class MainWindow(QMainWindow):
         m.first_step.triggered.connect(lambda: self.step_to_end(first=True))
         m.last_step.triggered.connect(lambda: self.step_to_end(first=False))
         m.presentation.toggled.connect(self.set_presentation)
+        m.anatomy_slide.toggled.connect(self.show_anatomy_slide)
         m.leave_presentation.triggered.connect(lambda: self.set_presentation(False))
         m.zoom_in.triggered.connect(lambda: self.set_zoom(self.zoom * ZOOM_STEP))
         m.zoom_out.triggered.connect(lambda: self.set_zoom(self.zoom / ZOOM_STEP))
@@ -367,6 +378,22 @@ class MainWindow(QMainWindow):
             self.topk.show_candidates(i, record.topk, record.token)
             pieces = output_pieces([r.token for r in records], self.flow.tokenizer)
             self.source_panel.show_output_tokens(pieces, i, streaming=self.flow.busy)
+        self._show_anatomy(i)
+
+    def _show_anatomy(self, i: int) -> None:
+        """Step i taken apart, in the anatomy dock and slide (only those on show are drawn)."""
+        views = [v for v in (self.anatomy, self.anatomy_slide) if v.isVisible()]
+        if not views:
+            return
+        start, records, info = self.flow.start, self.flow.records, self.controller.model_info
+        query = str(info.description.get("query", "prev")) if info is not None else "prev"
+        for view in views:
+            if query == "none":
+                view.show_note("This model has no attention: every step reads the same fixed vector c.")
+            elif start is None or not 0 <= i < len(records):
+                view.show_note(f"Step {i} has not been decoded yet.")
+            else:
+                view.show_step(step_anatomy(start, records, i, query, self.flow.step_count()))
 
     def step_to_end(self, first: bool) -> None:
         """Select the first step (Home) or the last one decoded so far (End)."""
@@ -400,7 +427,7 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, self.theme_name, zoom)
         scale_controls(self, get_theme(self.theme_name), zoom)
-        for view in (self.heatmap, self.inspector, self.topk):
+        for view in (self.heatmap, self.inspector, self.topk, self.anatomy, self.anatomy_slide):
             view.set_theme(self.theme_name)
             view.set_zoom(zoom)
         # In a lecture a big matrix keeps readable cells, and its part on show follows the step.
@@ -445,6 +472,15 @@ class MainWindow(QMainWindow):
         self.menus.presentation.setChecked(on)
         self.menus.leave_presentation.setEnabled(on)
         self.apply_look()
+
+    @Slot(bool)
+    def show_anatomy_slide(self, on: bool) -> None:
+        """The anatomy of the selected step in the heatmap's place (A), e.g. as a slide in a lecture."""
+        self.views.setCurrentWidget(self.anatomy_slide if on else self.heatmap)
+        self.menus.anatomy_slide.setChecked(on)
+        selected = self.heatmap.selected_step()
+        if on and selected is not None:
+            self._show_anatomy(selected)
 
     # -- files -----------------------------------------------------------------------------------
     @Slot(str)
@@ -494,7 +530,7 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if not self._fitted:  # once the window manager has framed it: its frame must fit the screen too
+        if not self._fitted and self.fit_on_show:  # once framed by the window manager: its frame must fit too
             self._fitted = True
             QTimer.singleShot(0, self, self._fit_to_screen)
 

@@ -36,6 +36,7 @@ class Menus(QObject):
         self.presentation = self._action("&Presentation mode", "F11", checkable=True)
         self.leave_presentation = self._action("&Leave presentation mode", "Esc")
         self.leave_presentation.setEnabled(False)  # Esc belongs to dialogs and menus otherwise
+        self.anatomy_slide = self._action("&Anatomy of the step (instead of the heatmap)", "A", checkable=True)
         self.zoom_in = self._action("Zoom &in", QKeySequence.StandardKey.ZoomIn)
         self.zoom_in.setShortcuts([QKeySequence(QKeySequence.StandardKey.ZoomIn), QKeySequence("Ctrl+=")])
         self.zoom_out = self._action("Zoom &out", QKeySequence.StandardKey.ZoomOut)
@@ -77,7 +78,14 @@ class Menus(QObject):
         for action in (self.play_pause, self.step, self.prev_step, self.next_step, self.first_step, self.last_step):
             decode_menu.addAction(action)
         bar.addMenu(self.view_menu)
-        for action in (self.presentation, self.leave_presentation, self.zoom_in, self.zoom_out, self.zoom_reset):
+        for action in (
+            self.presentation,
+            self.leave_presentation,
+            self.anatomy_slide,
+            self.zoom_in,
+            self.zoom_out,
+            self.zoom_reset,
+        ):
             self.view_menu.addAction(action)
         self.view_menu.addSeparator()
         for action in self.themes.values():

@@ -1,0 +1,60 @@
+"""The parts of one decoder step as the anatomy view shows them: the query, the scores e_ij, the weights α_ij,
+each h_j scaled by its weight, their sum c_i, and the next-token candidates (numpy only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from engine.records import Candidate, DecodeStart, StepRecord
+
+QUERY_NAMES = {
+    "prev": "sᵢ₋₁, the decoder state before this step (Bahdanau)",
+    "new": "sᵢ, the decoder state this step computed first (Luong, JoeyNMT, OpenNMT-py)",
+}
+FIRST_QUERY = "s₀, the decoder's initial state (Bahdanau)"
+
+
+class StepAnatomy(NamedTuple):
+    step: int
+    source_tokens: tuple[str, ...]
+    token: str  # the output token the step chose
+    prob: float
+    query: np.ndarray  # (H,) the vector the scores were computed from
+    query_name: str  # which state it is, in words
+    scores: np.ndarray  # (T,) e_ij
+    alpha: np.ndarray  # (T,) α_ij = softmax(e_i·)_j (after any what-if edit)
+    weighted: np.ndarray  # (T, H_enc) α_ij h_j
+    context: np.ndarray  # (H_enc,) c_i = Σ_j α_ij h_j
+    candidates: tuple[Candidate, ...]  # the most probable next tokens, most probable first
+    pair_scores: int  # Tx × Ty: the scores the whole sentence pair needs
+
+
+def step_anatomy(start: DecodeStart, records: Sequence[StepRecord], step: int, query: str, steps: int) -> StepAnatomy:
+    """Step `step` of a decode taken apart; `records` are its steps so far (at least up to `step`), `query` the
+    model's query kind ("prev" or "new"; describe()'s "query"), `steps` the output length Ty (so far)."""
+    record = records[step]
+    if query == "prev":
+        state = start.initial_state if step == 0 else records[step - 1].state
+    elif query == "new":
+        state = record.state
+    else:
+        raise ValueError(f"a model without attention has no query (query kind {query!r})")
+    h = np.asarray(start.encoder_states, dtype=np.float64)
+    alpha = np.asarray(record.alpha, dtype=np.float64)
+    return StepAnatomy(
+        step=step,
+        source_tokens=start.source_tokens,
+        token=record.token,
+        prob=record.prob,
+        query=np.asarray(state, dtype=np.float64),
+        query_name=QUERY_NAMES[query] if step or query == "new" else FIRST_QUERY,
+        scores=np.asarray(record.scores, dtype=np.float64),
+        alpha=alpha,
+        weighted=alpha[:, None] * h,
+        context=np.asarray(record.context, dtype=np.float64),
+        candidates=tuple(sorted(record.topk, key=lambda c: c.prob, reverse=True)),
+        pair_scores=len(start.source_tokens) * steps,
+    )
