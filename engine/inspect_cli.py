@@ -22,6 +22,7 @@ from engine.export import FORMATS, export_result
 from engine.records import DecodeResult
 from engine.requests import DecodeRequest, EditRow, Intervention, MaskSource, PinStep, describe_intervention
 from models.checkpoint import CheckpointError, describe
+from models.hygiene import printable_message
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "en_hi_bahdanau.safetensors"
 IMAGE_FORMATS = (".png", ".svg")
@@ -224,5 +225,5 @@ def _print_whatif(result: DecodeResult) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    print(f"error: {printable_message(message)}", file=sys.stderr)
     return 2

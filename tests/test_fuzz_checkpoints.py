@@ -60,7 +60,7 @@ def _header_entry(base: Base, **change: object) -> bytes:
 
 # Each of these crashed the loader (RecursionError, ValueError, TypeError) or built huge meta models before the fix.
 REGRESSIONS = {
-    "deeply nested header": (lambda b: pack(None, b"", header_bytes=b"[" * 100_000 + b"]" * 100_000), "not valid JSON"),
+    "deeply nested header": (lambda b: pack(None, b"", header_bytes=b"[" * 100_000 + b"]" * 100_000), "nested deeper"),
     "100k-digit number in header": (lambda b: pack(None, b"", header_bytes=b'{"a": ' + b"9" * 100_000 + b"}"), "JSON"),
     "deeply nested metadata": (lambda b: _meta(b, config="[" * 50_000 + "]" * 50_000), "config"),
     "5000-digit metadata": (lambda b: _meta(b, src_vocab="9" * 5000), "src_vocab"),

@@ -23,6 +23,7 @@ from engine.evaluation.quality import EvalPair, ModelReport, evaluate_model, for
 from models.atomic import atomic_write_text
 from models.checkpoint import Checkpoint, CheckpointError
 from models.data.dataset import DataError
+from models.hygiene import printable_message
 from models.importers import load_any
 
 PLOT_SUFFIXES = (".png", ".svg")
@@ -114,6 +115,5 @@ def _plot(report: dict[str, object], path: Path) -> None:
 
 
 def _fail(message: str) -> int:
-    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
-    print(f"evaluate: {line}", file=sys.stderr)
+    print(f"evaluate: {printable_message(message)}", file=sys.stderr)
     return 2

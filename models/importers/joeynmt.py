@@ -14,19 +14,22 @@ from typing import Any
 
 from models.checkpoint import Checkpoint, CheckpointError
 from models.foreign import ForeignConfig, ForeignTokenizer
-from models.importers import mini_yaml
 from models.importers.common import (
     build_checkpoint,
     not_supported,
     read_text,
     remap_vocab,
     rename_weights,
+    require,
     safe_torch_load,
     take_rows,
+    whole,
 )
+from models.importers.yaml_config import YAMLError, load_config
 from models.tokens import BOS_ID, PAD_ID
 
 JOEY_SPECIALS = {"unk_token": "<unk>", "pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>"}
+MAX_CONFIG_BYTES = 256 * 1024  # a JoeyNMT config.yaml is a few KB; PyYAML reads ~250 KB/s
 
 
 def is_model_dir(path: Path) -> bool:
@@ -42,7 +45,7 @@ def load(path: Path) -> Checkpoint:
     enc, dec = _section(model_cfg, "encoder"), _section(model_cfg, "decoder")
     _check_supported(model_cfg, enc, dec, _section(cfg, "data"))
     data = _section(cfg, "data")
-    symbols = {**JOEY_SPECIALS, **(data.get("special_symbols") or {})}
+    symbols = _symbols(data)
     src_itos = _vocab(model_dir / "src_vocab.txt", symbols)
     tgt_itos = _vocab(model_dir / "trg_vocab.txt", symbols)
     src_vocab, src_rows = remap_vocab(src_itos, _specials(src_itos, symbols), "source")
@@ -50,6 +53,7 @@ def load(path: Path) -> Checkpoint:
     config = _model_config(enc, dec, len(src_vocab), len(tgt_vocab))
     state = _model_state(ckpt_file)
     weights = rename_weights(state, _names(config), "JoeyNMT")
+    require(weights, ("src_embed.weight", "tgt_embed.weight", "output.weight"), ckpt_file.name)
     weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
     weights["tgt_embed.weight"] = take_rows(weights["tgt_embed.weight"], tgt_rows)
     weights["output.weight"] = take_rows(weights["output.weight"], tgt_rows)
@@ -83,9 +87,9 @@ def _config(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path.parent}: no config.yaml beside the checkpoint (JoeyNMT keeps it in model_dir)")
     try:
-        cfg = mini_yaml.loads(read_text(path))
-    except mini_yaml.YamlError as exc:
-        raise CheckpointError(f"{path.name}: cannot read it: {exc}") from exc
+        cfg = load_config(read_text(path, MAX_CONFIG_BYTES))
+    except YAMLError as exc:
+        raise CheckpointError(f"{path.name}: cannot read it: {' '.join(str(exc).split())}") from exc
     if not isinstance(cfg, dict):
         raise CheckpointError(f"{path.name}: not a JoeyNMT configuration")
     return cfg
@@ -96,6 +100,14 @@ def _section(cfg: dict[str, Any], key: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise CheckpointError(f"config.yaml: '{key}' should be a mapping")
     return value
+
+
+def _symbols(data: dict[str, Any]) -> dict[str, Any]:
+    symbols = {**JOEY_SPECIALS, **_section(data, "special_symbols")}
+    for key in JOEY_SPECIALS:
+        if not isinstance(symbols[key], str):
+            raise CheckpointError(f"config.yaml: special_symbols.{key} should be a string")
+    return symbols
 
 
 def _check_supported(model: dict[str, Any], enc: dict[str, Any], dec: dict[str, Any], data: dict[str, Any]) -> None:
@@ -153,21 +165,22 @@ def _specials(itos: list[str], symbols: dict[str, Any]) -> dict[str, int | None]
 def _model_config(enc: dict[str, Any], dec: dict[str, Any], src_size: int, tgt_size: int) -> ForeignConfig:
     enc_emb, dec_emb = _section(enc, "embeddings"), _section(dec, "embeddings")
     input_feeding = bool(dec.get("input_feeding", True))
+    hidden = whole(dec.get("hidden_size"), "config.yaml: model.decoder.hidden_size")
     try:
         return ForeignConfig(
             src_vocab_size=src_size,
             tgt_vocab_size=tgt_size,
-            embed_dim=int(enc_emb.get("embedding_dim", 64)),
-            hidden_dim=int(dec["hidden_size"]),
-            enc_layers=int(enc.get("num_layers", 1)),
-            dec_layers=int(dec.get("num_layers", 1)),
+            embed_dim=whole(enc_emb.get("embedding_dim", 64), "config.yaml: encoder embedding_dim"),
+            hidden_dim=hidden,
+            enc_layers=whole(enc.get("num_layers", 1), "config.yaml: model.encoder.num_layers"),
+            dec_layers=whole(dec.get("num_layers", 1), "config.yaml: model.decoder.num_layers"),
             rnn=str(dec.get("rnn_type", "gru")).lower(),
             bidirectional=True,
             attention="bahdanau" if dec.get("attention", "bahdanau") == "bahdanau" else "luong-general",
-            attn_dim=int(dec["hidden_size"]),
+            attn_dim=hidden,
             toolkit="joeynmt",
-            enc_hidden_dim=int(enc["hidden_size"]),
-            tgt_embed_dim=int(dec_emb.get("embedding_dim", 64)),
+            enc_hidden_dim=whole(enc.get("hidden_size"), "config.yaml: model.encoder.hidden_size"),
+            tgt_embed_dim=whole(dec_emb.get("embedding_dim", 64), "config.yaml: decoder embedding_dim"),
             query="new",
             rnn_input="emb+feed" if input_feeding else "emb",
             att_vector="tanh[s;c]",

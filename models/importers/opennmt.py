@@ -20,9 +20,11 @@ from models.importers.common import (
     not_supported,
     remap_vocab,
     rename_weights,
+    require,
     safe_torch_load,
     special_id,
     take_rows,
+    whole,
 )
 
 ALLOWED_GLOBALS = (argparse.Namespace,)  # OpenNMT-py pickles its options as a Namespace: nothing else
@@ -41,6 +43,7 @@ def load(path: Path, ckpt: Any = None) -> Checkpoint:
     config = _model_config(opt, len(src_vocab), len(tgt_vocab))
     state = {**ckpt["model"], **{f"generator.{k}": v for k, v in ckpt["generator"].items()}}
     weights = rename_weights(state, _names(config, opt), "OpenNMT-py")
+    require(weights, ("src_embed.weight", "tgt_embed.weight", "output.weight", "output.bias"), path.name)
     weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
     for name in ("tgt_embed.weight", "output.weight", "output.bias"):
         weights[name] = take_rows(weights[name], tgt_rows)
@@ -125,17 +128,17 @@ def _model_config(opt: dict[str, Any], src_size: int, tgt_size: int) -> ForeignC
         return ForeignConfig(
             src_vocab_size=src_size,
             tgt_vocab_size=tgt_size,
-            embed_dim=int(opt.get("src_word_vec_size") or opt["word_vec_size"]),
+            embed_dim=whole(opt.get("src_word_vec_size") or opt.get("word_vec_size"), "OpenNMT-py word_vec_size"),
             hidden_dim=dec_hid,
-            enc_layers=int(opt["enc_layers"]),
-            dec_layers=int(opt["dec_layers"]),
+            enc_layers=whole(opt.get("enc_layers"), "OpenNMT-py enc_layers"),
+            dec_layers=whole(opt.get("dec_layers"), "OpenNMT-py dec_layers"),
             rnn=str(opt.get("rnn_type", "LSTM")).lower(),
             bidirectional=brnn,
             attention={"dot": "luong-dot", "general": "luong-general", "mlp": "bahdanau"}[attention],
             attn_dim=dec_hid,
             toolkit="opennmt-py",
             enc_hidden_dim=enc_hid // 2 if brnn else enc_hid,
-            tgt_embed_dim=int(opt.get("tgt_word_vec_size") or opt["word_vec_size"]),
+            tgt_embed_dim=whole(opt.get("tgt_word_vec_size") or opt.get("word_vec_size"), "OpenNMT-py word_vec_size"),
             query="new",
             rnn_input="emb+feed" if opt.get("input_feed", 1) else "emb",
             att_vector="[c;s]",
