@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from models.hygiene import MAX_SOURCE_CHARS
 from models.tokens import EOS, Tokenizer
 
 
 def provisional_tokens(source: str, kind: str, count: int) -> list[str]:
     """`count` labels for `source`: the tokeniser's tokens, cut or padded with '?' to fit."""
     try:
-        tokens = Tokenizer(kind=kind if kind in ("word", "char") else "word").tokenize(source)
+        tokens = Tokenizer(kind=kind if kind in ("word", "char") else "word").tokenize(source[:MAX_SOURCE_CHARS])
     except ValueError:
         tokens = []
     return (tokens + ["?"] * count)[:count]

@@ -15,6 +15,7 @@ _ESCAPES = re.compile(
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc: C0, DEL, C1
 SHOWN_TOKEN_CHARS = 40  # a longer token is shown by its start and its length
 MAX_MESSAGE_CHARS = 600
+MAX_SOURCE_CHARS = 100_000  # a source (or reference) is cut here before any work: ~15,000 words, far above any model
 
 
 def clean_text(text: str) -> str:
@@ -31,8 +32,8 @@ def shown_token(token: str) -> str:
 
 
 def shown_value(value: object, limit: int = 80) -> str:
-    """repr() of a value a user or a file gave (control characters escaped), cut to `limit` characters."""
-    text = repr(value)
+    """repr() of a value a user or a file gave (a string cleaned first), cut to `limit` characters."""
+    text = repr(clean_text(value) if isinstance(value, str) else value)
     return text if len(text) <= limit else f"{text[: limit - 24]}… ({len(text):,} characters)"
 
 
