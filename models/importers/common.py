@@ -59,7 +59,9 @@ def _check_zip_members(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             count = len(archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except MACHINE_ERRORS:
+        raise
+    except Exception:  # zipfile raises BadZipFile, NotImplementedError, struct.error... on a damaged file
         return  # not a readable zip: torch.load says what it is (or is not)
     if count > MAX_ZIP_MEMBERS:
         raise CheckpointError(f"{path.name}: holds {count:,} records, more than the limit of {MAX_ZIP_MEMBERS:,}")
@@ -170,6 +172,8 @@ def rename_weights(state: Mapping[str, Tensor], names: Mapping[str, str], what: 
             tensor = state[theirs]
             if not isinstance(tensor, Tensor):
                 raise CheckpointError(f"{what}: '{theirs}' is not a tensor")
+            if not tensor.is_floating_point():  # integer, bool or complex weights: not a model's parameters
+                raise CheckpointError(f"{what}: '{theirs}' holds {tensor.dtype} values, not floating-point weights")
             out[ours] = tensor.detach().to(torch.float32)
     return out
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from models.checkpoint import Checkpoint, CheckpointError
 from models.foreign import ForeignConfig, ForeignTokenizer
+from models.hygiene import shown_token, shown_value
 from models.importers.common import (
     build_checkpoint,
     not_supported,
@@ -112,32 +113,34 @@ def _symbols(data: dict[str, Any]) -> dict[str, Any]:
 
 def _check_supported(model: dict[str, Any], enc: dict[str, Any], dec: dict[str, Any], data: dict[str, Any]) -> None:
     if enc.get("type", "recurrent") != "recurrent":
-        raise not_supported(f"JoeyNMT {enc.get('type')} encoder (only recurrent encoders and decoders)")
+        kind = shown_token(str(enc.get("type")))
+        raise not_supported(f"JoeyNMT {kind} encoder (only recurrent encoders and decoders)")
     if dec.get("type", "transformer") != "recurrent":
-        raise not_supported(f"JoeyNMT {dec.get('type', 'transformer')} decoder (only recurrent encoders and decoders)")
+        kind = shown_token(str(dec.get("type", "transformer")))
+        raise not_supported(f"JoeyNMT {kind} decoder (only recurrent encoders and decoders)")
     if str(enc.get("rnn_type", "gru")).lower() != str(dec.get("rnn_type", "gru")).lower():
         raise not_supported("JoeyNMT models whose encoder and decoder use different RNN types")
     if str(dec.get("rnn_type", "gru")).lower() not in ("gru", "lstm"):
-        raise not_supported(f"JoeyNMT rnn_type {dec.get('rnn_type')!r}")
+        raise not_supported(f"JoeyNMT rnn_type {shown_value(dec.get('rnn_type'))}")
     if not enc.get("bidirectional", True):
         raise not_supported("JoeyNMT unidirectional recurrent encoder (JoeyNMT 2.3 itself cannot run it)")
     if dec.get("attention", "bahdanau") not in ("bahdanau", "luong"):
-        raise not_supported(f"JoeyNMT attention {dec.get('attention')!r}")
+        raise not_supported(f"JoeyNMT attention {shown_value(dec.get('attention'))}")
     if dec.get("init_hidden", "bridge") not in ("bridge", "zero", "last"):
-        raise not_supported(f"JoeyNMT init_hidden {dec.get('init_hidden')!r}")
+        raise not_supported(f"JoeyNMT init_hidden {shown_value(dec.get('init_hidden'))}")
     if dec.get("activation", "tanh") != "tanh":
-        raise not_supported(f"JoeyNMT decoder activation {dec.get('activation')!r}")
-    symbols = data.get("special_symbols") or {}
+        raise not_supported(f"JoeyNMT decoder activation {shown_value(dec.get('activation'))}")
+    symbols = _section(data, "special_symbols")
     if symbols.get("sep_token") or symbols.get("lang_tags"):
         raise not_supported("JoeyNMT sep_token / lang_tags (prompted or multilingual models)")
     for side in ("src", "trg"):
         spec = _section(data, side)
         if spec.get("level", "word") not in ("word", "char"):
-            raise not_supported(
-                f"JoeyNMT {side} level {spec.get('level')!r} (subword models need sentencepiece/subword-nmt)"
-            )
-        if (spec.get("tokenizer_cfg") or {}).get("pretokenizer", "none") != "none":
-            raise not_supported(f"JoeyNMT {side} pretokenizer {spec['tokenizer_cfg']['pretokenizer']!r}")
+            level = shown_value(spec.get("level"))
+            raise not_supported(f"JoeyNMT {side} level {level} (subword models need sentencepiece/subword-nmt)")
+        pretokenizer = _section(spec, "tokenizer_cfg").get("pretokenizer", "none")
+        if pretokenizer != "none":
+            raise not_supported(f"JoeyNMT {side} pretokenizer {shown_value(pretokenizer)}")
 
 
 def _vocab(path: Path, symbols: dict[str, Any]) -> list[str]:
