@@ -141,17 +141,24 @@ class Report:
 
 
 class Pool:
-    def __init__(self, count: int, seed: int, timeout: float, memory_mib: int, logs: Path) -> None:
-        self.seed, self.timeout, self.memory_mib, self.logs = seed, timeout, memory_mib, logs
+    """`count` worker processes running `command` (default: this module's worker), one case at a time each."""
+
+    def __init__(
+        self, count: int, seed: int, timeout: float, memory_mib: int, logs: Path, command: list[str] | None = None
+    ) -> None:
+        self.timeout, self.logs = timeout, logs
+        self.command = command or [
+            *(sys.executable, "-m", "tests.fuzz", "--worker"),
+            *("--seed", str(seed), "--memory-mib", str(memory_mib)),
+        ]
         self.selector = selectors.DefaultSelector()
         self.workers = [self._start(k) for k in range(count)]
 
     def _start(self, k: int) -> Worker:
-        args = [sys.executable, "-m", "tests.fuzz", "--worker", "--seed", str(self.seed)]
         log = (self.logs / f"worker-{k}.log").open("a")
         env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
         proc = subprocess.Popen(
-            [*args, "--memory-mib", str(self.memory_mib)],
+            self.command,
             cwd=REPO,
             env=env,
             stdin=subprocess.PIPE,

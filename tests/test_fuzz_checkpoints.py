@@ -11,6 +11,7 @@ import json
 import random
 import shutil
 import struct
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from models.checkpoint import CheckpointError, load_checkpoint
-from tests.fuzz import load_outcome
+from tests.fuzz import Pool, Report, load_outcome
 from tests.fuzz_formats import (
     FORMATS,
     MUTATIONS,
@@ -96,6 +97,33 @@ def test_the_long_run_replays_the_same_files(bases: list[Base], tmp_path: Path) 
         for f in files
         if (tmp_path / "a" / f).is_file()
     )
+
+
+FAKE_WORKER = """
+import json, os, signal, sys, time
+print(json.dumps({"ready": True, "rss": 1}), flush=True)
+for line in sys.stdin:
+    index = int(line)
+    if index == 1:
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if index == 2:
+        time.sleep(60)
+    print(json.dumps({"index": index, "label": f"case {index}", "kind": "fake/x", "outcome": "clean", "detail": "",
+                      "seconds": 0.0, "rss": 2, "growth": 0}), flush=True)
+"""
+
+
+def test_the_pool_replaces_workers_that_crash_or_hang(tmp_path: Path) -> None:
+    """The long run's pool, with a stand-in worker: case 1 kills it (SIGSEGV), case 2 never answers."""
+    report = Report()
+    pool = Pool(2, 0, 3.0, 0, tmp_path, command=[sys.executable, "-c", FAKE_WORKER])
+    try:
+        pool.run(list(range(8)), report, lambda i: ("fake/x", f"case {i}"))
+    finally:
+        pool.close()
+    assert report.tried == 8 and report.restarts == 2
+    assert report.outcomes["fake/x"] == {"clean": 6, "crash": 1, "hang": 1}
+    assert sorted(report.findings) == ["crash: case 1: worker exited with -11", "hang: case 2: no answer in 3 s"]
 
 
 # -- the fuzzers' findings, pinned --------------------------------------------------------------------------------
