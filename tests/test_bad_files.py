@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -113,6 +114,14 @@ def test_each_bad_file_is_one_checkpoint_error_naming_it(case: str, tmp_path: Pa
         load_any(path)
     assert not isinstance(info.value, UnexpectedLoadError), info.value  # a loader anticipated it
     assert path.name in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_pipe_or_a_device_is_not_a_model(tmp_path: Path) -> None:
+    fifo = tmp_path / "model.safetensors"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(CheckpointError, match="not a regular file"):
+            load_any(path)
 
 
 def test_detect_reads_deep_json_without_recursing(tmp_path: Path) -> None:

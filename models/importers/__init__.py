@@ -46,7 +46,8 @@ def _detect(p: Path) -> tuple[str, Any]:
             f"{p}: not a model directory (JoeyNMT: config.yaml + *.ckpt; tutorial: one vocabulary .json)"
         )
     if not p.is_file():
-        raise CheckpointError(f"{p}: no such file or directory")
+        what = "not a regular file (a pipe or a device?)" if p.exists() else "no such file or directory"
+        raise CheckpointError(f"{p}: {what}")
     suffix = p.suffix.lower()
     if suffix == ".safetensors":
         return "attnscope", None
