@@ -22,7 +22,7 @@ from engine.decoding.session import InferenceSession
 from engine.export import FORMATS, export_result
 from engine.records import DecodeResult
 from engine.requests import DecodeRequest, EditRow, Intervention, MaskSource, PinStep, describe_intervention
-from models import CheckpointError, describe
+from models import CheckpointError, describe, printable_message
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "en_hi_bahdanau.safetensors"
 IMAGE_FORMATS = (".png", ".svg")
@@ -231,5 +231,5 @@ def _print_whatif(result: DecodeResult) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    print(f"error: {printable_message(message)}", file=sys.stderr)
     return 2

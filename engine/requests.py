@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from models import shown_token, shown_value
+
 
 @dataclass(frozen=True)
 class MaskSource:
@@ -120,7 +122,7 @@ def problems(interventions: Sequence[Intervention], width: int, score_temperatur
     """What is wrong with these edits for a source of `width` tokens, in words (empty: fine)."""
     found: list[str] = []
     if not _is_number(score_temperature) or score_temperature <= 0:
-        found.append(f"Score temperature must be a number > 0, got {score_temperature!r}.")
+        found.append(f"Score temperature must be a number > 0, got {shown_value(score_temperature)}.")
     for x in interventions:
         found.extend(_problems_of(x, width))
     if interventions and width and len(masked_positions(interventions)) >= width:
@@ -130,12 +132,12 @@ def problems(interventions: Sequence[Intervention], width: int, score_temperatur
 
 def _problems_of(x: object, width: int) -> list[str]:
     if not isinstance(x, MaskSource | PinStep | EditRow):
-        return [f"Unknown intervention {x!r}."]
+        return [f"Unknown intervention {shown_value(x)}."]
     found = []
     if isinstance(x, PinStep | EditRow) and (not _is_int(x.step) or x.step < 0):
-        found.append(f"Intervention step must be a whole number ≥ 0, got {x.step!r}.")
+        found.append(f"Intervention step must be a whole number ≥ 0, got {shown_value(x.step)}.")
     if isinstance(x, MaskSource | PinStep) and (not _is_int(x.position) or not 0 <= x.position < width):
-        found.append(f"Source position must be from 0 to {width - 1}, got {x.position!r}.")
+        found.append(f"Source position must be from 0 to {width - 1}, got {shown_value(x.position)}.")
     if isinstance(x, EditRow):
         weights = x.weights
         if len(weights) != width:
@@ -173,7 +175,7 @@ def describe_intervention(x: Intervention, source_tokens: Sequence[str] = ()) ->
     """One line for the user, e.g. 'zero "w2" everywhere'."""
 
     def word(j: int) -> str:
-        return f'"{source_tokens[j]}"' if 0 <= j < len(source_tokens) else f"word {j}"
+        return f'"{shown_token(source_tokens[j])}"' if 0 <= j < len(source_tokens) else f"word {j}"
 
     if isinstance(x, MaskSource):
         return f"zero {word(x.position)} everywhere"

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from models.atomic import atomic_write_bytes, atomic_write_text
-from models.errors import CheckpointError
+from models.errors import CheckpointError, UnexpectedLoadError
+from models.hygiene import MAX_SOURCE_CHARS, printable_message, shown_token, shown_value
 from models.lazy import lazy_attributes
 from models.tokens import BOS_ID, EOS, EOS_ID, PAD_ID, SPACE_MARK, SPECIALS, UNK, Tokenizer, Vocab
 
@@ -55,6 +56,11 @@ _TORCH_BACKED = {
 __getattr__ = lazy_attributes(__name__, _TORCH_BACKED)
 
 __all__ = [
+    "MAX_SOURCE_CHARS",
+    "UnexpectedLoadError",
+    "printable_message",
+    "shown_token",
+    "shown_value",
     "BOS_ID",
     "EOS",
     "EOS_ID",

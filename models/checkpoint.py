@@ -16,9 +16,21 @@ from safetensors.torch import save as st_save
 from models.atomic import atomic_write_bytes
 from models.errors import CheckpointError
 from models.foreign import build_model, config_from_dict, tokenizer_from_dict
+from models.hygiene import shown_value
 from models.rnn.config import ConfigError, ModelConfig
 from models.rnn.seq2seq import Seq2Seq
 from models.tokens import SPECIALS, Tokenizer, Vocab
+from models.untrusted import load_json, loading
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "assign_weights",
+    "describe",
+    "empty_model",
+    "load_checkpoint",
+    "save_checkpoint",
+]
 
 FORMAT_NAME = "attnscope"
 FORMAT_VERSION = 1
@@ -26,8 +38,7 @@ FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = tuple(str(v) for v in range(1, FORMAT_VERSION + 1))
 MAX_HEADER_BYTES = 64 * 1024 * 1024  # far above any real vocabulary, far below harm
 MAX_FILE_BYTES = 8 * 1024**3
-__all__ = ["Checkpoint", "CheckpointError", "describe", "load_checkpoint", "save_checkpoint"]
-
+MAX_TENSORS = 4096  # a native model has under 100; checked before any tensor is looked at
 REQUIRED_KEYS = ("format", "format_version", "config", "src_vocab", "tgt_vocab", "src_tokenizer", "tgt_tokenizer")
 
 
@@ -65,8 +76,15 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike[str]) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Checkpoint:
-    """Load and fully validate a checkpoint; any problem raises one CheckpointError."""
+    """Load and fully validate a checkpoint; any problem raises one CheckpointError naming the file."""
     file = Path(path)
+    with loading(file):
+        ckpt = _load(file)
+    ckpt.model.to(device)  # outside the boundary: a device failure is not the file's fault
+    return ckpt
+
+
+def _load(file: Path) -> Checkpoint:
     data = _read_file(file)
     header = _parse_header(data)
     meta = header.pop("__metadata__", None)
@@ -75,16 +93,33 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     config, src_vocab, tgt_vocab, src_tok, tgt_tok = _parse_metadata(meta)
     _check_vocab_sizes(config, src_vocab, tgt_vocab)
     _check_weight_bytes(config, len(data) - 8 - _header_length(data))
-    _check_tensor_table(header, config)
-    tensors = _load_tensors(data)
-    model = build_model(config)  # native Seq2Seq, or an imported toolkit's architecture (models.foreign)
-    model.load_state_dict(tensors, strict=True)
-    model.eval()
+    model = empty_model(config)  # native Seq2Seq, or an imported toolkit's architecture (models.foreign)
+    _check_tensor_table(header, model)
+    assign_weights(model, _load_tensors(data))
     training = _json_field(meta, "training", dict, default={})
     card = meta.get("card", "")
-    return Checkpoint(
-        model.to(device), src_vocab, tgt_vocab, src_tok, tgt_tok, training, card if isinstance(card, str) else "", file
-    )
+    card = card if isinstance(card, str) else ""
+    return Checkpoint(model, src_vocab, tgt_vocab, src_tok, tgt_tok, training, card, file)
+
+
+def empty_model(config: ModelConfig) -> Seq2Seq:
+    """The architecture `config` describes, built on the meta device: every shape, no memory, no random init.
+
+    A loader builds the model once this way and gives it the file's tensors with `assign_weights`; the shapes it
+    checks come from the same module definitions the weights will live in.
+    """
+    with torch.device("meta"):
+        return build_model(config)
+
+
+def assign_weights(model: Seq2Seq, tensors: dict[str, torch.Tensor]) -> None:
+    """Put `tensors` into a model from `empty_model` (strict: every name and shape; the tensors themselves, no
+    copy), in eval mode."""
+    model.load_state_dict(tensors, strict=True, assign=True)
+    left = next((name for name, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta), None)
+    if left is not None:  # a buffer the file does not hold must be made real where the module is built
+        raise RuntimeError(f"{type(model).__name__}: '{left}' has no data after loading")
+    model.eval()
 
 
 def _read_file(file: Path) -> bytes:
@@ -109,20 +144,19 @@ def _parse_header(data: bytes) -> dict[str, Any]:
             "the file is truncated or not a safetensors model"
         )
     try:
-        header = json.loads(data[8 : 8 + length].decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, huge numbers, absurd nesting
-        raise CheckpointError(f"header is not valid JSON ({_first_line(exc)}): the file is corrupt") from exc
+        text = data[8 : 8 + length].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CheckpointError(f"header is not UTF-8 text ({exc.reason}): the file is corrupt") from exc
+    header = load_json(text, "header")
     if not isinstance(header, dict):
         raise CheckpointError("header is not a JSON object: the file is corrupt")
+    if len(header) > MAX_TENSORS + 1:
+        raise CheckpointError(f"header lists {len(header) - 1:,} tensors, more than the limit of {MAX_TENSORS:,}")
     return header
 
 
 def _header_length(data: bytes) -> int:
     return int(struct.unpack("<Q", data[:8])[0])
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _json_field(meta: dict[str, Any], key: str, kind: type, default: Any = None) -> Any:
@@ -131,10 +165,7 @@ def _json_field(meta: dict[str, Any], key: str, kind: type, default: Any = None)
         if default is not None:
             return default
         raise CheckpointError(f"metadata field '{key}' is missing")
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else None
-    except (ValueError, RecursionError) as exc:
-        raise CheckpointError(f"metadata field '{key}' is not valid JSON: {_first_line(exc)}") from exc
+    value = load_json(raw, f"metadata field '{key}'") if isinstance(raw, str) else None
     if not isinstance(value, kind):
         raise CheckpointError(f"metadata field '{key}' should be a JSON {kind.__name__}")
     return value
@@ -145,11 +176,12 @@ def _parse_metadata(meta: dict[str, Any]) -> tuple[ModelConfig, Vocab, Vocab, To
     if missing:
         raise CheckpointError(f"metadata is missing: {', '.join(missing)}")
     if meta["format"] != FORMAT_NAME:
-        raise CheckpointError(f"format is {meta['format']!r}, expected {FORMAT_NAME!r}")
+        raise CheckpointError(f"format is {shown_value(meta['format'])}, expected {FORMAT_NAME!r}")
     version = meta["format_version"]
     if version not in SUPPORTED_VERSIONS:
         raise CheckpointError(
-            f"format version {version!r} is not supported (this build reads 1..{FORMAT_VERSION}); upgrade attnscope"
+            f"format version {shown_value(version)} is not supported (this build reads 1..{FORMAT_VERSION}); "
+            "upgrade attnscope"
         )
     try:
         config = config_from_dict(_json_field(meta, "config", dict))
@@ -210,10 +242,9 @@ def _check_weight_bytes(config: ModelConfig, available: int) -> None:
         )
 
 
-def _check_tensor_table(header: dict[str, Any], config: ModelConfig) -> None:
-    """Compare names, shapes and dtypes with what the config implies, before loading any data."""
-    with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in build_model(config).state_dict().items()}
+def _check_tensor_table(header: dict[str, Any], model: Seq2Seq) -> None:
+    """Compare names, shapes and dtypes with the (meta-device) model's, before loading any data."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     missing = sorted(set(expected) - set(header))
     extra = sorted(set(header) - set(expected))
     if missing:
@@ -232,8 +263,7 @@ def _check_tensor_table(header: dict[str, Any], config: ModelConfig) -> None:
 
 
 def _shown(value: Any) -> str:
-    text = repr(tuple(value) if isinstance(value, list) else value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return shown_value(tuple(value) if isinstance(value, list) else value)
 
 
 def _load_tensors(data: bytes) -> dict[str, torch.Tensor]:
@@ -248,20 +278,11 @@ def _load_tensors(data: bytes) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def query_kind(config: ModelConfig) -> str:
-    """Which decoder state scores the h_j: "prev" (s_{i-1}, Bahdanau and the tutorial), "new" (s_i, Luong,
-    JoeyNMT, OpenNMT-py), or "none" (no attention)."""
-    if config.attention == "none":
-        return "none"
-    return str(getattr(config, "query", "prev" if config.attention == "bahdanau" else "new"))
-
-
 def describe(ckpt: Checkpoint) -> dict[str, Any]:
     """Summary a user sees: architecture, sizes, parameters."""
     c = ckpt.config
     return {
         "attention": c.attention,
-        "query": query_kind(c),
         "rnn": c.rnn,
         "layers": f"{c.enc_layers} enc / {c.dec_layers} dec",
         "bidirectional": c.bidirectional,

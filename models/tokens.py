@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from models.hygiene import clean_text
+
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = range(4)
@@ -69,6 +71,8 @@ class Tokenizer:
             raise ValueError(f"tokenizer kind must be 'word' or 'char', got {self.kind!r}")
 
     def tokenize(self, text: str) -> list[str]:
+        """Tokens of `text`, read without escape sequences and with control characters as spaces."""
+        text = clean_text(text)
         text = text.lower() if self.lowercase else text
         return word_tokenize(text) if self.kind == "word" else char_tokenize(text)
 

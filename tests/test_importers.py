@@ -23,7 +23,7 @@ from engine import DecodeRequest, InferenceSession, inspect_cli
 from engine.evaluation import evaluate_cli
 from models import BOS_ID, Checkpoint, CheckpointError, detect, import_foreign, load_any, load_checkpoint
 from models.foreign import ForeignSeq2Seq, ForeignTokenizer
-from models.importers import convert_cli, joeynmt, mini_yaml, opennmt, pytorch_tutorial
+from models.importers import convert_cli, joeynmt, opennmt, pytorch_tutorial, yaml_config
 
 DATA = Path(__file__).parent / "data"
 # (fixture, kind, what to open, max steps the toolkit decoded, its special-token names → ours)
@@ -269,7 +269,7 @@ def test_malicious_pickles_are_refused_everywhere(tmp_path: Path) -> None:
             with pytest.raises(CheckpointError, match="refused"):
                 detect(path)
         out = tmp_path / "converted.safetensors"
-        assert convert_cli.main([str(path), "--out", str(out)]) == 1
+        assert convert_cli.main([str(path), "--out", str(out)]) == 2
         assert not out.exists() and not marker.exists()
         report = tmp_path / "report.json"
         assert inspect_cli.main(["--model", str(path), "--source", "a b", "--out", str(report)]) == 2
@@ -291,10 +291,10 @@ def test_inspect_and_evaluate_open_foreign_models(tmp_path: Path, fixture: str) 
     assert json.loads(report.read_text())["models"][0]["buckets"]
 
 
-# -- the YAML subset reader ---------------------------------------------------------------------------
+# -- the YAML config reader ---------------------------------------------------------------------------
 
 
-def test_mini_yaml_reads_joeynmt_style_configs() -> None:
+def test_yaml_config_reads_joeynmt_style_configs() -> None:
     text = """
 name: "my model"   # a comment
 data:
@@ -308,23 +308,65 @@ training:
   flags:
   - yes
   - Off
+  note: |
+    two
+    lines
 model:
   encoder:
     hidden_size: 64
     rnn_type: ~
 """
-    assert mini_yaml.loads(text) == {
+    assert yaml_config.load_config(text) == {
         "name": "my model",
         "data": {"src": {}, "eval_metrics": ["bleu", "chrf", 3, 0.5, None], "special_symbols": {"unk_token": "<unk>"}},
-        "training": {"lr": 0.0002, "tiny": "1e-3", "flags": [True, False]},
+        "training": {"lr": 0.0002, "tiny": "1e-3", "flags": [True, False], "note": "two\nlines\n"},
         "model": {"encoder": {"hidden_size": 64, "rnn_type": None}},
     }
 
 
-@pytest.mark.parametrize("text", ["a: &anchor 1", "a: !!python/object x", "a: |\n  text", "a:\n\t b: 1"])
-def test_mini_yaml_refuses_what_it_does_not_understand(text: str) -> None:
-    with pytest.raises(mini_yaml.YamlError):
-        mini_yaml.loads(text)
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: &anchor 1", "anchors and aliases"),
+        ("a: [1]\nb: *a", "anchors and aliases"),
+        ("a: !!python/object:os.system x", "tags"),
+        ("a: !!str 3", "tags"),
+        ("a:\n\t b: 1", "cannot start any token"),
+        ("a: " + "9" * 5000, "5,000 characters"),
+        ("a: " + "1:" * 3000 + "1", "characters"),
+    ],
+)
+def test_yaml_config_refuses_what_configs_never_hold(text: str, message: str) -> None:
+    with pytest.raises(yaml_config.YAMLError, match=message):
+        yaml_config.load_config(text)
+
+
+def billion_laughs() -> str:
+    """Nine aliases per level, nine levels: 387 million strings once expanded (PyYAML's safe_load expands them)."""
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    return "\n".join(lines) + "\n"
+
+
+def deep_block(depth: int) -> str:
+    return "".join("  " * i + f"k{i}:\n" for i in range(depth)) + "  " * depth + "x: 1\n"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (billion_laughs(), "anchors and aliases"),
+        ("model: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper than 32 levels"),
+        (deep_block(400), "nested deeper than 32 levels"),
+        ("model: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n", "nested deeper than 32 levels"),
+    ],
+    ids=["billion laughs", "5,000-deep flow", "400-deep block", "3,000-deep mapping"],
+)
+def test_hostile_joeynmt_configs_are_checkpoint_errors(tmp_path: Path, config: str, message: str) -> None:
+    joey = copy_joey(tmp_path, {})
+    (joey / "config.yaml").write_text(config, encoding="utf-8")
+    with pytest.raises(CheckpointError, match=f"config.yaml: cannot read it: {message}"):
+        load_any(joey)
 
 
 # -- the toolkits' tokenisation and batched use ---------------------------------------------------------

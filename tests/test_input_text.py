@@ -20,6 +20,8 @@ from engine.decoding.inputs import MAX_SOURCE_TOKENS
 from gui.app import create_window, parse_args
 from gui.files.settings_store import SettingsStore
 from gui.window.main_window import MainWindow
+from models.hygiene import MAX_SOURCE_CHARS
+from models.tokens import Tokenizer
 from tests.test_gui_app import DECODE_TIMEOUT_MS, _dispose
 
 TEN_THOUSAND_WORDS = " ".join(f"w{i % 12}" for i in range(10_000))
@@ -201,3 +203,62 @@ def test_emoji_and_rtl_typed_key_by_key(qtbot: QtBot, window: MainWindow) -> Non
     qtbot.waitUntil(lambda: window.source_panel.unknown_label.isVisible())
     assert window.source_panel.unknown_label.text() == "unknown: مرحبا, 😀"
     assert window.source_panel.source_text() == "w1 مرحبا 😀 w2"
+
+
+def test_an_ansi_escape_is_removed_whole(session: InferenceSession, tiny_model_path: Path) -> None:
+    result = session.run(DecodeRequest(1, "w1 \x1b[31mw2\x1b[0m w3"))
+    assert result.source_tokens == ("w1", "w2", "w3") and result.unknown_positions == ()
+    shipped = InferenceSession.open(
+        Path(__file__).resolve().parent.parent / "resources/models/en_hi_bahdanau.safetensors"
+    )
+    lights = shipped.run(DecodeRequest(1, "turn off the \x1b[31mlights"))
+    assert lights.source_tokens == ("turn", "off", "the", "lights") and lights.text == "लाइट बंद करो"
+
+
+def test_a_120_kb_token_is_cut_in_the_note(session: InferenceSession) -> None:
+    token = "q" * 120_000
+    result = session.run(DecodeRequest(1, "w1 " + token))
+    assert result.source_tokens[0] == "w1" and len(result.source_tokens[1]) == MAX_SOURCE_CHARS - 3
+    note = next(m for m in result.messages if "Not in the source vocabulary" in m)
+    assert f"… ({MAX_SOURCE_CHARS - 3:,} characters)" in note and len(note) < 120
+    cut = next(m for m in result.messages if "characters, more than the limit" in m)
+    assert cut == (
+        f"The source has 120,003 characters, more than the limit of {MAX_SOURCE_CHARS:,}: "
+        f"only the first {MAX_SOURCE_CHARS:,} were read."
+    )
+
+
+def test_a_huge_source_is_cut_before_it_is_tokenised(
+    session: InferenceSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    kind = type(session.checkpoint.src_tokenizer)
+    tokenize = kind.tokenize
+
+    def spy(self: Tokenizer, text: str) -> list[str]:
+        seen.append(len(text))
+        return tokenize(self, text)
+
+    monkeypatch.setattr(kind, "tokenize", spy)
+    result = session.run(DecodeRequest(1, "w1 w2 " * 2_000_000))  # 12 MB
+    assert seen and max(seen) == MAX_SOURCE_CHARS
+    assert len(result.source_tokens) == MAX_SOURCE_TOKENS
+    with pytest.raises(InputError, match="reference has 12,000,000 characters"):
+        session.run(DecodeRequest(1, "w1", strategy="forced", target="W1 W2 " * 2_000_000))
+
+
+def test_messages_carry_no_escape_sequences(
+    session: InferenceSession, tiny_model_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    result = session.run(DecodeRequest(1, "w1 \x1b]0;evil\x07zz\x1b[5m"))
+    assert result.source_tokens == ("w1", "zz") and all("\x1b" not in m and "\x07" not in m for m in result.messages)
+    with pytest.raises(InputError) as info:
+        session.run(DecodeRequest(1, "w1", strategy="\x1b[2Jgreedy"))
+    assert "\x1b" not in str(info.value) and "'greedy'" in str(info.value)
+    with pytest.raises(InputError) as info:
+        session.run(DecodeRequest(1, "w1 w2", perturb="replace", perturb_with="\x1b[1mw3 w4"))
+    assert "\x1b" not in str(info.value) and "'w3 w4'" in str(info.value)
+    args = ["--model", str(tiny_model_path), "--device", "cpu", "--source", "w1 \x1b[31mqq\x1b[0m"]
+    assert inspect_cli.main(args) == 0
+    captured = capsys.readouterr()
+    assert "\x1b" not in captured.out + captured.err and "qq" in captured.err

@@ -47,3 +47,40 @@ def test_vocab_rejects_bad_tables() -> None:
         Vocab(("a", "b"))
     with pytest.raises(ValueError):
         Vocab((*SPECIALS, "x", "x"))
+
+
+ANSI = {
+    "CSI colour": ("turn off the \x1b[31mlights\x1b[0m", ["turn", "off", "the", "lights"]),
+    "8-bit CSI": ("turn \x9b1;2Hoff", ["turn", "off"]),
+    "OSC title (BEL)": ("\x1b]0;pwned\x07turn off", ["turn", "off"]),
+    "OSC hyperlink (ST)": ("\x1b]8;;http://x\x1b\\turn\x1b]8;;\x1b\\ off", ["turn", "off"]),
+    "two-byte escapes": ("\x1bcturn \x1b(Boff", ["turn", "off"]),
+    "other controls": ("turn\x00off\x07the\x7flights\x85now", ["turn", "off", "the", "lights", "now"]),
+}
+
+
+@pytest.mark.parametrize("name", list(ANSI))
+def test_escape_sequences_are_removed_whole_before_tokenising(name: str) -> None:
+    text, words = ANSI[name]
+    assert Tokenizer(lowercase=False).tokenize(text) == words
+    assert Tokenizer(kind="char").tokenize(text) == list("▁".join(words))
+
+
+def test_foreign_tokenisers_read_cleaned_text_too() -> None:
+    from models.foreign import ForeignTokenizer
+
+    for scheme in ("joeynmt", "opennmt-py", "pytorch-tutorial"):
+        tok = ForeignTokenizer(kind="word", scheme=scheme)
+        assert tok.tokenize("turn off the \x1b[31mlights") == ["turn", "off", "the", "lights"], scheme
+
+
+def test_messages_show_long_tokens_cut_with_their_length() -> None:
+    from models.hygiene import printable_message, shown_token, shown_value
+
+    token = "x" * 120_000
+    shown = shown_token(token)
+    assert shown.startswith("xxxxxxxx") and shown.endswith("… (120,000 characters)") and len(shown) < 60
+    assert shown_token("\x1b[31mlights") == "lights"
+    assert shown_value("\x1b[2Jtext\n") == "'text '"
+    assert printable_message("bad\x1b[31m file\n\tnamed\x07 x" + "y" * 1000).startswith("bad file named x")
+    assert len(printable_message("y" * 1000)) == 600

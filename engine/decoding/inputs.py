@@ -1,16 +1,20 @@
 """Checking a DecodeRequest against a model and turning its text into ids, with notes for the user.
 
-Policy for long sources: tokens beyond `max_source_tokens` are dropped and a message says so
-(the result's `source_tokens` shows exactly what the model read), rather than refusing the request.
+Policy for long sources: a source longer than MAX_SOURCE_CHARS characters is cut there before any other
+work, and tokens beyond `max_source_tokens` are dropped; a message says so each time (the result's
+`source_tokens` shows exactly what the model read), rather than refusing the request. A reference longer
+than MAX_SOURCE_CHARS is refused. Text is read without terminal escape sequences, control characters as
+spaces (models/hygiene.py); messages show user text cleaned, long tokens cut with their length.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import NamedTuple
 
 from engine.requests import PERTURB_MODES, STRATEGIES, DecodeRequest, InputError, problems
-from models import UNK, Checkpoint
+from models import MAX_SOURCE_CHARS, UNK, Checkpoint, shown_token, shown_value
 
 __all__ = ["InputError", "PreparedRequest", "prepare_request"]
 
@@ -39,8 +43,9 @@ def prepare_request(
     max_output_tokens: int = MAX_OUTPUT_TOKENS,
 ) -> PreparedRequest:
     """Validate `request` and tokenise its text; raises InputError with a readable message."""
-    _check_options(request)
     messages: list[str] = []
+    request = _cut_source(request, messages)
+    _check_options(request)
     tokens = _source_tokens(request.source, ckpt, max_source_tokens, messages)
     unknown = tuple(ckpt.src_vocab.unknown(tokens))
     if unknown:
@@ -60,25 +65,45 @@ def prepare_request(
     )
 
 
+def _cut_source(request: DecodeRequest, messages: list[str]) -> DecodeRequest:
+    """A source over MAX_SOURCE_CHARS is cut there, before anything reads it; a reference that long is refused."""
+    for name, text in (("reference", request.target), ("replacement word", request.perturb_with)):
+        if isinstance(text, str) and len(text) > MAX_SOURCE_CHARS:
+            raise InputError(f"The {name} has {len(text):,} characters, more than the limit of {MAX_SOURCE_CHARS:,}.")
+    if not isinstance(request.source, str) or len(request.source) <= MAX_SOURCE_CHARS:
+        return request
+    messages.append(
+        f"The source has {len(request.source):,} characters, more than the limit of {MAX_SOURCE_CHARS:,}: "
+        f"only the first {MAX_SOURCE_CHARS:,} were read."
+    )
+    return replace(request, source=request.source[:MAX_SOURCE_CHARS])
+
+
 def _check_options(request: DecodeRequest) -> None:
     if request.strategy not in STRATEGIES:
-        raise InputError(f"Unknown decoding strategy {request.strategy!r}; choose one of {', '.join(STRATEGIES)}.")
+        raise InputError(
+            f"Unknown decoding strategy {shown_value(request.strategy)}; choose one of {', '.join(STRATEGIES)}."
+        )
     if not isinstance(request.source, str):
         raise InputError("The source must be text.")
     _check_encodable("source", request.source)
     _check_encodable("reference", request.target)
     if not _is_int(request.beam_width) or not 1 <= request.beam_width <= MAX_BEAM_WIDTH:
-        raise InputError(f"Beam width must be a whole number from 1 to {MAX_BEAM_WIDTH}, got {request.beam_width!r}.")
+        raise InputError(
+            f"Beam width must be a whole number from 1 to {MAX_BEAM_WIDTH}, got {shown_value(request.beam_width)}."
+        )
     if not _is_number(request.length_penalty) or request.length_penalty < 0:
-        raise InputError(f"Length penalty must be a number ≥ 0, got {request.length_penalty!r}.")
+        raise InputError(f"Length penalty must be a number ≥ 0, got {shown_value(request.length_penalty)}.")
     if not _is_number(request.temperature) or request.temperature <= 0:
-        raise InputError(f"Temperature must be a number > 0, got {request.temperature!r}.")
+        raise InputError(f"Temperature must be a number > 0, got {shown_value(request.temperature)}.")
     if not _is_int(request.top_k) or request.top_k < 1:
-        raise InputError(f"Top-k must be a whole number ≥ 1, got {request.top_k!r}.")
+        raise InputError(f"Top-k must be a whole number ≥ 1, got {shown_value(request.top_k)}.")
     if not _is_int(request.max_len) or request.max_len < 0:
-        raise InputError(f"Maximum length must be a whole number ≥ 0 (0: automatic), got {request.max_len!r}.")
+        raise InputError(
+            f"Maximum length must be a whole number ≥ 0 (0: automatic), got {shown_value(request.max_len)}."
+        )
     if not _is_int(request.seed):
-        raise InputError(f"Seed must be a whole number, got {request.seed!r}.")
+        raise InputError(f"Seed must be a whole number, got {shown_value(request.seed)}.")
 
 
 def _check_encodable(name: str, text: object) -> None:
@@ -101,11 +126,11 @@ def _check_whatif(request: DecodeRequest, ckpt: Checkpoint, width: int) -> None:
         found.append("A forced output prefix works with greedy decoding only.")
     if request.perturb not in PERTURB_MODES:
         modes = ", ".join(repr(m) for m in PERTURB_MODES)
-        found.append(f"Perturbation must be one of {modes}, got {request.perturb!r}.")
+        found.append(f"Perturbation must be one of {modes}, got {shown_value(request.perturb)}.")
     elif request.perturb and (request.interventions or request.prefix):  # positions shift once a word goes
         found.append("Perturbation compares plain decodes: it cannot be combined with attention edits.")
     elif request.perturb == "replace" and len(ckpt.src_tokenizer.tokenize(request.perturb_with)) != 1:
-        found.append(f"The replacement must be exactly one source token, got {request.perturb_with!r}.")
+        found.append(f"The replacement must be exactly one source token, got {shown_value(request.perturb_with)}.")
     if found:
         raise InputError(" ".join(found))
 
@@ -155,6 +180,6 @@ def _max_len(request: DecodeRequest, src_len: int, cap: int, messages: list[str]
 
 
 def _unknown_note(side: str, words: list[str]) -> str:
-    shown = ", ".join(dict.fromkeys(words[:MAX_SHOWN_UNKNOWN]))
+    shown = ", ".join(shown_token(w) for w in dict.fromkeys(words[:MAX_SHOWN_UNKNOWN]))
     more = f" and {len(words) - MAX_SHOWN_UNKNOWN} more" if len(words) > MAX_SHOWN_UNKNOWN else ""
     return f"Not in the {side} vocabulary (read as {UNK}): {shown}{more}."

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from engine.decoding.device import prepare_thread, resolve_device
 from engine.evaluation.quality import EvalPair, ModelReport, evaluate_model, format_table, read_eval_pairs, report_dict
 from engine.evaluation.report import EvaluationReport
-from models import Checkpoint, CheckpointError, DataError, atomic_write_text, load_any
+from models import Checkpoint, CheckpointError, DataError, atomic_write_text, load_any, printable_message
 
 PLOT_SUFFIXES = (".png", ".svg")
 PlotWriter = Callable[[EvaluationReport, Path], None]  # (report, path): the window's quality plot, drawn to a file
@@ -116,6 +116,5 @@ def _plot(plot: PlotWriter, report: EvaluationReport, path: Path) -> None:
 
 
 def _fail(message: str) -> int:
-    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
-    print(f"evaluate: {line}", file=sys.stderr)
+    print(f"evaluate: {printable_message(message)}", file=sys.stderr)
     return 2

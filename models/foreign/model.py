@@ -23,7 +23,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from models.foreign.config import ForeignConfig
 from models.rnn.attention import AlphaEdit, AttentionOutput, masked_softmax, weighted_sum
 from models.rnn.decoder import DecoderState, StepOutput
-from models.rnn.encoder import Memory, make_rnn
+from models.rnn.encoder import Memory, make_embedding, make_rnn
 from models.rnn.seq2seq import Seq2Seq
 
 
@@ -87,8 +87,8 @@ class ForeignSeq2Seq(Seq2Seq):
         nn.Module.__init__(self)  # not Seq2Seq.__init__: that would build the native modules
         self.config = config
         c = config
-        self.src_embed = nn.Embedding(c.src_vocab_size, c.embed_dim)
-        self.tgt_embed = nn.Embedding(c.tgt_vocab_size, c.tgt_embed_dim)
+        self.src_embed = make_embedding(c.src_vocab_size, c.embed_dim)
+        self.tgt_embed = make_embedding(c.tgt_vocab_size, c.tgt_embed_dim)
         self.encoder_rnn = make_rnn(c.rnn, c.embed_dim, c.enc_hidden_dim, c.enc_layers, c.bidirectional, 0.0)
         self._build_bridge()
         self.attention = ForeignAttention(c)
@@ -97,7 +97,8 @@ class ForeignSeq2Seq(Seq2Seq):
         if c.att_vector != "none":
             self.att_vector = nn.Linear(c.hidden_dim + c.enc_out_dim, c.hidden_dim, bias=c.att_vector_bias)
         self.output = nn.Linear(c.hidden_dim, c.tgt_vocab_size, bias=c.output_bias)
-        forbid = torch.zeros(c.tgt_vocab_size, dtype=torch.bool)
+        # On the CPU even when the model is built on the meta device (for loading): no file holds this buffer.
+        forbid = torch.zeros(c.tgt_vocab_size, dtype=torch.bool, device="cpu")
         forbid[list(c.never_generate)] = True
         self.register_buffer("forbidden", forbid, persistent=False)
 

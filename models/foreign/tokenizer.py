@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from models.hygiene import clean_text
 from models.tokens import EOS, SPACE_MARK, Tokenizer
 
 SCHEMES = ("joeynmt", "opennmt-py", "pytorch-tutorial")
@@ -33,7 +34,7 @@ class ForeignTokenizer(Tokenizer):
             raise ValueError(f"tokenizer scheme must be one of {SCHEMES}, got {self.scheme!r}")
 
     def tokenize(self, text: str) -> list[str]:
-        tokens = self._split(text)
+        tokens = self._split(clean_text(text))  # no escape sequences; control characters as spaces
         if not any(tokens):
             return []
         return tokens + [EOS] if self.append_eos else tokens

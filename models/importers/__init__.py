@@ -5,6 +5,10 @@
 
 Every PyTorch file is read with torch.load(weights_only=True); only OpenNMT-py's argparse.Namespace
 is allowlisted, and only for OpenNMT-py files. Anything needing more is refused, never executed.
+
+The three public functions are the loader boundary (models.untrusted.loading): whatever a loader or the
+library under it raises on a bad file reaches the caller as one CheckpointError naming the file. A new
+format only adds its branch to `_detect` and `_import`; it need not catch what its library raises.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import torch
 from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from models.importers import joeynmt, opennmt, pytorch_tutorial
 from models.importers.common import safe_torch_load
+from models.untrusted import loading
 
 __all__ = ["KINDS", "detect", "import_foreign", "load_any"]
 
@@ -26,7 +31,8 @@ KINDS = ("attnscope", "joeynmt", "opennmt-py", "pytorch-tutorial")
 
 def detect(path: str | os.PathLike[str]) -> str:
     """Which format `path` holds, from names and structure; PyTorch files are inspected safely."""
-    return _detect(Path(path))[0]
+    with loading(path):
+        return _detect(Path(path))[0]
 
 
 def _detect(p: Path) -> tuple[str, Any]:
@@ -40,12 +46,13 @@ def _detect(p: Path) -> tuple[str, Any]:
             f"{p}: not a model directory (JoeyNMT: config.yaml + *.ckpt; tutorial: one vocabulary .json)"
         )
     if not p.is_file():
-        raise CheckpointError(f"{p}: no such file or directory")
+        what = "not a regular file (a pipe or a device?)" if p.exists() else "no such file or directory"
+        raise CheckpointError(f"{p}: {what}")
     suffix = p.suffix.lower()
     if suffix == ".safetensors":
         return "attnscope", None
     if suffix == ".json":
-        if pytorch_tutorial.is_vocab_file(p):
+        if pytorch_tutorial.spec_format(p) == pytorch_tutorial.FORMAT:
             return "pytorch-tutorial", None
         raise CheckpointError(f"{p.name}: a JSON file that is not a tutorial vocabulary file")
     if suffix == ".ckpt" and (p.parent / "config.yaml").is_file():
@@ -66,8 +73,11 @@ def _sniff(p: Path) -> tuple[str, Any]:
 
 def import_foreign(path: str | os.PathLike[str]) -> Checkpoint:
     """Import a model from another toolkit (CheckpointError for our own files: open those directly)."""
-    p = Path(path)
-    kind, content = _detect(p)
+    with loading(path):
+        return _import(Path(path), *_detect(Path(path)))
+
+
+def _import(p: Path, kind: str, content: Any) -> Checkpoint:
     if kind == "joeynmt":
         return joeynmt.load(p)
     if kind == "opennmt-py":
@@ -85,8 +95,8 @@ def _tutorial_vocab(directory: Path) -> Path:
 
 def load_any(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Checkpoint:
     """Our own .safetensors files, or any supported toolkit's model, ready for the engine."""
-    if detect(path) == "attnscope":
-        return load_checkpoint(path, device)
-    ckpt = import_foreign(path)
-    ckpt.model.to(device)
+    with loading(path):
+        kind, content = _detect(Path(path))
+        ckpt = load_checkpoint(path) if kind == "attnscope" else _import(Path(path), kind, content)
+    ckpt.model.to(device)  # outside the boundary: a device failure is not the file's fault
     return ckpt

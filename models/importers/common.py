@@ -6,6 +6,7 @@ import hashlib
 import os
 import pickle
 import re
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from models.checkpoint import Checkpoint, CheckpointError
-from models.foreign import ForeignConfig, ForeignSeq2Seq
+from models.checkpoint import MAX_TENSORS, Checkpoint, CheckpointError, assign_weights, empty_model
+from models.foreign import ForeignConfig
+from models.hygiene import shown_value
 from models.tokens import SPECIALS, Tokenizer, Vocab
+from models.untrusted import MACHINE_ERRORS
 
 MAX_TORCH_FILE_BYTES = 4 * 1024**3
-MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024
+MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024  # vocabularies and the tutorial's JSON
+MAX_ZIP_MEMBERS = MAX_TENSORS + 16  # a torch file stores one member per tensor, plus a few records
 
 
 def not_supported(what: str) -> CheckpointError:
@@ -31,6 +35,7 @@ def safe_torch_load(path: Path, allow: Iterable[type] = ()) -> Any:
     A file that needs any other global is refused with a CheckpointError naming it.
     """
     _check_size(path, MAX_TORCH_FILE_BYTES)
+    _check_zip_members(path)
     try:
         with torch.serialization.safe_globals(list(allow)):
             return torch.load(path, weights_only=True, map_location="cpu")
@@ -39,8 +44,27 @@ def safe_torch_load(path: Path, allow: Iterable[type] = ()) -> Any:
             f"{path.name}: refused to load: it needs Python objects beyond plain tensors and containers "
             f"({_unpickler_reason(exc)}); attnscope never runs code from a model file"
         ) from exc
-    except (RuntimeError, OSError, EOFError, ValueError, AttributeError, ImportError) as exc:
-        raise CheckpointError(f"{path.name}: cannot be read as a PyTorch file ({exc})") from exc
+    except MACHINE_ERRORS:
+        raise
+    except Exception as exc:  # torch's reader and unpickler raise anything on a damaged file (KeyError, ...)
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise CheckpointError(
+            f"{path.name}: cannot be read as a PyTorch file ({type(exc).__name__}{': ' if detail else ''}"
+            f"{detail[:200]}): the file is damaged or not a PyTorch file"
+        ) from exc
+
+
+def _check_zip_members(path: Path) -> None:
+    """A PyTorch zip archive stores each tensor as a member: too many is refused before torch reads any."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            count = len(archive.infolist())
+    except MACHINE_ERRORS:
+        raise
+    except Exception:  # zipfile raises BadZipFile, NotImplementedError, struct.error... on a damaged file
+        return  # not a readable zip: torch.load says what it is (or is not)
+    if count > MAX_ZIP_MEMBERS:
+        raise CheckpointError(f"{path.name}: holds {count:,} records, more than the limit of {MAX_ZIP_MEMBERS:,}")
 
 
 def _unpickler_reason(exc: Exception) -> str:
@@ -51,8 +75,8 @@ def _unpickler_reason(exc: Exception) -> str:
     return found.group(1) if found else "the file's pickle uses something outside the safe subset"
 
 
-def read_text(path: Path) -> str:
-    _check_size(path, MAX_TEXT_FILE_BYTES)
+def read_text(path: Path, limit: int = MAX_TEXT_FILE_BYTES) -> str:
+    _check_size(path, limit)
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -68,6 +92,21 @@ def _check_size(path: Path, limit: int) -> None:
         raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if size > limit:
         raise CheckpointError(f"{path.name}: {size:,} bytes is larger than the {limit:,}-byte limit")
+
+
+def whole(value: Any, what: str) -> int:
+    """A size from a toolkit's config or options: a plain int. Floats (.inf, 1e309), strings and booleans are refused
+    here, with a message, rather than by int() with OverflowError or ValueError; the ranges are ForeignConfig's."""
+    if type(value) is not int:
+        raise CheckpointError(f"{what} must be a whole number, got {shown_value(value)}")
+    return value
+
+
+def require(weights: Mapping[str, Tensor], names: Iterable[str], source: str) -> None:
+    """Every tensor the importer is about to re-index must be there (e.g. OpenNMT-py's generator weight)."""
+    missing = [name for name in names if name not in weights]
+    if missing:
+        raise CheckpointError(f"{source}: weights missing for '{missing[0]}' (the file is incomplete)")
 
 
 def sha256(path: Path) -> str:
@@ -133,6 +172,8 @@ def rename_weights(state: Mapping[str, Tensor], names: Mapping[str, str], what: 
             tensor = state[theirs]
             if not isinstance(tensor, Tensor):
                 raise CheckpointError(f"{what}: '{theirs}' is not a tensor")
+            if not tensor.is_floating_point():  # integer, bool or complex weights: not a model's parameters
+                raise CheckpointError(f"{what}: '{theirs}' holds {tensor.dtype} values, not floating-point weights")
             out[ours] = tensor.detach().to(torch.float32)
     return out
 
@@ -146,22 +187,25 @@ def build_checkpoint(
     provenance: dict[str, Any],
     notes: list[str],
 ) -> Checkpoint:
-    """Load the mapped weights into a ForeignSeq2Seq (strict: every tensor, every shape) and wrap it."""
-    model = ForeignSeq2Seq(config)
+    """Put the mapped weights into a ForeignSeq2Seq built once, without random init (strict: every tensor, every
+    shape, finite values) and wrap it."""
+    model = empty_model(config)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     missing = sorted(set(expected) - set(weights))
     if missing:
         raise CheckpointError(f"{source.name}: weights missing for '{missing[0]}' (the file is incomplete)")
+    extra = sorted(set(weights) - set(expected))
+    if extra:
+        raise CheckpointError(f"{source.name}: '{extra[0]}' is not part of the architecture its config describes")
     for name, shape in expected.items():
         if tuple(weights[name].shape) != shape:
             raise CheckpointError(
                 f"{source.name}: '{name}' has shape {tuple(weights[name].shape)}, the config implies {shape}"
             )
-    model.load_state_dict(weights, strict=True)
-    model.eval()
-    for name, tensor in model.state_dict().items():
-        if not bool(torch.isfinite(tensor).all()):
+    for name in expected:
+        if not bool(torch.isfinite(weights[name]).all()):
             raise CheckpointError(f"{source.name}: '{name}' holds NaN or infinite values: the model is broken")
+    assign_weights(model, weights)
     training = {"imported_from": {**provenance, "file": os.fspath(source.name), "sha256": _digest(source)}}
     card = _card(config, provenance, notes)
     return Checkpoint(model, vocabs[0], vocabs[1], tokenizers[0], tokenizers[1], training, card, source)

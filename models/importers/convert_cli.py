@@ -1,6 +1,8 @@
 """`python main.py convert SRC --out model.safetensors`: save a JoeyNMT, OpenNMT-py or tutorial model as an
 attnscope file (weights, vocabularies, tokeniser settings and architecture switches), which then
 opens without the toolkit and without any pickle.
+
+Exit status 0 on success; 2 with one line on stderr for a bad model, an existing --out or a failed write.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 import torch
 
 from models.checkpoint import CheckpointError, describe, load_checkpoint, save_checkpoint
-from models.importers import detect, import_foreign
+from models.hygiene import printable_message
+from models.importers import import_foreign
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,13 +41,13 @@ def main(argv: list[str]) -> int:
         print(f"error: {out} exists (use --force to overwrite)", file=sys.stderr)
         return 2
     try:
-        kind = detect(args.source)
         ckpt = import_foreign(args.source)
         save_checkpoint(ckpt, out)
         check = load_checkpoint(out)  # the written file must load through the ordinary, validating path
-    except CheckpointError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except (CheckpointError, OSError) as exc:  # a bad model, or --out cannot be written
+        print(f"error: {printable_message(str(exc))}", file=sys.stderr)
+        return 2
+    kind = ckpt.training["imported_from"]["toolkit"]
     summary = ", ".join(f"{k} {v}" for k, v in describe(check).items())
     print(f"converted {kind} model {args.source} -> {out}\n  {summary}")
     return 0

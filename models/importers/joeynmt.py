@@ -14,19 +14,23 @@ from typing import Any
 
 from models.checkpoint import Checkpoint, CheckpointError
 from models.foreign import ForeignConfig, ForeignTokenizer
-from models.importers import mini_yaml
+from models.hygiene import shown_token, shown_value
 from models.importers.common import (
     build_checkpoint,
     not_supported,
     read_text,
     remap_vocab,
     rename_weights,
+    require,
     safe_torch_load,
     take_rows,
+    whole,
 )
+from models.importers.yaml_config import YAMLError, load_config
 from models.tokens import BOS_ID, PAD_ID
 
 JOEY_SPECIALS = {"unk_token": "<unk>", "pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>"}
+MAX_CONFIG_BYTES = 256 * 1024  # a JoeyNMT config.yaml is a few KB; PyYAML reads ~250 KB/s
 
 
 def is_model_dir(path: Path) -> bool:
@@ -42,7 +46,7 @@ def load(path: Path) -> Checkpoint:
     enc, dec = _section(model_cfg, "encoder"), _section(model_cfg, "decoder")
     _check_supported(model_cfg, enc, dec, _section(cfg, "data"))
     data = _section(cfg, "data")
-    symbols = {**JOEY_SPECIALS, **(data.get("special_symbols") or {})}
+    symbols = _symbols(data)
     src_itos = _vocab(model_dir / "src_vocab.txt", symbols)
     tgt_itos = _vocab(model_dir / "trg_vocab.txt", symbols)
     src_vocab, src_rows = remap_vocab(src_itos, _specials(src_itos, symbols), "source")
@@ -50,6 +54,7 @@ def load(path: Path) -> Checkpoint:
     config = _model_config(enc, dec, len(src_vocab), len(tgt_vocab))
     state = _model_state(ckpt_file)
     weights = rename_weights(state, _names(config), "JoeyNMT")
+    require(weights, ("src_embed.weight", "tgt_embed.weight", "output.weight"), ckpt_file.name)
     weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
     weights["tgt_embed.weight"] = take_rows(weights["tgt_embed.weight"], tgt_rows)
     weights["output.weight"] = take_rows(weights["output.weight"], tgt_rows)
@@ -83,9 +88,9 @@ def _config(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path.parent}: no config.yaml beside the checkpoint (JoeyNMT keeps it in model_dir)")
     try:
-        cfg = mini_yaml.loads(read_text(path))
-    except mini_yaml.YamlError as exc:
-        raise CheckpointError(f"{path.name}: cannot read it: {exc}") from exc
+        cfg = load_config(read_text(path, MAX_CONFIG_BYTES))
+    except YAMLError as exc:
+        raise CheckpointError(f"{path.name}: cannot read it: {' '.join(str(exc).split())}") from exc
     if not isinstance(cfg, dict):
         raise CheckpointError(f"{path.name}: not a JoeyNMT configuration")
     return cfg
@@ -98,34 +103,44 @@ def _section(cfg: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+def _symbols(data: dict[str, Any]) -> dict[str, Any]:
+    symbols = {**JOEY_SPECIALS, **_section(data, "special_symbols")}
+    for key in JOEY_SPECIALS:
+        if not isinstance(symbols[key], str):
+            raise CheckpointError(f"config.yaml: special_symbols.{key} should be a string")
+    return symbols
+
+
 def _check_supported(model: dict[str, Any], enc: dict[str, Any], dec: dict[str, Any], data: dict[str, Any]) -> None:
     if enc.get("type", "recurrent") != "recurrent":
-        raise not_supported(f"JoeyNMT {enc.get('type')} encoder (only recurrent encoders and decoders)")
+        kind = shown_token(str(enc.get("type")))
+        raise not_supported(f"JoeyNMT {kind} encoder (only recurrent encoders and decoders)")
     if dec.get("type", "transformer") != "recurrent":
-        raise not_supported(f"JoeyNMT {dec.get('type', 'transformer')} decoder (only recurrent encoders and decoders)")
+        kind = shown_token(str(dec.get("type", "transformer")))
+        raise not_supported(f"JoeyNMT {kind} decoder (only recurrent encoders and decoders)")
     if str(enc.get("rnn_type", "gru")).lower() != str(dec.get("rnn_type", "gru")).lower():
         raise not_supported("JoeyNMT models whose encoder and decoder use different RNN types")
     if str(dec.get("rnn_type", "gru")).lower() not in ("gru", "lstm"):
-        raise not_supported(f"JoeyNMT rnn_type {dec.get('rnn_type')!r}")
+        raise not_supported(f"JoeyNMT rnn_type {shown_value(dec.get('rnn_type'))}")
     if not enc.get("bidirectional", True):
         raise not_supported("JoeyNMT unidirectional recurrent encoder (JoeyNMT 2.3 itself cannot run it)")
     if dec.get("attention", "bahdanau") not in ("bahdanau", "luong"):
-        raise not_supported(f"JoeyNMT attention {dec.get('attention')!r}")
+        raise not_supported(f"JoeyNMT attention {shown_value(dec.get('attention'))}")
     if dec.get("init_hidden", "bridge") not in ("bridge", "zero", "last"):
-        raise not_supported(f"JoeyNMT init_hidden {dec.get('init_hidden')!r}")
+        raise not_supported(f"JoeyNMT init_hidden {shown_value(dec.get('init_hidden'))}")
     if dec.get("activation", "tanh") != "tanh":
-        raise not_supported(f"JoeyNMT decoder activation {dec.get('activation')!r}")
-    symbols = data.get("special_symbols") or {}
+        raise not_supported(f"JoeyNMT decoder activation {shown_value(dec.get('activation'))}")
+    symbols = _section(data, "special_symbols")
     if symbols.get("sep_token") or symbols.get("lang_tags"):
         raise not_supported("JoeyNMT sep_token / lang_tags (prompted or multilingual models)")
     for side in ("src", "trg"):
         spec = _section(data, side)
         if spec.get("level", "word") not in ("word", "char"):
-            raise not_supported(
-                f"JoeyNMT {side} level {spec.get('level')!r} (subword models need sentencepiece/subword-nmt)"
-            )
-        if (spec.get("tokenizer_cfg") or {}).get("pretokenizer", "none") != "none":
-            raise not_supported(f"JoeyNMT {side} pretokenizer {spec['tokenizer_cfg']['pretokenizer']!r}")
+            level = shown_value(spec.get("level"))
+            raise not_supported(f"JoeyNMT {side} level {level} (subword models need sentencepiece/subword-nmt)")
+        pretokenizer = _section(spec, "tokenizer_cfg").get("pretokenizer", "none")
+        if pretokenizer != "none":
+            raise not_supported(f"JoeyNMT {side} pretokenizer {shown_value(pretokenizer)}")
 
 
 def _vocab(path: Path, symbols: dict[str, Any]) -> list[str]:
@@ -153,21 +168,22 @@ def _specials(itos: list[str], symbols: dict[str, Any]) -> dict[str, int | None]
 def _model_config(enc: dict[str, Any], dec: dict[str, Any], src_size: int, tgt_size: int) -> ForeignConfig:
     enc_emb, dec_emb = _section(enc, "embeddings"), _section(dec, "embeddings")
     input_feeding = bool(dec.get("input_feeding", True))
+    hidden = whole(dec.get("hidden_size"), "config.yaml: model.decoder.hidden_size")
     try:
         return ForeignConfig(
             src_vocab_size=src_size,
             tgt_vocab_size=tgt_size,
-            embed_dim=int(enc_emb.get("embedding_dim", 64)),
-            hidden_dim=int(dec["hidden_size"]),
-            enc_layers=int(enc.get("num_layers", 1)),
-            dec_layers=int(dec.get("num_layers", 1)),
+            embed_dim=whole(enc_emb.get("embedding_dim", 64), "config.yaml: encoder embedding_dim"),
+            hidden_dim=hidden,
+            enc_layers=whole(enc.get("num_layers", 1), "config.yaml: model.encoder.num_layers"),
+            dec_layers=whole(dec.get("num_layers", 1), "config.yaml: model.decoder.num_layers"),
             rnn=str(dec.get("rnn_type", "gru")).lower(),
             bidirectional=True,
             attention="bahdanau" if dec.get("attention", "bahdanau") == "bahdanau" else "luong-general",
-            attn_dim=int(dec["hidden_size"]),
+            attn_dim=hidden,
             toolkit="joeynmt",
-            enc_hidden_dim=int(enc["hidden_size"]),
-            tgt_embed_dim=int(dec_emb.get("embedding_dim", 64)),
+            enc_hidden_dim=whole(enc.get("hidden_size"), "config.yaml: model.encoder.hidden_size"),
+            tgt_embed_dim=whole(dec_emb.get("embedding_dim", 64), "config.yaml: decoder embedding_dim"),
             query="new",
             rnn_input="emb+feed" if input_feeding else "emb",
             att_vector="tanh[s;c]",

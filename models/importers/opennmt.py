@@ -15,14 +15,17 @@ from typing import Any
 
 from models.checkpoint import Checkpoint, CheckpointError
 from models.foreign import ForeignConfig, ForeignTokenizer
+from models.hygiene import shown_value
 from models.importers.common import (
     build_checkpoint,
     not_supported,
     remap_vocab,
     rename_weights,
+    require,
     safe_torch_load,
     special_id,
     take_rows,
+    whole,
 )
 
 ALLOWED_GLOBALS = (argparse.Namespace,)  # OpenNMT-py pickles its options as a Namespace: nothing else
@@ -41,6 +44,7 @@ def load(path: Path, ckpt: Any = None) -> Checkpoint:
     config = _model_config(opt, len(src_vocab), len(tgt_vocab))
     state = {**ckpt["model"], **{f"generator.{k}": v for k, v in ckpt["generator"].items()}}
     weights = rename_weights(state, _names(config, opt), "OpenNMT-py")
+    require(weights, ("src_embed.weight", "tgt_embed.weight", "output.weight", "output.bias"), path.name)
     weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
     for name in ("tgt_embed.weight", "output.weight", "output.bias"):
         weights[name] = take_rows(weights[name], tgt_rows)
@@ -67,17 +71,18 @@ def is_checkpoint(ckpt: Any) -> bool:
 def _check_supported(opt: dict[str, Any], ckpt: dict[str, Any]) -> None:
     encoder, decoder = opt.get("encoder_type", "rnn"), opt.get("decoder_type", "rnn")
     if encoder not in ("rnn", "brnn") or decoder != "rnn":
-        raise not_supported(f"OpenNMT-py encoder_type {encoder!r} / decoder_type {decoder!r} (only rnn/brnn with rnn)")
+        found = f"encoder_type {shown_value(encoder)} / decoder_type {shown_value(decoder)}"
+        raise not_supported(f"OpenNMT-py {found} (only rnn/brnn with rnn)")
     if opt.get("model_task", "seq2seq") != "seq2seq":
-        raise not_supported(f"OpenNMT-py model_task {opt.get('model_task')!r}")
+        raise not_supported(f"OpenNMT-py model_task {shown_value(opt.get('model_task'))}")
     if opt.get("rnn_type", "LSTM") not in ("GRU", "LSTM"):
-        raise not_supported(f"OpenNMT-py rnn_type {opt.get('rnn_type')!r}")
+        raise not_supported(f"OpenNMT-py rnn_type {shown_value(opt.get('rnn_type'))}")
     if opt.get("global_attention", "general") not in ("dot", "general", "mlp"):
-        raise not_supported(f"OpenNMT-py global_attention {opt.get('global_attention')!r}")
+        raise not_supported(f"OpenNMT-py global_attention {shown_value(opt.get('global_attention'))}")
     if opt.get("global_attention_function", "softmax") != "softmax":
-        raise not_supported(f"OpenNMT-py global_attention_function {opt.get('global_attention_function')!r}")
+        raise not_supported(f"OpenNMT-py global_attention_function {shown_value(opt.get('global_attention_function'))}")
     if opt.get("generator_function", "softmax") != "softmax":
-        raise not_supported(f"OpenNMT-py generator_function {opt.get('generator_function')!r}")
+        raise not_supported(f"OpenNMT-py generator_function {shown_value(opt.get('generator_function'))}")
     for flag, what in (
         ("copy_attn", "copy attention"),
         ("coverage_attn", "coverage attention"),
@@ -87,8 +92,11 @@ def _check_supported(opt: dict[str, Any], ckpt: dict[str, Any]) -> None:
         ("n_src_feats", "source features"),
     ):
         if opt.get(flag):
-            raise not_supported(f"OpenNMT-py {what} ({flag}={opt[flag]!r})")
-    transforms = set(opt.get("transforms") or []) - HARMLESS_TRANSFORMS
+            raise not_supported(f"OpenNMT-py {what} ({flag}={shown_value(opt[flag])})")
+    listed = opt.get("transforms") or []
+    if not isinstance(listed, list | tuple | set) or not all(isinstance(t, str) for t in listed):
+        raise CheckpointError(f"OpenNMT-py transforms should be a list of names, got {shown_value(listed)}")
+    transforms = set(listed) - HARMLESS_TRANSFORMS
     if transforms:
         raise not_supported(
             f"OpenNMT-py transforms {sorted(transforms)} (attnscope cannot reproduce their tokenisation)"
@@ -125,17 +133,17 @@ def _model_config(opt: dict[str, Any], src_size: int, tgt_size: int) -> ForeignC
         return ForeignConfig(
             src_vocab_size=src_size,
             tgt_vocab_size=tgt_size,
-            embed_dim=int(opt.get("src_word_vec_size") or opt["word_vec_size"]),
+            embed_dim=whole(opt.get("src_word_vec_size") or opt.get("word_vec_size"), "OpenNMT-py word_vec_size"),
             hidden_dim=dec_hid,
-            enc_layers=int(opt["enc_layers"]),
-            dec_layers=int(opt["dec_layers"]),
+            enc_layers=whole(opt.get("enc_layers"), "OpenNMT-py enc_layers"),
+            dec_layers=whole(opt.get("dec_layers"), "OpenNMT-py dec_layers"),
             rnn=str(opt.get("rnn_type", "LSTM")).lower(),
             bidirectional=brnn,
             attention={"dot": "luong-dot", "general": "luong-general", "mlp": "bahdanau"}[attention],
             attn_dim=dec_hid,
             toolkit="opennmt-py",
             enc_hidden_dim=enc_hid // 2 if brnn else enc_hid,
-            tgt_embed_dim=int(opt.get("tgt_word_vec_size") or opt["word_vec_size"]),
+            tgt_embed_dim=whole(opt.get("tgt_word_vec_size") or opt.get("word_vec_size"), "OpenNMT-py word_vec_size"),
             query="new",
             rnn_input="emb+feed" if opt.get("input_feed", 1) else "emb",
             att_vector="[c;s]",

@@ -13,7 +13,6 @@ tensorFromSentence does; the decoder starts from the encoder's final state.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,12 @@ from models.importers.common import (
     read_text,
     remap_vocab,
     rename_weights,
+    require,
     safe_torch_load,
     take_rows,
 )
 from models.tokens import PAD_ID, UNK_ID
+from models.untrusted import load_json
 
 FORMAT = "pytorch-tutorial-seq2seq"
 NAMES = {
@@ -54,9 +55,22 @@ def is_vocab_file(path: Path) -> bool:
     if path.suffix.lower() != ".json" or not path.is_file():
         return False
     try:
-        return json.loads(read_text(path)).get("format") == FORMAT
-    except (CheckpointError, ValueError, AttributeError):
+        return spec_format(path) == FORMAT
+    except CheckpointError:
         return False
+
+
+def spec_format(path: Path) -> object:
+    """The JSON file's "format" field; CheckpointError if it is not a readable JSON object."""
+    spec = _read_spec(path)
+    return spec.get("format")
+
+
+def _read_spec(path: Path) -> dict[str, Any]:
+    spec = load_json(read_text(path), path.name)
+    if not isinstance(spec, dict):
+        raise CheckpointError(f"{path.name}: not a JSON object")
+    return spec
 
 
 def find_vocab_file(directory: Path) -> Path | None:
@@ -77,6 +91,7 @@ def load(path: Path) -> Checkpoint:
     tgt_vocab, tgt_rows = remap_vocab(tgt_itos, specials, "target")
     config = _model_config(state, len(src_vocab), len(tgt_vocab))
     weights = rename_weights(state, NAMES, "tutorial")
+    require(weights, ("src_embed.weight", "tgt_embed.weight", "output.weight", "output.bias"), path.name)
     weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
     for name in ("tgt_embed.weight", "output.weight", "output.bias"):
         weights[name] = take_rows(weights[name], tgt_rows)
@@ -99,18 +114,16 @@ def load(path: Path) -> Checkpoint:
 
 
 def _spec(path: Path) -> dict[str, Any]:
-    try:
-        spec = json.loads(read_text(path))
-    except ValueError as exc:
-        raise CheckpointError(f"{path.name}: not valid JSON ({exc})") from exc
-    if not isinstance(spec, dict) or spec.get("format") != FORMAT:
+    spec = _read_spec(path)
+    if spec.get("format") != FORMAT:
         raise CheckpointError(f'{path.name}: not a tutorial vocabulary file ("format": "{FORMAT}")')
     for key in ("source_words", "target_words"):
         words = spec.get(key)
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise CheckpointError(f"{path.name}: '{key}' must be a list of words in id order")
     for key in ("encoder", "decoder"):
-        if not isinstance(spec.get(key), str) or Path(spec[key]).is_absolute() or ".." in Path(spec[key]).parts:
+        name = spec.get(key)
+        if not isinstance(name, str) or "\x00" in name or Path(name).is_absolute() or ".." in Path(name).parts:
             raise CheckpointError(f"{path.name}: '{key}' must name a file beside it")
     for key, default in (("sos_id", 0), ("eos_id", 1)):
         spec.setdefault(key, default)

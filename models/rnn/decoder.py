@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from models.rnn.attention import AlphaEdit, build_attention
 from models.rnn.config import ModelConfig
-from models.rnn.encoder import Memory, make_rnn
+from models.rnn.encoder import Memory, make_embedding, make_rnn
 from models.tokens import PAD_ID
 
 
@@ -44,7 +44,7 @@ class Decoder(nn.Module):
         super().__init__()
         self.config = config
         h, e, m = config.hidden_dim, config.embed_dim, config.enc_out_dim
-        self.embed = nn.Embedding(config.tgt_vocab_size, e, padding_idx=PAD_ID)
+        self.embed = make_embedding(config.tgt_vocab_size, e, padding_idx=PAD_ID)
         self.bridge = nn.Linear(m, h * config.dec_layers)
         self.attention = build_attention(config.attention, h, m, config.attn_dim)
         self.rnn = make_rnn(config.rnn, e + (h if config.is_luong else m), h, config.dec_layers, False, config.dropout)

@@ -26,6 +26,14 @@ class Memory:
         return Memory(self.states[index], self.mask[index], self.keys[index], self.final[index])
 
 
+def make_embedding(rows: int, dim: int, padding_idx: int | None = None) -> nn.Embedding:
+    """nn.Embedding; built on the meta device (a checkpoint being loaded) it skips the random init the file's weights
+    replace, since torch's meta normal_ alone imports torch._dynamo and sympy (~1.5 s)."""
+    if torch.empty(0).is_meta:  # the default device, as torch.device("meta") sets it
+        return nn.Embedding(rows, dim, padding_idx, _weight=torch.empty(rows, dim))
+    return nn.Embedding(rows, dim, padding_idx)
+
+
 def make_rnn(
     kind: str, input_dim: int, hidden_dim: int, layers: int, bidirectional: bool, dropout: float
 ) -> nn.RNNBase:
@@ -44,7 +52,7 @@ class Encoder(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.embed = nn.Embedding(config.src_vocab_size, config.embed_dim, padding_idx=PAD_ID)
+        self.embed = make_embedding(config.src_vocab_size, config.embed_dim, padding_idx=PAD_ID)
         self.rnn = make_rnn(
             config.rnn, config.embed_dim, config.hidden_dim, config.enc_layers, config.bidirectional, config.dropout
         )

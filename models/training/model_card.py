@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,9 +11,11 @@ from typing import Any
 import torch
 
 from models.atomic import atomic_write_text
-from models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from models.data.dataset import batches, make_batch, read_pairs, tokenize_pairs
+from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from models.data.dataset import DataError, batches, make_batch, read_pairs, tokenize_pairs
+from models.hygiene import printable_message
 from models.training.batch_decode import greedy_batch
+from models.untrusted import load_json
 
 
 def exact_match(ckpt: Checkpoint, test_path: Path, batch_size: int = 64) -> dict[str, Any]:
@@ -93,6 +95,7 @@ def render(
 
 
 def main(argv: list[str]) -> int:
+    """Exit status 0; 2 with one line on stderr for a bad model, test file or report, or a failed write."""
     p = argparse.ArgumentParser(
         prog="main.py card", description="Measure a model on held-out files and write its card."
     )
@@ -103,12 +106,28 @@ def main(argv: list[str]) -> int:
     p.add_argument("--report", type=Path, help="an `evaluate` report JSON: adds this model's quality-by-length table")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    try:
+        card = _write_card(args)
+    except (CheckpointError, DataError, OSError, ValueError) as exc:  # JSON and report errors are ValueErrors
+        print(f"error: {printable_message(str(exc))}", file=sys.stderr)
+        return 2
+    print(card)
+    return 0
+
+
+def _write_card(args: argparse.Namespace) -> str:
     ckpt = load_checkpoint(args.model)
     results = [exact_match(ckpt, path) for path in args.test]
-    extra = length_table(json.loads(args.report.read_text(encoding="utf-8")), args.model.stem) if args.report else []
+    extra = length_table(_read_report(args.report), args.model.stem) if args.report else []
     ckpt.card = render(ckpt, args.title, results, args.data_command, extra)
     ckpt.training = {**ckpt.training, "held_out": results}
     save_checkpoint(ckpt, args.model)
     atomic_write_text(args.model.with_suffix(".md"), ckpt.card)
-    print(ckpt.card)
-    return 0
+    return ckpt.card
+
+
+def _read_report(path: Path) -> dict[str, Any]:
+    report = load_json(path.read_text(encoding="utf-8"), path.name)
+    if not isinstance(report, dict):
+        raise ValueError(f"{path}: not an `evaluate` report")
+    return report

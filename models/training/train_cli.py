@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from models.data.dataset import DataError
+from models.hygiene import printable_message
 from models.rnn.config import ATTENTION_TYPES, RNN_TYPES, ConfigError
 from models.training.loop import TrainOptions, train
 
@@ -52,7 +53,7 @@ def main(argv: list[str]) -> int:
     )
     try:
         train(opts)
-    except (DataError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (DataError, ConfigError, OSError) as exc:  # bad data or sizes; --out cannot be written
+        print(f"error: {printable_message(str(exc))}", file=sys.stderr)
         return 2
     return 0
