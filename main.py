@@ -25,7 +25,7 @@ COMMANDS = {
 
 # The commands that draw images get the window's renderer as a callable; Qt is imported only if it is called.
 IMAGE_WRITERS = {
-    "inspect": "gui.export.render:render_result",
+    "inspect": "gui.export.render:render_file",
     "evaluate": "gui.tools.quality_plot:export_report_plot",
 }
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.anatomy import StepAnatomy, step_anatomy
+from engine.anatomy import StepAnatomy, result_anatomy, step_anatomy
 from engine.decoding.control import DecodeControl
 from engine.evaluation.report import EvaluationReport, report_csv, report_rows
 from engine.export import FORMATS, export_result
@@ -113,6 +113,7 @@ __all__ = [
     "report_csv",
     "report_rows",
     "resolve_device",
+    "result_anatomy",
     "reweighted_row",
     "step_anatomy",
     "step_labels",

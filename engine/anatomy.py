@@ -3,12 +3,12 @@ each h_j scaled by its weight, their sum c_i, and the next-token candidates (num
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
-from engine.records import Candidate, DecodeStart, StepRecord
+from engine.records import Candidate, DecodeResult, DecodeStart, StepRecord
 
 QUERY_NAMES = {
     "prev": "sᵢ₋₁, the decoder state before this step (Bahdanau)",
@@ -36,25 +36,56 @@ def step_anatomy(start: DecodeStart, records: Sequence[StepRecord], step: int, q
     """Step `step` of a decode taken apart; `records` are its steps so far (at least up to `step`), `query` the
     model's query kind ("prev" or "new"; describe()'s "query"), `steps` the output length Ty (so far)."""
     record = records[step]
+    state = _query_state(query, step, start.initial_state, lambda i: records[i].state)
+    return _anatomy(start.source_tokens, start.encoder_states, record, query, state, len(start.source_tokens) * steps)
+
+
+def result_anatomy(result: DecodeResult, step: int, query: str) -> StepAnatomy:
+    """Step `step` of a finished decode taken apart (a GIF's frames, an export)."""
+    if result.initial_state is None:
+        raise ValueError("this result carries no initial decoder state")
+    record = StepRecord(
+        request_id=result.request_id,
+        step=step,
+        token_id=-1,
+        token=result.output_tokens[step],
+        prob=float(result.token_probs[step]),
+        topk=result.topk[step],
+        alpha=result.alpha[step],
+        scores=result.scores[step],
+        context=result.context[step],
+        state=result.states[step],
+        entropy=0.0,
+    )
+    state = _query_state(query, step, result.initial_state, lambda i: result.states[i])
+    pairs = len(result.source_tokens) * len(result.output_tokens)
+    return _anatomy(result.source_tokens, result.encoder_states, record, query, state, pairs)
+
+
+def _query_state(query: str, step: int, initial: np.ndarray, state_of: Callable[[int], np.ndarray]) -> np.ndarray:
     if query == "prev":
-        state = start.initial_state if step == 0 else records[step - 1].state
-    elif query == "new":
-        state = record.state
-    else:
-        raise ValueError(f"a model without attention has no query (query kind {query!r})")
-    h = np.asarray(start.encoder_states, dtype=np.float64)
+        return initial if step == 0 else state_of(step - 1)
+    if query == "new":
+        return state_of(step)
+    raise ValueError(f"a model without attention has no query (query kind {query!r})")
+
+
+def _anatomy(
+    source: tuple[str, ...], h: np.ndarray, record: StepRecord, query: str, state: np.ndarray, pairs: int
+) -> StepAnatomy:
+    step = record.step
     alpha = np.asarray(record.alpha, dtype=np.float64)
     return StepAnatomy(
         step=step,
-        source_tokens=start.source_tokens,
+        source_tokens=source,
         token=record.token,
         prob=record.prob,
         query=np.asarray(state, dtype=np.float64),
         query_name=QUERY_NAMES[query] if step or query == "new" else FIRST_QUERY,
         scores=np.asarray(record.scores, dtype=np.float64),
         alpha=alpha,
-        weighted=alpha[:, None] * h,
+        weighted=alpha[:, None] * np.asarray(h, dtype=np.float64),
         context=np.asarray(record.context, dtype=np.float64),
         candidates=tuple(sorted(record.topk, key=lambda c: c.prob, reverse=True)),
-        pair_scores=len(start.source_tokens) * steps,
+        pair_scores=pairs,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -25,8 +25,10 @@ from engine.requests import DecodeRequest, EditRow, Intervention, MaskSource, Pi
 from models import CheckpointError, describe, printable_message
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "en_hi_bahdanau.safetensors"
-IMAGE_FORMATS = (".png", ".svg")
-ImageWriter = Callable[[DecodeResult, Path], None]  # (result, path): the window's heatmap renderer
+IMAGE_FORMATS = (".png", ".svg", ".gif", ".mp4")
+ANIMATIONS = (".gif", ".mp4")
+# (result, path, model description, with the anatomy of each step): the window's heatmap renderer
+ImageWriter = Callable[[DecodeResult, Path, Mapping[str, Any], bool], None]
 
 
 class UsageError(Exception):
@@ -64,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     _add_whatif_args(p)
     p.add_argument(
         "--out", type=Path, help=f"write the result; the suffix picks the format: {', '.join(FORMATS + IMAGE_FORMATS)}"
+    )
+    p.add_argument(
+        "--anatomy", action="store_true", help="with --out .gif/.mp4: show the anatomy of each step beside the heatmap"
     )
     return p
 
@@ -143,12 +148,15 @@ def main(argv: list[str], render: ImageWriter | None = None) -> int:
 def _run(args: argparse.Namespace, render: ImageWriter | None) -> int:
     _check_args(args, render)
     session = _open(args.model, args.device, args.max_source_tokens)
+    model = {"path": str(args.model), **describe(session.checkpoint)}
+    if args.anatomy and model["query"] == "none":
+        raise UsageError("--anatomy: this model has no attention, so a step has no anatomy to show")
     result = session.run(_request(args))
     for note in session.messages + result.messages:
         print(f"note: {note}", file=sys.stderr)
     _print_result(result)
     if args.out is not None:
-        _export(result, args.out, {"path": str(args.model), **describe(session.checkpoint)}, render)
+        _export(result, args.out, model, render, args.anatomy)
         print(f"wrote {args.out}")
     return 0
 
@@ -163,6 +171,8 @@ def _check_args(args: argparse.Namespace, render: ImageWriter | None) -> None:
     known = FORMATS + IMAGE_FORMATS
     if args.out is not None and args.out.suffix.lower() not in known:
         raise UsageError(f"--out: unknown format {args.out.suffix or '(no suffix)'!r}; use one of {', '.join(known)}")
+    if args.anatomy and (args.out is None or args.out.suffix.lower() not in ANIMATIONS):
+        raise UsageError("--anatomy needs --out with .gif or .mp4")
     if args.out is not None and args.out.suffix.lower() in IMAGE_FORMATS and render is None:
         raise UsageError(
             f"--out {args.out.suffix}: image output needs the app's renderer (run `python main.py inspect`)"
@@ -195,13 +205,15 @@ def _request(args: argparse.Namespace) -> DecodeRequest:
     return DecodeRequest(strategy="greedy", **common)
 
 
-def _export(result: DecodeResult, out: Path, model: dict[str, Any], render: ImageWriter | None) -> None:
+def _export(
+    result: DecodeResult, out: Path, model: dict[str, Any], render: ImageWriter | None, anatomy: bool = False
+) -> None:
     if out.suffix.lower() not in IMAGE_FORMATS:
         export_result(result, out, model)
         return
     assert render is not None  # _check_args refused an image without a renderer
     try:
-        render(result, out)
+        render(result, out, model, anatomy)
     except ImportError as exc:  # Qt missing or broken: the data formats still work
         raise UsageError(f"image export needs Qt, which cannot be loaded ({exc})") from exc
 

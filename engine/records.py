@@ -111,6 +111,7 @@ class DecodeResult(NamedTuple):
     perturbations: tuple[Perturbation, ...] = ()  # one per source word when requested
     interventions: tuple[Intervention, ...] = ()  # the what-if edits this decode ran under
     score_temperature: float = 1.0
+    initial_state: np.ndarray | None = None  # (H,) the top layer of s_0 (Bahdanau's query at step 0)
 
 
 @dataclass(frozen=True)

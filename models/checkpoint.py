@@ -278,11 +278,20 @@ def _load_tensors(data: bytes) -> dict[str, torch.Tensor]:
     return tensors
 
 
+def query_kind(config: ModelConfig) -> str:
+    """Which decoder state scores the h_j: "prev" (s_{i-1}, Bahdanau and the tutorial), "new" (s_i, Luong,
+    JoeyNMT, OpenNMT-py), or "none" (no attention)."""
+    if config.attention == "none":
+        return "none"
+    return str(getattr(config, "query", "prev" if config.attention == "bahdanau" else "new"))
+
+
 def describe(ckpt: Checkpoint) -> dict[str, Any]:
     """Summary a user sees: architecture, sizes, parameters."""
     c = ckpt.config
     return {
         "attention": c.attention,
+        "query": query_kind(c),
         "rnn": c.rnn,
         "layers": f"{c.enc_layers} enc / {c.dec_layers} dec",
         "bidirectional": c.bidirectional,

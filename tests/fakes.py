@@ -68,6 +68,7 @@ def fake_result(
         token_probs=frozen_array(np.array([c[0].prob for c in topk])),
         topk=topk,
         text=" ".join(tok for tok in output if tok != "<eos>"),
+        initial_state=frozen_array(rng.normal(size=hidden)),
     )
 
 
@@ -102,7 +103,7 @@ def decode_start(result: DecodeResult) -> DecodeStart:
         source_tokens=result.source_tokens,
         unknown_positions=result.unknown_positions,
         encoder_states=result.encoder_states,
-        initial_state=np.zeros(result.states.shape[1], dtype=np.float32),
+        initial_state=result.initial_state if result.initial_state is not None else np.zeros(result.states.shape[1]),
         max_steps=2 * len(result.source_tokens) + 10,
     )
 

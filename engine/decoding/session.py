@@ -135,7 +135,7 @@ class InferenceSession:
         if outcome is None or not gate.live():
             return
         outcome.messages.extend(edits.notes + _unused_note(edits.unused_steps(len(outcome.records))))
-        result = self._result(ctx, outcome, begun.encoder_states, time.perf_counter() - start - gate.waited)
+        result = self._result(ctx, outcome, begun, time.perf_counter() - start - gate.waited)
         if request.perturb:  # one more decode per source word, stopping if the request is dropped
             rows = perturbation_table(result, request, self._run_plain, gate.live, self.checkpoint.src_tokenizer)
             if rows is None:
@@ -188,7 +188,7 @@ class InferenceSession:
         width = (len(prepared.source_ids), config.enc_out_dim, config.hidden_dim)
         return StepStats(prepared.request.request_id, self.checkpoint.tgt_vocab.itos, prepared.top_k, *width)
 
-    def _result(self, ctx: DecodeContext, outcome: Outcome, encoder_states: np.ndarray, seconds: float) -> DecodeResult:
+    def _result(self, ctx: DecodeContext, outcome: Outcome, begun: DecodeStart, seconds: float) -> DecodeResult:
         prepared, records = ctx.prepared, outcome.records
         tokens = tuple(map(attrgetter("token"), records))
         words = tokens[:-1] if tokens and tokens[-1] == EOS else tokens
@@ -203,7 +203,7 @@ class InferenceSession:
             scores=scores,
             context=context,
             states=states,
-            encoder_states=encoder_states,
+            encoder_states=begun.encoder_states,
             token_probs=read_only(np.array([r.prob for r in records], dtype=np.float32)),
             topk=tuple(map(attrgetter("topk"), records)),
             hypotheses=outcome.hypotheses,
@@ -213,6 +213,7 @@ class InferenceSession:
             beam_tree=outcome.beam_tree,
             interventions=tuple(prepared.request.interventions),
             score_temperature=prepared.request.score_temperature,
+            initial_state=begun.initial_state,
         )
 
 

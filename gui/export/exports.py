@@ -1,4 +1,5 @@
-"""Saving what the window shows: the heatmap as PNG/SVG, and α, e, c as CSV/NPZ/JSON (engine.export)."""
+"""Saving what the window shows: the heatmap as PNG/SVG, the decode step by step as GIF/MP4, and α, e, c as
+CSV/NPZ/JSON (engine.export)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from typing import Any
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from engine import DecodeResult, export_result
+from gui.export.animation import ANIMATION_SUFFIXES, save_animation
 from gui.files.settings_store import SettingsStore
 from gui.matrix.heatmap import HeatmapWidget
 
-IMAGE_SUFFIXES = (".png", ".svg")
+IMAGE_SUFFIXES = (".png", ".svg", *ANIMATION_SUFFIXES)
 DATA_SUFFIXES = (".csv", ".npz", ".json")
 FILTERS = {
     "png": "PNG image (*.png)",
     "svg": "SVG image (*.svg)",
+    "gif": "Animated GIF, a frame per step (*.gif)",
+    "mp4": "MP4 video, a frame per step (*.mp4)",
     "csv": "CSV table of α (*.csv)",
     "npz": "NumPy archive of α, e, c (*.npz)",
     "json": "JSON with α, e, c (*.json)",
@@ -28,7 +32,11 @@ class ExportError(Exception):
 
 
 def export_view(
-    path: str | Path, heatmap: HeatmapWidget, result: DecodeResult | None, model: Mapping[str, Any] | None = None
+    path: str | Path,
+    heatmap: HeatmapWidget,
+    result: DecodeResult | None,
+    model: Mapping[str, Any] | None = None,
+    with_anatomy: bool = False,
 ) -> Path:
     """Write the file `path` names by its suffix; ExportError says what went wrong."""
     target = Path(path)
@@ -42,6 +50,10 @@ def export_view(
             heatmap.export_png(target)
         elif suffix == ".svg":
             heatmap.export_svg(target)
+        elif suffix in ANIMATION_SUFFIXES:
+            query = str((model or {}).get("query", "prev"))
+            size = (heatmap.width(), heatmap.height())
+            save_animation(result, target, query, with_anatomy, heatmap.theme(), heatmap.zoom(), size)
         elif suffix in DATA_SUFFIXES:
             export_result(result, target, model)
         else:
@@ -51,7 +63,7 @@ def export_view(
             )
     except ExportError:
         raise
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: MP4 without its optional extra
         raise ExportError(f"Could not write {target}: {exc}") from exc
     if not target.is_file():  # pyqtgraph's exporter reports some failures only by not writing
         raise ExportError(f"Could not write {target}.")

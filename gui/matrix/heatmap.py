@@ -550,6 +550,16 @@ class HeatmapWidget(QWidget):
         self._set_hover(None)  # its text was about the last matrix (a one-run decode arrives without begin())
         self.flush()
 
+    def show_first_steps(self, result: DecodeResult, rows: int) -> None:
+        """The first `rows` steps of a finished decode, on the whole decode's canvas (an animation's frame)."""
+        self.set_result(result)
+        self._output = self._output[:rows]
+        self._alpha[rows:] = np.nan
+        self._scores[rows:] = np.nan
+        self._rows = rows
+        self.select_step(rows - 1 if rows else None)
+        self.flush()
+
     # -- display -----------------------------------------------------------------
     def flush(self) -> None:
         """Push the buffer to the screen now (the timer calls this)."""

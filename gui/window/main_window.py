@@ -494,7 +494,8 @@ class MainWindow(QMainWindow):
         info = self.controller.model_info
         model = dict(info.description, path=info.path) if info is not None else None
         try:
-            written = export_view(path, self.heatmap, self.flow.result, model)
+            anatomy = self.menus.animation_anatomy.isChecked()
+            written = export_view(path, self.heatmap, self.flow.result, model, anatomy)
         except ExportError as exc:
             log.warning("export to %s failed: %s", path, exc)
             self.banner.show_message(str(exc), "error")

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 from gui.files.settings_store import MAX_RECENT
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
-EXPORT_FORMATS = ("png", "svg", "csv", "npz", "json")
+EXPORT_FORMATS = ("png", "svg", "gif", "mp4", "csv", "npz", "json")
 
 
 class Menus(QObject):
@@ -42,6 +42,7 @@ class Menus(QObject):
         self.zoom_out = self._action("Zoom &out", QKeySequence.StandardKey.ZoomOut)
         self.zoom_reset = self._action("&Reset zoom", "Ctrl+0")
         self.quality_vs_length = self._action("&Quality vs length…")
+        self.animation_anatomy = self._action("Animations show the &anatomy of each step", checkable=True)
         self.themes = {name: self._action(f"{name.capitalize()} theme", checkable=True) for name in ("light", "dark")}
         group = QActionGroup(self)
         for action in self.themes.values():
@@ -70,6 +71,8 @@ class Menus(QObject):
         export_menu = file_menu.addMenu("&Export")
         for action in self.exports.values():
             export_menu.addAction(action)
+        export_menu.addSeparator()
+        export_menu.addAction(self.animation_anatomy)
         file_menu.addAction(self.copy_image)
         file_menu.addSeparator()
         file_menu.addAction(self.quit)
@@ -114,4 +117,6 @@ class Menus(QObject):
 def _export_label(fmt: str) -> str:
     if fmt in ("png", "svg"):
         return f"Heatmap as {fmt.upper()}…"
+    if fmt in ("gif", "mp4"):
+        return f"Decode step by step as {fmt.upper()}…"
     return f"α, e and c as {fmt.upper()}…"
