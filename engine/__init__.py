@@ -30,6 +30,7 @@ from engine.records import (
     frozen_array,
 )
 from engine.requests import (
+    NEEDS_ATTENTION,
     PERTURB_MODES,
     STRATEGIES,
     DecodeOptions,
@@ -44,8 +45,8 @@ from engine.requests import (
     reweighted_row,
     step_rows,
 )
-from engine.text import provisional_text, provisional_tokens
-from engine.whatif.compare import alpha_difference, changed_positions, step_labels
+from engine.text import log_probability_text, probability_text, provisional_text, provisional_tokens
+from engine.whatif.compare import Pair, align, alpha_difference, changed_positions, changed_sides, step_labels
 from engine.whatif.redecode import whatif_options
 from models import EOS, CheckpointError, atomic_write_bytes, atomic_write_text
 from models.lazy import lazy_attributes
@@ -69,6 +70,7 @@ __getattr__ = lazy_attributes(__name__, _TORCH_BACKED)
 __all__ = [
     "BEAM_STATUSES",
     "EOS",
+    "NEEDS_ATTENTION",
     "FORMATS",
     "PERTURB_MODES",
     "STRATEGIES",
@@ -88,15 +90,18 @@ __all__ = [
     "Intervention",
     "MaskSource",
     "ModelInfo",
+    "Pair",
     "Perturbation",
     "PinStep",
     "Run",
     "StepRecord",
+    "align",
     "alpha_difference",
     "atomic_write_bytes",
     "atomic_write_text",
     "available_devices",
     "changed_positions",
+    "changed_sides",
     "describe_intervention",
     "evaluate_files",
     "export_result",
@@ -104,6 +109,8 @@ __all__ = [
     "first_edited_step",
     "frozen_array",
     "prepare_thread",
+    "log_probability_text",
+    "probability_text",
     "provisional_text",
     "provisional_tokens",
     "report_csv",

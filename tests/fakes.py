@@ -75,7 +75,7 @@ def step_records(result: DecodeResult) -> list[StepRecord]:
     """The StepRecords an engine would have streamed while producing `result`."""
     records = []
     for i, token in enumerate(result.output_tokens):
-        alpha = np.asarray(result.alpha[i], dtype=np.float64)
+        alpha = np.asarray(alpha_of(result)[i], dtype=np.float64)
         entropy = float(-(alpha * np.log(np.clip(alpha, 1e-12, None))).sum())
         records.append(
             StepRecord(
@@ -85,8 +85,8 @@ def step_records(result: DecodeResult) -> list[StepRecord]:
                 token=token,
                 prob=float(result.token_probs[i]),
                 topk=result.topk[i],
-                alpha=result.alpha[i],
-                scores=result.scores[i],
+                alpha=alpha_of(result)[i],
+                scores=scores_of(result)[i],
                 context=result.context[i],
                 state=result.states[i],
                 entropy=entropy,
@@ -124,3 +124,15 @@ def fail_device_moves(monkeypatch: Any, session: Any, message: str) -> None:
 
     monkeypatch.setattr("engine.decoding.session.resolve_device", lambda name: DeviceChoice(torch.device("cuda", 0)))
     monkeypatch.setattr(session.model, "to", to)
+
+
+def alpha_of(result: Any) -> np.ndarray:
+    """A record's or result's α, which a decode by a model with attention always has."""
+    assert result.alpha is not None, "this decode has no attention weights"
+    return np.asarray(result.alpha)
+
+
+def scores_of(result: Any) -> np.ndarray:
+    """A record's or result's raw scores e (a model with attention)."""
+    assert result.scores is not None, "this decode has no attention scores"
+    return np.asarray(result.scores)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from engine.requests import PERTURB_MODES, STRATEGIES, DecodeRequest, InputError, problems
+from engine.requests import NEEDS_ATTENTION, PERTURB_MODES, STRATEGIES, DecodeRequest, InputError, problems
 from models import UNK, Checkpoint
 
 __all__ = ["InputError", "PreparedRequest", "prepare_request"]
@@ -37,9 +37,15 @@ def prepare_request(
     ckpt: Checkpoint,
     max_source_tokens: int = MAX_SOURCE_TOKENS,
     max_output_tokens: int = MAX_OUTPUT_TOKENS,
+    attention: bool = True,
 ) -> PreparedRequest:
-    """Validate `request` and tokenise its text; raises InputError with a readable message."""
+    """Validate `request` and tokenise its text; raises InputError with a readable message.
+
+    `attention` False: the model has none, so edits of α (and the score temperature) cannot apply.
+    """
     _check_options(request)
+    if not attention and (request.interventions or request.score_temperature != 1.0):
+        raise InputError(NEEDS_ATTENTION)
     messages: list[str] = []
     tokens = _source_tokens(request.source, ckpt, max_source_tokens, messages)
     unknown = tuple(ckpt.src_vocab.unknown(tokens))

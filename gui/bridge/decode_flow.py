@@ -133,9 +133,10 @@ class DecodeFlow(QObject):
 
     def _show(self, run: tuple[StepRecord, ...]) -> None:
         if not self.records:  # the decode's first steps
-            width = len(run[0].alpha)
-            expected = self._max_len or 2 * width + 10  # the engine's default length limit
-            self.started.emit(provisional_tokens(self._source, self._tokenizer, width), expected)
+            alpha = run[0].alpha  # None: no attention, so the tokeniser alone says how many source tokens
+            tokens = provisional_tokens(self._source, self._tokenizer, None if alpha is None else len(alpha))
+            expected = self._max_len or 2 * len(tokens) + 10  # the engine's default length limit
+            self.started.emit(tokens, expected)
         self.records.extend(run)
         self.steps.emit(run)
 

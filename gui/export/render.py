@@ -1,4 +1,4 @@
-"""Headless rendering of a decode's heatmap to PNG or SVG (`python main.py inspect --out x.png`)."""
+"""Headless rendering of a decode's heatmap to PNG, SVG or PDF (`python main.py inspect --out x.svg`)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QCoreApplication, QSizeF
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QApplication
 
 from engine import DecodeResult
-from gui.matrix.heatmap import HeatmapWidget
-from gui.style.theme import apply_theme
+from gui.export.figure import FIGURE_SUFFIXES, FigureSize, write_figure
+from gui.export.matrix_figure import paint_matrix, result_figure
 
-SUFFIXES = (".png", ".svg")
+SUFFIXES = FIGURE_SUFFIXES
 _app: QApplication | None = None  # kept alive for the rest of the process once we made it
 
 
@@ -24,7 +25,8 @@ def has_display() -> bool:
 
 
 def ensure_app() -> QApplication:
-    """The running QApplication, or a new one (offscreen when there is no display)."""
+    """The running QApplication, or a new one (offscreen when there is no display): fonts need one, and a widget
+    application, so that windows made later in the same process (tests, the app) can live beside it."""
     global _app
     existing = QCoreApplication.instance()
     if isinstance(existing, QApplication):
@@ -40,33 +42,19 @@ def ensure_app() -> QApplication:
 def render_result(
     result: DecodeResult,
     path: str | Path,
-    width: int = 1200,
-    height: int = 900,
+    size: tuple[int, int, float] = (1200, 900, 96.0),
     theme: str = "light",
     zoom: float = 1.0,
     mode: str = "alpha",
 ) -> None:
-    """Write the attention heatmap of `result` to `path` (.png or .svg), width × height pixels."""
+    """Write the attention heatmap of `result` to `path` (.png, .svg or .pdf); `size` in pixels at 96 dpi."""
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise ValueError(f"can render {', '.join(SUFFIXES)}, not {path.suffix or 'a file without suffix'!r}")
-    app = ensure_app()
-    if _app is app:  # our own app: give it the theme's palette and font too
-        apply_theme(app, theme, zoom)
-    widget = HeatmapWidget(theme=theme, zoom=zoom, show_readout=False)
-    try:
-        widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # laid out, never flashed on a desktop
-        widget.resize(width, height)
-        widget.show()
-        widget.set_result(result)
-        widget.set_mode(mode)
-        app.processEvents()
-        if path.suffix.lower() == ".png":
-            widget.export_png(path, width=width)
-        else:
-            widget.export_svg(path)
-    finally:
-        widget.teardown()
-        widget.close()
-        widget.deleteLater()
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    ensure_app()
+    figure = result_figure(result, mode, theme, zoom)
+
+    def paint(painter: QPainter, area: QSizeF) -> None:
+        paint_matrix(painter, area, figure)
+
+    write_figure(path, paint, FigureSize(*size), title=f"attnscope: {result.text}")

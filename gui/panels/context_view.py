@@ -25,6 +25,10 @@ from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme, lookup_table
 
 FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
+NO_DECOMPOSITION_NOTE = (
+    "No attention: every step reads one fixed vector c (shown), the encoder's summary of the whole source. "
+    "c = Σ α h does not apply: there are no weights α, so c has no per-word decomposition."
+)
 SAME_CONTEXT_ATOL = 1e-6
 STREAMING_NOTE = "the other views show the previous decode until this one ends"
 AXES = ("left", "bottom", "top", "right")
@@ -35,6 +39,13 @@ MIN_WIDTH_EMS = 42
 def is_fixed_context(context: np.ndarray) -> bool:
     """True when every step read the same vector (the no-attention encoder-decoder)."""
     return context.shape[0] >= 2 and bool(np.allclose(context, context[0], rtol=0.0, atol=SAME_CONTEXT_ATOL))
+
+
+def attention_rows(result: DecodeResult) -> np.ndarray:
+    """α as float64, or NaN everywhere for a model without attention (no weights, no decomposition)."""
+    if result.alpha is None:
+        return np.full((len(result.output_tokens), len(result.source_tokens)), np.nan)
+    return np.asarray(result.alpha, dtype=np.float64)
 
 
 def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
@@ -183,11 +194,12 @@ class ContextInspector(QWidget):
         self._result, self._record, self._step = result, None, None
         self._h = np.asarray(result.encoder_states, dtype=np.float64)
         self._context = np.asarray(result.context, dtype=np.float64)
-        self._alpha = np.asarray(result.alpha, dtype=np.float64)
+        self._alpha = attention_rows(result)
         self._h2d, self._c2d = pca_project(self._h, self._context)
         self._cosine = cosine_similarity(self._context)
         fixed = is_fixed_context(self._context)
-        self._note.setVisible(fixed)
+        self._note.setText(NO_DECOMPOSITION_NOTE if result.alpha is None else FIXED_CONTEXT_NOTE)
+        self._note.setVisible(fixed or result.alpha is None)
         self._draw_step_independent()
         if result.output_tokens:
             self.select_step(0)
@@ -331,12 +343,15 @@ class ContextInspector(QWidget):
         c = self._context[i]
         self._dims_bars.setOpts(x=np.arange(len(c)), height=c, width=0.8)
         self._set_title(self._dims_plot, f"c<sub>{i}</sub>, {len(c)} dimensions")
-        norms = np.linalg.norm(self.contributions(), axis=1)
+        norms = np.nan_to_num(np.linalg.norm(self.contributions(), axis=1))  # no attention: NaN, drawn as nothing
         rows = np.arange(len(norms))
         self._contrib_bars.setOpts(x0=np.zeros_like(norms), y0=rows + 0.15, width=norms, height=0.7)
         widest = max(float(norms.max(initial=0.0)), 1e-9)
         self._contrib_plot.setXRange(0, widest * 1.5, padding=0)  # room for the α text
-        self._set_title(self._contrib_plot, f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per source token")
+        contrib_title = f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per source token"
+        if self._result.alpha is None:  # the bars are empty: nothing weights the h_j
+            contrib_title = f"no {alpha_symbol()}: c = Σ {alpha_symbol()} h does not apply"
+        self._set_title(self._contrib_plot, contrib_title)
         for item, n, j in zip(self._token_texts, norms, rows, strict=True):
             item.setPos(float(n), float(j) + 0.5)
         self._label_bars()
@@ -356,7 +371,7 @@ class ContextInspector(QWidget):
         step = self._step
         if self._result is None or step is None or self._torn_down or len(self._token_texts) != self._alpha.shape[1]:
             return  # streaming (the bars are the previous result's, unlabelled), or a result half set
-        alpha = self._alpha[step]
+        alpha = np.nan_to_num(self._alpha[step], nan=-1.0)  # no attention: no α to label (NaN → never labelled)
         rows_px = self._contrib_plot.vb.height() / max(len(alpha), 1)
         line_px = QFontMetricsF(self._font(0.9)).height()
         apart = max(1, math.ceil(line_px / rows_px - 1e-9)) if rows_px > 0 else 1
@@ -364,7 +379,7 @@ class ContextInspector(QWidget):
         if apart > 1:  # crowded: a row of "α = 0.00" says less than the room it takes
             labelled = {j for j in labelled if alpha[j] >= 0.005}
         for j, (item, a) in enumerate(zip(self._token_texts, alpha, strict=True)):
-            text = f" {alpha_symbol()} = {a:.2f}" if j in labelled else ""
+            text = f" {alpha_symbol()} = {a:.2f}" if j in labelled and a >= 0 else ""
             if item.toPlainText() != text:
                 item.setText(text)
 

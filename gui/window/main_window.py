@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QV
 from engine import DecodeResult, ModelInfo, StepRecord
 from gui.bridge.decode_flow import DecodeFlow
 from gui.bridge.engine_controller import EngineController
-from gui.export.exports import ExportError, ask_export_path, export_view
+from gui.export.exports import ExportError, ask_export, export_view, heatmap_size
+from gui.export.figure import FigureSize
 from gui.files.model_files import ask_model_path, dropped_file
 from gui.files.settings_store import SettingsStore
 from gui.matrix.heatmap import HeatmapWidget
@@ -288,7 +289,7 @@ class MainWindow(QMainWindow):
         following = self._follow or selected is None or selected >= len(records)
         record = records[-1] if following or selected is None else records[selected]
         self.heatmap.select_step(record.step)  # moving the outline every step would repaint every step
-        self.topk.show_candidates(record.step, record.topk, record.token)
+        self.topk.show_candidates(record.step, record.topk, record.token, record.prob)
         self.inspector.show_record(record)
 
     @Slot(object)
@@ -339,10 +340,10 @@ class MainWindow(QMainWindow):
         result = self.flow.current_result()
         if result is not None and 0 <= i < len(result.topk):
             self.inspector.select_step(i)
-            self.topk.show_candidates(i, result.topk[i], result.output_tokens[i])
+            self.topk.show_candidates(i, result.topk[i], result.output_tokens[i], float(result.token_probs[i]))
         elif 0 <= i < len(self.flow.records):
             record = self.flow.records[i]
-            self.topk.show_candidates(i, record.topk, record.token)
+            self.topk.show_candidates(i, record.topk, record.token, record.prob)
             self.inspector.show_record(record)
 
     def step_by(self, delta: int) -> None:
@@ -405,16 +406,16 @@ class MainWindow(QMainWindow):
     # -- files -----------------------------------------------------------------------------------
     @Slot(str)
     def export_dialog(self, fmt: str) -> None:
-        path = ask_export_path(self, self.settings, fmt)
+        path, size = ask_export(self, self.settings, fmt, heatmap_size(self.heatmap))
         if path:
-            self.export_to(path)
+            self.export_to(path, size)
 
-    def export_to(self, path: str | Path) -> bool:
+    def export_to(self, path: str | Path, size: FigureSize | None = None) -> bool:
         """Write the heatmap or the data to `path` (format from the suffix); errors go to the banner."""
         info = self.controller.model_info
         model = dict(info.description, path=info.path) if info is not None else None
         try:
-            written = export_view(path, self.heatmap, self.flow.result, model)
+            written = export_view(path, self.heatmap, self.flow.result, model, size)
         except ExportError as exc:
             log.warning("export to %s failed: %s", path, exc)
             self.banner.show_message(str(exc), "error")

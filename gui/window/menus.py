@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 from gui.files.settings_store import MAX_RECENT
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
-EXPORT_FORMATS = ("png", "svg", "csv", "npz", "json")
+EXPORT_FORMATS = ("png", "svg", "pdf", "csv", "npz", "json")
 
 
 class Menus(QObject):
@@ -101,6 +101,6 @@ class Menus(QObject):
 
 
 def _export_label(fmt: str) -> str:
-    if fmt in ("png", "svg"):
+    if fmt in ("png", "svg", "pdf"):
         return f"Heatmap as {fmt.upper()}…"
     return f"α, e and c as {fmt.upper()}…"
