@@ -410,9 +410,13 @@ def test_cosine_matrix_diagonal_is_one(inspector: ContextInspector) -> None:
 def test_fixed_context_note_only_for_the_no_attention_model(inspector: ContextInspector) -> None:
     inspector.set_result(fake_result())
     assert inspector.fixed_context_note() == ""
-    inspector.set_result(fake_result(fixed_context=True))
+    same = fake_result()
+    same = same._replace(context=np.repeat(same.context[:1], len(same.context), axis=0))  # one c, α given
+    inspector.set_result(same)
     assert inspector.fixed_context_note() == FIXED_CONTEXT_NOTE
     assert "fixed-vector bottleneck" in FIXED_CONTEXT_NOTE
+    inspector.set_result(fake_result(fixed_context=True))  # no α at all: the decomposition does not apply
+    assert "does not apply" in inspector.fixed_context_note()
 
 
 def test_inspector_theme_zoom_and_out_of_range_steps(inspector: ContextInspector) -> None:

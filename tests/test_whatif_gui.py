@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from engine import DecodeResult, EditRow, MaskSource, alpha_difference
+from engine import DecodeResult, EditRow, MaskSource, align, alpha_difference
 from gui.bridge.engine_controller import EngineController
 from gui.tools.beam_view import BeamExplorer, node_path, tree_layout
 from gui.tools.compare_view import CompareView
@@ -71,7 +71,8 @@ def test_zero_word_button_shows_the_difference(qtbot: QtBot, engine: EngineContr
     edited: DecodeResult = blocker.args[0]
     assert edited is panel.edited and edited.interventions == (MaskSource(1),)
     assert np.all(alpha_of(edited)[:, 1] == 0)
-    expected = alpha_difference(alpha_of(original), alpha_of(edited))
+    rows = align(original.output_tokens, edited.output_tokens)
+    expected = alpha_difference(alpha_of(original), alpha_of(edited), rows)
     np.testing.assert_allclose(panel.diff.image_data(), expected.astype(np.float32), equal_nan=True)
     low, high = panel.diff.levels()
     assert low == -high and high == pytest.approx(np.nanmax(np.abs(expected)), rel=1e-6)
@@ -173,7 +174,10 @@ def test_compare_two_inputs_in_sync(qtbot: QtBot, engine: EngineController, tiny
         b: DecodeResult = blocker.args[0]
         assert b.source_tokens == ("w1", "w2", "w4", "w5")
         np.testing.assert_allclose(view.b_map.image_data(), alpha_of(b))
-        np.testing.assert_allclose(view.diff.image_data(), alpha_difference(alpha_of(a), alpha_of(b)), equal_nan=True)
+        rows, columns = align(a.output_tokens, b.output_tokens), align(a.source_tokens, b.source_tokens)
+        expected = alpha_difference(alpha_of(a), alpha_of(b), rows, columns)  # aligned by edit distance
+        np.testing.assert_allclose(view.diff.image_data(), expected, equal_nan=True)
+        assert view.diff.axis_labels()[0] == ["w1", "w2", "w3 → w4", "– → w5"]
         view.a_map.step_selected.emit(2)  # as a click in A would
         assert view.b_map.selected_step() == 2 and view.diff.selected_step() == 2
     finally:

@@ -346,7 +346,7 @@ class ContextInspector(QWidget):
         norms = np.nan_to_num(np.linalg.norm(self.contributions(), axis=1))  # no attention: NaN, drawn as nothing
         rows = np.arange(len(norms))
         self._contrib_bars.setOpts(x0=np.zeros_like(norms), y0=rows + 0.15, width=norms, height=0.7)
-        widest = max(float(norms.max(initial=0.0)), 1e-9)
+        widest = max(float(norms.max(initial=0.0)), 1e-9) if self._result.alpha is not None else 1.0
         self._contrib_plot.setXRange(0, widest * 1.5, padding=0)  # room for the α text
         contrib_title = f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per source token"
         if self._result.alpha is None:  # the bars are empty: nothing weights the h_j

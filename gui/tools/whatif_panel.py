@@ -296,7 +296,7 @@ class WhatIfPanel(QWidget):
     # -- edits -------------------------------------------------------------------------------
     @Slot()
     def zero_word(self) -> None:
-        if self.original is None:
+        if not self._editable():
             return
         edit = MaskSource(self.word())
         if edit not in self._edits:
@@ -313,7 +313,7 @@ class WhatIfPanel(QWidget):
 
     def _set_row_edit(self, edit: PinStep | EditRow) -> None:
         """A step has one explicit row: the new one replaces any earlier one."""
-        if self.original is None:
+        if not self._editable():
             return
         self._edits = [x for x in self._edits if isinstance(x, MaskSource) or x.step != edit.step]
         self._edits.append(edit)
@@ -355,8 +355,12 @@ class WhatIfPanel(QWidget):
     def tau(self) -> float:
         return self._tau
 
+    def _editable(self) -> bool:
+        """A decode to edit, with attention weights to edit (a model without attention has none)."""
+        return self.original is not None and self.original.alpha is not None
+
     def _run(self) -> None:
-        if self.original is None or self.original.alpha is None:
+        if self.original is None or not self._editable():
             return
         if not self._edits and self._tau == 1.0:
             self.clear_edits()
