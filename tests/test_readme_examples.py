@@ -12,6 +12,7 @@ import io
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,11 +72,19 @@ def argv_of(command: str, folder: Path) -> tuple[list[str], str | None]:
         stdin, words = words[at + 1], words[:at]
     swap = placeholders(folder)
     words = [swap.get(w, w) for w in words]
-    if words[:1] == ["card"]:  # the model a card describes: a shipped one
-        words[words.index("--model") + 1] = str(MODELS / "en_hi_bahdanau.safetensors")
+    if words[:1] == ["card"]:  # card rewrites the model it describes: a copy of a shipped one, never the original
+        copy = folder / words[words.index("--model") + 1]
+        shutil.copyfile(MODELS / "en_hi_bahdanau.safetensors", copy)
+        words[words.index("--model") + 1] = str(copy)
     if words[:1] == ["train"]:
         words += TRAIN_BUDGET
     return words, stdin
+
+
+def shipped_untouched() -> bool:
+    """No example may write into resources/ (git's view: nothing there differs from the last commit)."""
+    run = subprocess.run(["git", "status", "--porcelain", "--", "resources"], cwd=ROOT, capture_output=True, text=True)
+    return run.returncode != 0 or run.stdout.strip() == ""  # outside a git checkout: nothing to compare with
 
 
 COMMANDS = readme_commands()
@@ -101,6 +110,7 @@ def test_headless_example_runs(
     assert status == 0, f"{command}\n{err}"
     outputs = [argv[k + 1] for k, w in enumerate(argv) if w in ("--out", "--plot", "--out-dir")]
     assert all((tmp_path / out).exists() for out in outputs), command
+    assert shipped_untouched(), f"{command} changed a shipped file"
 
 
 @pytest.mark.parametrize("command", WINDOW)
