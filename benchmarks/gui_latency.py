@@ -323,6 +323,7 @@ def time_matplotlib(results: list[DecodeResult], repeats: int) -> tuple[float, f
     def tutorial(result: DecodeResult) -> None:
         ax.clear()
         cax.clear()
+        assert result.alpha is not None  # the benchmark's model has attention
         image = ax.imshow(result.alpha, cmap="inferno", vmin=0.0, vmax=1.0, aspect="auto")
         ax.set_xticks(ticks, labels=result.source_tokens, rotation=90)
         ax.set_yticks(ticks, labels=result.output_tokens)

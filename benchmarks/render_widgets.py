@@ -17,6 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget  # noqa: E402
 
+from gui.export.render import render_result  # noqa: E402
 from gui.matrix.heatmap import HeatmapWidget  # noqa: E402
 from gui.panels.context_view import ContextInspector  # noqa: E402
 from gui.panels.topk_view import TopKPanel  # noqa: E402
@@ -50,7 +51,7 @@ def panel_shot(app: QApplication, out: Path, theme: str, zoom: float, fixed: boo
     app.processEvents()
     name = f"panels_{theme}_zoom{zoom:g}{'_fixed' if fixed else ''}.png"
     window.grab().save(str(out / name))
-    heatmap.export_svg(out / f"heatmap_{theme}_zoom{zoom:g}.svg")
+    render_result(result, out / f"heatmap_{theme}_zoom{zoom:g}.svg", (1200, 900, 96.0), theme, zoom)
     heatmap.teardown()
     inspector.teardown()
     window.close()

@@ -32,6 +32,7 @@ from engine.records import (
     frozen_array,
 )
 from engine.requests import (
+    NEEDS_ATTENTION,
     PERTURB_MODES,
     STRATEGIES,
     DecodeOptions,
@@ -46,8 +47,8 @@ from engine.requests import (
     reweighted_row,
     step_rows,
 )
-from engine.text import output_pieces, provisional_text
-from engine.whatif.compare import alpha_difference, changed_positions, step_labels
+from engine.text import log_probability_text, output_pieces, probability_text, provisional_text
+from engine.whatif.compare import Pair, align, alpha_difference, changed_positions, changed_sides, step_labels
 from engine.whatif.redecode import whatif_options
 from models import EOS, CheckpointError, atomic_write_bytes, atomic_write_text
 from models.lazy import lazy_attributes
@@ -71,6 +72,7 @@ __getattr__ = lazy_attributes(__name__, _TORCH_BACKED)
 __all__ = [
     "BEAM_STATUSES",
     "EOS",
+    "NEEDS_ATTENTION",
     "FORMATS",
     "PERTURB_MODES",
     "STRATEGIES",
@@ -91,16 +93,19 @@ __all__ = [
     "Intervention",
     "MaskSource",
     "ModelInfo",
+    "Pair",
     "Perturbation",
     "PinStep",
     "Run",
     "StepAnatomy",
     "StepRecord",
+    "align",
     "alpha_difference",
     "atomic_write_bytes",
     "atomic_write_text",
     "available_devices",
     "changed_positions",
+    "changed_sides",
     "describe_intervention",
     "evaluate_files",
     "export_result",
@@ -108,7 +113,9 @@ __all__ = [
     "first_edited_step",
     "frozen_array",
     "prepare_thread",
+    "log_probability_text",
     "output_pieces",
+    "probability_text",
     "provisional_text",
     "report_csv",
     "report_rows",

@@ -14,6 +14,7 @@ QUERY_NAMES = {
     "prev": "sᵢ₋₁, the decoder state before this step (Bahdanau)",
     "new": "sᵢ, the decoder state this step computed first (Luong, JoeyNMT, OpenNMT-py)",
 }
+NO_ATTENTION = "a decode without attention has no scores or weights to take apart"
 FIRST_QUERY = "s₀, the decoder's initial state (Bahdanau)"
 
 
@@ -44,6 +45,8 @@ def result_anatomy(result: DecodeResult, step: int, query: str) -> StepAnatomy:
     """Step `step` of a finished decode taken apart (a GIF's frames, an export)."""
     if result.initial_state is None:
         raise ValueError("this result carries no initial decoder state")
+    if result.alpha is None or result.scores is None:
+        raise ValueError(NO_ATTENTION)
     record = StepRecord(
         request_id=result.request_id,
         step=step,
@@ -74,6 +77,8 @@ def _anatomy(
     source: tuple[str, ...], h: np.ndarray, record: StepRecord, query: str, state: np.ndarray, pairs: int
 ) -> StepAnatomy:
     step = record.step
+    if record.alpha is None or record.scores is None:
+        raise ValueError(NO_ATTENTION)
     alpha = np.asarray(record.alpha, dtype=np.float64)
     return StepAnatomy(
         step=step,

@@ -1,4 +1,9 @@
-"""Writing a DecodeResult to .json, .npz or .csv (α with token headers), atomically."""
+"""Writing a DecodeResult to .json, .npz or .csv (α with token headers), atomically.
+
+A model without attention has no α and no e: JSON says `"alpha": null` and `"scores": null`, the NPZ leaves
+those arrays out (its `has_attention` is False), and the CSV holds the output tokens under a header that says
+there is no α.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from engine.requests import to_dict
 from models import atomic_write_bytes, atomic_write_text
 
 CSV_CORNER = "output\\source"
+NO_ALPHA_HEADER = "output (this model has no attention: no α)"
 
 
 def export_result(result: DecodeResult, path: str | os.PathLike[str], model: Mapping[str, Any] | None = None) -> Path:
@@ -41,17 +47,20 @@ def result_to_dict(result: DecodeResult, model: Mapping[str, Any] | None = None)
         "output_tokens": list(result.output_tokens),
         "unknown_tokens": [{"position": i, "token": result.source_tokens[i]} for i in result.unknown_positions],
         "token_probs": result.token_probs.tolist(),
-        "alpha": result.alpha.tolist(),
-        "scores": result.scores.tolist(),
+        "token_log_probs": token_log_probs(result).tolist(),
+        "has_attention": result.alpha is not None,
+        "alpha": _listed(result.alpha),
+        "scores": _listed(result.scores),
         "context": result.context.tolist(),
         "topk": [[_candidate(c) for c in step] for step in result.topk],
         "hypotheses": [
             {
                 "tokens": list(h.tokens),
-                "score": h.score,
                 "log_prob": h.log_prob,
+                "score": h.score,  # log_prob / len(tokens) ** length_penalty
+                "length_penalty": h.length_penalty,
                 "finished": h.finished,
-                "alpha": h.alpha.tolist(),
+                "alpha": _listed(h.alpha),
             }
             for h in result.hypotheses
         ],
@@ -93,14 +102,26 @@ def _perturbation(p: Perturbation) -> dict[str, Any]:
         "output_tokens": list(p.output_tokens),
         "text": p.text,
         "changed_positions": list(p.changed_positions),
+        "lost_positions": list(p.lost_positions),
         "max_delta_alpha": [None if d != d else d for d in p.max_delta_alpha],  # NaN is not JSON
     }
 
 
+def token_log_probs(result: DecodeResult) -> np.ndarray:
+    """log p of each output token (from its float32 p: -inf where p underflowed to 0)."""
+    with np.errstate(divide="ignore"):
+        return np.log(result.token_probs.astype(np.float64))
+
+
 def alpha_csv(result: DecodeResult) -> str:
-    """α as a table: header "output\\source" + source tokens; then one row per output token."""
+    """α as a table: header "output\\source" + source tokens; then one row per output token.  Without attention:
+    one column, the output tokens, under a header that says so."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    if result.alpha is None:
+        writer.writerow([NO_ALPHA_HEADER])
+        writer.writerows([token] for token in result.output_tokens)
+        return out.getvalue()
     writer.writerow([CSV_CORNER, *result.source_tokens])
     for token, row in zip(result.output_tokens, result.alpha, strict=True):
         writer.writerow([token, *(f"{w:.9g}" for w in row.tolist())])  # 9 digits: float32 round-trips
@@ -108,20 +129,39 @@ def alpha_csv(result: DecodeResult) -> str:
 
 
 def npz_bytes(result: DecodeResult) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        alpha=result.alpha,
-        scores=result.scores,
+    arrays: dict[str, np.ndarray] = {"has_attention": np.array(result.alpha is not None)}
+    if result.alpha is not None and result.scores is not None:
+        arrays.update(alpha=result.alpha, scores=result.scores)
+    if result.hypotheses:
+        arrays.update(_hypothesis_arrays(result))
+    arrays.update(
         context=result.context,
         states=result.states,
         encoder_states=result.encoder_states,
         token_probs=result.token_probs,
+        token_log_probs=token_log_probs(result),
         source_tokens=np.array(result.source_tokens, dtype=str),
         output_tokens=np.array(result.output_tokens, dtype=str),
         unknown_positions=np.array(result.unknown_positions, dtype=np.int64),
     )
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
+
+
+def _hypothesis_arrays(result: DecodeResult) -> dict[str, np.ndarray]:
+    """Beam search: each hypothesis's text, log p and length-normalised score, best first, and the penalty."""
+    hyps = result.hypotheses
+    return {
+        "hypothesis_tokens": np.array([" ".join(h.tokens) for h in hyps], dtype=str),
+        "hypothesis_log_prob": np.array([h.log_prob for h in hyps], dtype=np.float64),
+        "hypothesis_score": np.array([h.score for h in hyps], dtype=np.float64),
+        "length_penalty": np.array(hyps[0].length_penalty, dtype=np.float64),
+    }
+
+
+def _listed(matrix: np.ndarray | None) -> list[Any] | None:
+    return None if matrix is None else matrix.tolist()
 
 
 def _candidate(c: Candidate) -> dict[str, Any]:

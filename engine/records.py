@@ -43,11 +43,11 @@ class StepRecord(NamedTuple):
     token: str
     prob: float  # probability of the chosen token
     topk: tuple[Candidate, ...]
-    alpha: np.ndarray  # (T,) α_i·, sums to 1
-    scores: np.ndarray  # (T,) raw e_i·
+    alpha: np.ndarray | None  # (T,) α_i·, sums to 1; None: the model has no attention (no α, no e)
+    scores: np.ndarray | None  # (T,) raw e_i·; None with alpha
     context: np.ndarray  # (H_enc,) c_i
     state: np.ndarray  # (H,) top-layer decoder state s_i
-    entropy: float  # of α_i·, in nats
+    entropy: float  # of α_i·, in nats; NaN without attention
 
 
 Run = tuple[StepRecord, ...]  # consecutive steps of one decode, handed out together
@@ -56,10 +56,11 @@ Run = tuple[StepRecord, ...]  # consecutive steps of one decode, handed out toge
 class Hypothesis(NamedTuple):
     tokens: tuple[str, ...]
     token_ids: tuple[int, ...]
-    score: float  # length-normalised log probability
+    score: float  # length-normalised log probability: log_prob / len(tokens) ** length_penalty
     log_prob: float
-    alpha: np.ndarray  # (U, T)
+    alpha: np.ndarray | None  # (U, T); None: the model has no attention
     finished: bool
+    length_penalty: float = 1.0  # the exponent the score was normalised with
 
 
 @dataclass(frozen=True)  # not a named tuple: its `index` field would hide tuple.index
@@ -84,8 +85,9 @@ class Perturbation(NamedTuple):
     source_tokens: tuple[str, ...]
     output_tokens: tuple[str, ...]
     text: str
-    changed_positions: tuple[int, ...]  # output positions whose token differs (or exists on one side only)
-    max_delta_alpha: tuple[float, ...]  # per new output row: max |Δα| against the original row; NaN: no such row
+    changed_positions: tuple[int, ...]  # new output positions whose token is new or differs (aligned by edit distance)
+    max_delta_alpha: tuple[float, ...]  # per new output row: max |Δα| against its aligned original row; NaN: none
+    lost_positions: tuple[int, ...] = ()  # original output positions not kept: replaced or gone
 
 
 class DecodeResult(NamedTuple):
@@ -96,8 +98,8 @@ class DecodeResult(NamedTuple):
     source_tokens: tuple[str, ...]
     output_tokens: tuple[str, ...]  # ends with "<eos>" when the model stopped by itself
     unknown_positions: tuple[int, ...]  # source positions outside the vocabulary
-    alpha: np.ndarray  # (U, T)
-    scores: np.ndarray  # (U, T)
+    alpha: np.ndarray | None  # (U, T); None: the model has no attention (every step reads one fixed vector)
+    scores: np.ndarray | None  # (U, T); None with alpha
     context: np.ndarray  # (U, H_enc)
     states: np.ndarray  # (U, H)
     encoder_states: np.ndarray  # (T, H_enc) the h_j
@@ -123,6 +125,11 @@ class ModelInfo:
     card: str  # the model card text shipped in the checkpoint
     device: str  # e.g. "cpu", "cuda:0"
     messages: tuple[str, ...] = ()  # e.g. a device fallback
+
+    @property
+    def has_attention(self) -> bool:
+        """False for the plain encoder-decoder (attention "none"): its decodes carry no α and no e."""
+        return self.description.get("attention") != "none"
 
 
 def frozen_array(values: np.ndarray) -> np.ndarray:

@@ -51,6 +51,10 @@ class InputError(ValueError):
 
 
 STRATEGIES = ("greedy", "beam", "forced", "sample")
+NEEDS_ATTENTION = (
+    "What-if edits change the attention weights α, and this model has no attention (one fixed vector for every "
+    "step): there is nothing to edit."
+)
 PERTURB_MODES = ("", "drop", "replace")
 
 

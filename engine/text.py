@@ -1,7 +1,8 @@
-"""The output of a decode as the output line shows it: each token's piece of text, and the text so far."""
+"""Decode output as text: each output token's piece of the output line, the text so far, probabilities."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from models import EOS, SPACE_MARK
@@ -23,3 +24,13 @@ def output_pieces(tokens: Sequence[str], kind: str) -> list[str]:
 def provisional_text(tokens: Sequence[str], kind: str) -> str:
     """The output so far as text (what the DecodeResult's `text` will be, once it arrives)."""
     return "".join(output_pieces(tokens, kind))
+
+
+def probability_text(p: float) -> str:
+    """p to three decimals, or in scientific notation below 0.001, so p ≈ 1e-8 never reads as 0.000."""
+    return f"{p:.3f}" if p >= 1e-3 or p == 0.0 or not math.isfinite(p) else f"{p:.2e}"
+
+
+def log_probability_text(p: float) -> str:
+    """log p (natural log) of a probability, "-inf" for p = 0."""
+    return f"{math.log(p):.3f}" if p > 0 else "-inf"

@@ -45,3 +45,28 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     train(opts)
     return opts.out
+
+
+@pytest.fixture(scope="session")
+def tiny_none_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small model without attention (one fixed context vector), trained for a few dozen updates."""
+    from models.training.loop import TrainOptions, train
+
+    root = tmp_path_factory.mktemp("tiny_none")
+    opts = TrainOptions(
+        data=[write_toy_pairs(root / "train.tsv", 300, 1)],
+        valid=write_toy_pairs(root / "valid.tsv", 50, 2),
+        out=root / "tiny_none.safetensors",
+        attention="none",
+        embed_dim=16,
+        hidden_dim=24,
+        attn_dim=24,
+        epochs=1,
+        max_steps=40,
+        batch_size=32,
+        seed=3,
+        quiet=True,
+        dropout=0.0,
+    )
+    train(opts)
+    return opts.out

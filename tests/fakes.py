@@ -41,18 +41,14 @@ def fake_result(
     seed: int = 0,
     fixed_context: bool = False,
 ) -> DecodeResult:
-    """A consistent DecodeResult; `fixed_context` mimics the no-attention model (α one-hot on the last token)."""
+    """A consistent DecodeResult; `fixed_context` mimics the no-attention model: no α, no e, and one context
+    vector (the encoder's summary) for every step."""
     rng = np.random.default_rng(seed)
     t, u = len(source), len(output)
     h = rng.normal(size=(t, hidden))
-    if fixed_context:
-        scores = np.zeros((u, t))
-        alpha = np.zeros((u, t))
-        alpha[:, -1] = 1.0
-    else:
-        scores = rng.normal(scale=2.0, size=(u, t))
-        alpha = softmax_rows(scores)
-    context = alpha @ h
+    scores = rng.normal(scale=2.0, size=(u, t))
+    alpha = softmax_rows(scores)
+    context = np.repeat(rng.normal(size=(1, hidden)), u, axis=0) if fixed_context else alpha @ h
     topk = tuple(fake_topk(rng, tok) for tok in output)
     return DecodeResult(
         request_id=1,
@@ -60,8 +56,8 @@ def fake_result(
         source_tokens=tuple(source),
         output_tokens=tuple(output),
         unknown_positions=(),
-        alpha=frozen_array(alpha),
-        scores=frozen_array(scores),
+        alpha=None if fixed_context else frozen_array(alpha),
+        scores=None if fixed_context else frozen_array(scores),
         context=frozen_array(context),
         states=frozen_array(rng.normal(size=(u, hidden))),
         encoder_states=frozen_array(h),
@@ -76,8 +72,9 @@ def step_records(result: DecodeResult) -> list[StepRecord]:
     """The StepRecords an engine would have streamed while producing `result`."""
     records = []
     for i, token in enumerate(result.output_tokens):
-        alpha = np.asarray(result.alpha[i], dtype=np.float64)
-        entropy = float(-(alpha * np.log(np.clip(alpha, 1e-12, None))).sum())
+        alpha = None if result.alpha is None else result.alpha[i]
+        scores = None if result.scores is None else result.scores[i]
+        entropy = float("nan") if alpha is None else float(-(alpha * np.log(np.clip(alpha, 1e-12, None))).sum())
         records.append(
             StepRecord(
                 request_id=result.request_id,
@@ -86,8 +83,8 @@ def step_records(result: DecodeResult) -> list[StepRecord]:
                 token=token,
                 prob=float(result.token_probs[i]),
                 topk=result.topk[i],
-                alpha=result.alpha[i],
-                scores=result.scores[i],
+                alpha=alpha,
+                scores=scores,
                 context=result.context[i],
                 state=result.states[i],
                 entropy=entropy,
@@ -137,3 +134,15 @@ def fail_device_moves(monkeypatch: Any, session: Any, message: str) -> None:
 
     monkeypatch.setattr("engine.decoding.session.resolve_device", lambda name: DeviceChoice(torch.device("cuda", 0)))
     monkeypatch.setattr(session.model, "to", to)
+
+
+def alpha_of(result: Any) -> np.ndarray:
+    """A record's or result's α, which a decode by a model with attention always has."""
+    assert result.alpha is not None, "this decode has no attention weights"
+    return np.asarray(result.alpha)
+
+
+def scores_of(result: Any) -> np.ndarray:
+    """A record's or result's raw scores e (a model with attention)."""
+    assert result.scores is not None, "this decode has no attention scores"
+    return np.asarray(result.scores)

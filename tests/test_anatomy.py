@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from engine import step_anatomy
 from gui.panels.anatomy_view import AnatomyView
 from gui.window.main_window import MainWindow
-from tests.fakes import decode_start, fake_result, step_records
+from tests.fakes import alpha_of, decode_start, fake_result, scores_of, step_records
 from tests.test_gui_app import make_window  # noqa: F401 (a fixture)
 
 
@@ -21,8 +21,8 @@ def test_the_parts_add_up() -> None:
     for i in range(len(records)):
         a = step_anatomy(start, records, i, "prev", len(records))
         np.testing.assert_allclose(a.weighted.sum(axis=0), result.context[i], atol=1e-5)  # Σ_j α_ij h_j = c_i
-        np.testing.assert_allclose(a.alpha, result.alpha[i])
-        np.testing.assert_allclose(a.scores, result.scores[i])
+        np.testing.assert_allclose(a.alpha, alpha_of(result)[i])
+        np.testing.assert_allclose(a.scores, scores_of(result)[i])
         expected_query = start.initial_state if i == 0 else result.states[i - 1]  # Bahdanau: s_{i-1}
         np.testing.assert_allclose(a.query, expected_query)
         assert a.pair_scores == len(result.source_tokens) * len(result.output_tokens)

@@ -21,6 +21,7 @@ from engine import (
 )
 from engine.decoding.strategies import hand_out
 from models import BOS_ID, EOS, EOS_ID, greedy_batch
+from tests.fakes import alpha_of, scores_of
 
 SOURCES = ["w1 w2", "w3 w4 w5", "w6 w7 w8 w9 w10", "w11 w0 w1 w2 w3 w4"]
 
@@ -37,8 +38,8 @@ def run(session: InferenceSession, source: str, **options: object) -> DecodeResu
 @pytest.mark.parametrize("strategy", ["greedy", "beam", "forced", "sample"])
 def test_alpha_rows_sum_to_one_and_context_is_the_weighted_sum(session: InferenceSession, strategy: str) -> None:
     result = run(session, "w1 w2 w3 w4", strategy=strategy, target="w4 w3 w2 w1")
-    assert result.alpha.shape == (len(result.output_tokens), 4)
-    np.testing.assert_allclose(result.alpha.sum(1), 1.0, atol=1e-5)
+    assert alpha_of(result).shape == (len(result.output_tokens), 4)
+    np.testing.assert_allclose(alpha_of(result).sum(1), 1.0, atol=1e-5)
     np.testing.assert_allclose(result.context, result.alpha @ result.encoder_states, atol=1e-5)
     if strategy == "greedy":  # the chosen token is the top candidate
         np.testing.assert_allclose(result.token_probs, [step[0].prob for step in result.topk])
@@ -53,7 +54,7 @@ def test_greedy_equals_batched_greedy(session: InferenceSession) -> None:
             model, torch.tensor([ids]), torch.tensor([len(ids)]), max_len=2 * len(ids) + 10
         )
         assert [session.checkpoint.tgt_vocab.id(t) for t in result.output_tokens] == [*expected_ids[0], EOS_ID]
-        np.testing.assert_allclose(result.alpha, expected_alpha[0].numpy(), atol=1e-6)
+        np.testing.assert_allclose(alpha_of(result), expected_alpha[0].numpy(), atol=1e-6)
 
 
 def test_greedy_learned_the_toy_task(session: InferenceSession) -> None:
@@ -81,10 +82,11 @@ def test_beam_returns_sorted_finished_hypotheses_each_with_its_alpha(session: In
     for h in hyps:
         assert h.finished and h.tokens[-1] == EOS
         assert h.score == pytest.approx(h.log_prob / len(h.tokens) ** 0.7)
-        assert h.alpha.shape == (len(h.tokens), 4)
-        np.testing.assert_allclose(h.alpha.sum(1), 1.0, atol=1e-5)
+        assert alpha_of(h).shape == (len(h.tokens), 4)
+        np.testing.assert_allclose(alpha_of(h).sum(1), 1.0, atol=1e-5)
     assert len({h.tokens for h in hyps}) == len(hyps)
-    assert not np.array_equal(hyps[0].alpha[:2], hyps[-1].alpha[:2]) or hyps[0].tokens[:2] == hyps[-1].tokens[:2]
+    first, last = hyps[0], hyps[-1]
+    assert not np.array_equal(alpha_of(first)[:2], alpha_of(last)[:2]) or first.tokens[:2] == last.tokens[:2]
 
 
 def test_forced_probabilities_equal_teacher_forced_softmax(session: InferenceSession) -> None:
@@ -97,7 +99,7 @@ def test_forced_probabilities_equal_teacher_forced_softmax(session: InferenceSes
         logits, alphas = session.model(torch.tensor([src_ids]), torch.tensor([3]), torch.tensor([[BOS_ID, *tgt_ids]]))
     probs = torch.softmax(logits[0], -1)[torch.arange(4), torch.tensor([*tgt_ids, EOS_ID])]
     np.testing.assert_allclose(result.token_probs, probs.numpy(), atol=1e-5)
-    np.testing.assert_allclose(result.alpha, alphas[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(alpha_of(result), alphas[0].numpy(), atol=1e-6)
 
 
 def test_sampling_is_deterministic_per_seed(session: InferenceSession) -> None:
@@ -161,11 +163,11 @@ def test_steps_stream_before_the_result(session: InferenceSession) -> None:
     assert steps[0].topk[0].prob >= steps[0].topk[1].prob >= steps[0].topk[2].prob
     assert steps[0].state.shape == (session.model.config.hidden_dim,)
     with pytest.raises(ValueError):
-        steps[0].alpha[0] = 1.0  # read-only
-    alpha = steps[1].alpha
+        alpha_of(steps[0])[0] = 1.0  # read-only
+    alpha = alpha_of(steps[1])
     assert steps[1].entropy == pytest.approx(float(-(alpha * np.log(alpha)).sum()), rel=1e-5)
-    np.testing.assert_array_equal(result.alpha, np.stack([s.alpha for s in steps]))
-    for matrix in (result.alpha, result.scores, result.context, result.states):  # fresh, whole, frozen
+    np.testing.assert_array_equal(alpha_of(result), np.stack([alpha_of(s) for s in steps]))
+    for matrix in (alpha_of(result), scores_of(result), result.context, result.states):  # fresh, whole, frozen
         assert matrix.flags.c_contiguous and matrix.flags.owndata and not matrix.flags.writeable
 
 
@@ -197,7 +199,7 @@ def test_records_made_at_the_end_equal_the_streamed_ones(session: InferenceSessi
             np.testing.assert_allclose(getattr(a, field), getattr(b, field), rtol=1e-5, atol=1e-7)
             assert not getattr(a, field).flags.writeable
     ran = session.run(request)
-    np.testing.assert_allclose(ran.alpha, result.alpha, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(alpha_of(ran), alpha_of(result), rtol=1e-5, atol=1e-7)
     assert ran.output_tokens == result.output_tokens and ran.messages == result.messages
 
 
@@ -223,7 +225,7 @@ def test_steps_are_handed_out_in_runs(session: InferenceSession) -> None:
         _, runs, result = handed_out(list(session.decode_runs(request, control)))
         assert [s.step for run in runs for s in run] == list(range(31))
         assert max(len(run) for run in runs) <= most and all(run for run in runs)
-        np.testing.assert_array_equal(result.alpha, np.stack([s.alpha for run in runs for s in run]))
+        np.testing.assert_array_equal(alpha_of(result), np.stack([alpha_of(s) for run in runs for s in run]))
 
 
 class ScriptedGate:

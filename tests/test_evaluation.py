@@ -239,6 +239,17 @@ def test_quality_plot_redraws_exports_svg_and_tears_down_twice(qtbot: QtBot, tmp
     widget.set_report(report)  # a second report replaces the first, legend included
     assert len(widget._legend.items) == 2
     widget.export(tmp_path / "q.svg")
-    assert "BLEU" in (tmp_path / "q.svg").read_text(encoding="utf-8")
+    svg = (tmp_path / "q.svg").read_text(encoding="utf-8")
+    assert "quality against source length" in svg and "<path" in svg  # the title; labels are outlines
+    assert "<text" not in svg and "<image" not in svg
     widget.teardown()
     widget.teardown()
+
+
+def test_a_model_without_attention_gets_no_aer_or_entropy(tiny_none_model_path: Path) -> None:
+    """Its placeholder weights are no attention: nothing is scored from them."""
+    from models import load_any
+
+    report = evaluate_model(load_any(tiny_none_model_path), _toy_pairs(12, seed=4), batch_size=6)
+    assert report.overall.aer is None and report.overall.entropy is None
+    assert report.overall.bleu is not None  # the translation itself is still scored

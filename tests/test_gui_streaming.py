@@ -13,7 +13,7 @@ from engine import DecodeResult, StepRecord
 from gui.app import create_window
 from gui.panels.context_view import ContextInspector, cosine_similarity
 from gui.window.main_window import MainWindow
-from tests.fakes import decode_start, fake_result, step_records
+from tests.fakes import alpha_of, decode_start, fake_result, step_records
 
 DECODE_TIMEOUT_MS = 30_000
 STEP_DELAY_S = 0.3  # long enough for several looks at the window between two steps
@@ -117,7 +117,7 @@ def check_panels_show(window: MainWindow, record: StepRecord, steps_so_far: int)
     """Every panel shows `record`'s step with the engine's numbers for it."""
     i = record.step
     assert panels_step(window) == {i}
-    np.testing.assert_allclose(window.heatmap.image_data()[i], record.alpha, rtol=1e-6)
+    np.testing.assert_allclose(window.heatmap.image_data()[i], alpha_of(record), rtol=1e-6)
     np.testing.assert_allclose(window.inspector.current_context(), record.context, rtol=1e-6)
     np.testing.assert_allclose(window.inspector.contributions().sum(axis=0), record.context, atol=1e-5)
     assert len(window.inspector.pca_points()[1]) == steps_so_far

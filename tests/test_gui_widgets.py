@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage
-from PySide6.QtWidgets import QGraphicsItem, QWidget
+from PySide6.QtWidgets import QWidget
 
-from gui.export.render import render_result
 from gui.matrix.colour_bar import ColourBar, nice_ticks, tick_label
 from gui.matrix.heatmap import HeatmapWidget, score_levels, thinning_step
 from gui.matrix.matrix_image import MatrixImage
@@ -30,7 +27,7 @@ from gui.panels.topk_view import TopKPanel
 from gui.panels.transport_bar import PAUSE_SHOWN_MS, PAUSE_TEXT, PLAY_TEXT, TransportBar
 from gui.style.fonts import alpha_symbol
 from gui.style.theme import get_theme, lookup_table
-from tests.fakes import EN_SOURCE, HI_OUTPUT, fake_result, step_records
+from tests.fakes import EN_SOURCE, HI_OUTPUT, alpha_of, fake_result, scores_of, step_records
 
 WORDS = ["turn", "off", "the", "lights", "please", "in", "kitchen", "now"]
 HINDI = ["लाइट", "बंद", "करो", "कृपया", "रसोई", "में", "अभी", "क्षत्रिय"]
@@ -82,7 +79,7 @@ def view_point(widget: HeatmapWidget, step: int, source_index: int) -> QPoint:
 def test_set_result_shows_alpha_and_labels(heatmap: HeatmapWidget) -> None:
     result = fake_result()
     heatmap.set_result(result)
-    np.testing.assert_allclose(heatmap.image_data(), result.alpha)
+    np.testing.assert_allclose(heatmap.image_data(), alpha_of(result))
     assert heatmap.image_data().dtype == np.float32
     assert heatmap.axis_labels() == (list(EN_SOURCE), list(HI_OUTPUT))
 
@@ -95,7 +92,7 @@ def test_streamed_rows_appear_after_the_timer_flush(heatmap: HeatmapWidget, qtbo
     heatmap.append_steps(records[1:3])
     assert heatmap.image_data().shape[0] == 0  # nothing painted per step
     qtbot.waitUntil(lambda: heatmap.image_data().shape[0] == 3, timeout=2000)
-    np.testing.assert_allclose(heatmap.image_data(), result.alpha[:3])
+    np.testing.assert_allclose(heatmap.image_data(), alpha_of(result)[:3])
     assert heatmap.axis_labels() == (list(EN_SOURCE), list(HI_OUTPUT[:3]))
 
 
@@ -174,7 +171,7 @@ def test_append_steps_rejects_a_row_of_the_wrong_length(heatmap: HeatmapWidget) 
 
 def test_appended_rows_draw_non_finite_weights_transparent(heatmap: HeatmapWidget, qtbot) -> None:
     result = fake_result()
-    alpha = result.alpha.copy()
+    alpha = alpha_of(result).copy()
     alpha[1, 0], alpha[2, 1] = np.inf, -np.inf
     records = [r._replace(alpha=row) for r, row in zip(step_records(result), alpha, strict=True)]
     heatmap.begin(result.source_tokens, capacity_rows=len(records))
@@ -189,8 +186,8 @@ def test_scores_mode_shows_e_on_a_symmetric_scale(heatmap: HeatmapWidget) -> Non
     result = fake_result()
     heatmap.set_result(result)
     heatmap.set_mode("scores")
-    np.testing.assert_allclose(heatmap.image_data(), result.scores)
-    bound = float(np.abs(result.scores).max())
+    np.testing.assert_allclose(heatmap.image_data(), scores_of(result))
+    bound = float(np.abs(scores_of(result)).max())
     np.testing.assert_allclose(heatmap._image.getLevels(), (-bound, bound), rtol=1e-6)
     heatmap.set_mode("alpha")
     np.testing.assert_allclose(heatmap._image.getLevels(), (0.0, 1.0))
@@ -207,10 +204,10 @@ def test_transposed_shows_alpha_transpose(heatmap: HeatmapWidget) -> None:
     result = fake_result()
     heatmap.set_result(result)
     heatmap.set_transposed(True)
-    np.testing.assert_allclose(heatmap.image_data(), result.alpha.T)
+    np.testing.assert_allclose(heatmap.image_data(), alpha_of(result).T)
     assert heatmap.axis_labels() == (list(EN_SOURCE), list(HI_OUTPUT))
     heatmap.set_transposed(False)
-    np.testing.assert_allclose(heatmap.image_data(), result.alpha)
+    np.testing.assert_allclose(heatmap.image_data(), alpha_of(result))
 
 
 # -- heatmap: mouse ---------------------------------------------------------------------------
@@ -222,7 +219,7 @@ def test_hover_over_a_cell_reads_its_values(heatmap: HeatmapWidget, qtbot, trans
     qtbot.mouseMove(heatmap.graphics_view().viewport(), view_point(heatmap, 2, 3))
     qtbot.waitUntil(lambda: heatmap.hover_text() != "", timeout=2000)
     text = heatmap.hover_text()
-    for part in ("करो", "lights", f"{result.alpha[2, 3]:.3f}", f"{result.scores[2, 3]:.3f}"):
+    for part in ("करो", "lights", f"{alpha_of(result)[2, 3]:.3f}", f"{scores_of(result)[2, 3]:.3f}"):
         assert part in text
     assert heatmap._readout.text() == text  # visible, not just stored
 
@@ -287,28 +284,6 @@ def test_theme_and_zoom_change_the_look(heatmap: HeatmapWidget) -> None:
         heatmap.set_theme("sepia")
 
 
-def test_export_png_has_the_requested_width(heatmap: HeatmapWidget, tmp_path: Path) -> None:
-    heatmap.set_result(fake_result())
-    heatmap.export_png(tmp_path / "h.png", width=640)
-    image = QImage(str(tmp_path / "h.png"))
-    view = heatmap.graphics_view()
-    assert not image.isNull() and image.width() == 640
-    assert abs(image.height() - 640 * view.height() / view.width()) <= 1
-
-
-def test_export_svg_keeps_devanagari_text(heatmap: HeatmapWidget, tmp_path: Path) -> None:
-    heatmap.set_result(fake_result())
-    heatmap.export_svg(tmp_path / "h.svg")
-    root = ET.parse(tmp_path / "h.svg").getroot()
-    texts = ["".join(node.itertext()).strip() for node in root.iter("{http://www.w3.org/2000/svg}text")]
-    assert "लाइट" in texts and "lights" in texts
-    # The axis titles are cached on screen; in the file they are text too, and the matrix the only bitmap.
-    assert "source" in texts and "output" in texts
-    assert len(list(root.iter("{http://www.w3.org/2000/svg}image"))) == 1
-    cached = [i for i in heatmap.graphics_view().scene().items() if i.cacheMode() != QGraphicsItem.CacheMode.NoCache]
-    assert len(cached) == 2  # the two titles, cached again after the export
-
-
 def test_to_image_for_the_clipboard(heatmap: HeatmapWidget) -> None:
     heatmap.set_result(fake_result())
     image = heatmap.to_image()
@@ -322,23 +297,6 @@ def test_teardown_twice_is_harmless(qtbot) -> None:
     widget.teardown()
     widget.teardown()
     widget.flush()  # a late timer tick after teardown must not touch released items
-
-
-@pytest.mark.parametrize("suffix", [".png", ".svg"])
-def test_render_result_writes_the_file(qtbot, tmp_path: Path, suffix: str) -> None:
-    target = tmp_path / f"out{suffix}"
-    render_result(fake_result(), target, width=800, height=600)
-    if suffix == ".png":
-        image = QImage(str(target))
-        assert (image.width(), image.height()) == (800, 600)
-    else:
-        assert "लाइट" in target.read_text(encoding="utf-8")
-        ET.parse(target)
-
-
-def test_render_result_rejects_other_suffixes(qtbot, tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
-        render_result(fake_result(), tmp_path / "out.jpg")
 
 
 # -- context inspector ----------------------------------------------------------------------------
@@ -388,7 +346,7 @@ def test_pca_labels_follow_the_source_and_are_reused(inspector: ContextInspector
             made = len([i for i in inspector._pca_plot.items if isinstance(i, pg.TextItem)])  # noqa: SLF001
         texts = [item.toPlainText() for item in shown()]
         assert len(texts) == len(words) and set(texts) - {""} <= set(words)
-        assert words[int(np.argmax(result.alpha[0]))] in texts  # the most attended word always has its label
+        assert words[int(np.argmax(alpha_of(result)[0]))] in texts  # the most attended word always has its label
     assert len([i for i in inspector._pca_plot.items if isinstance(i, pg.TextItem)]) == made  # noqa: SLF001
 
 
@@ -452,9 +410,13 @@ def test_cosine_matrix_diagonal_is_one(inspector: ContextInspector) -> None:
 def test_fixed_context_note_only_for_the_no_attention_model(inspector: ContextInspector) -> None:
     inspector.set_result(fake_result())
     assert inspector.fixed_context_note() == ""
-    inspector.set_result(fake_result(fixed_context=True))
+    same = fake_result()
+    same = same._replace(context=np.repeat(same.context[:1], len(same.context), axis=0))  # one c, α given
+    inspector.set_result(same)
     assert inspector.fixed_context_note() == FIXED_CONTEXT_NOTE
     assert "fixed-vector bottleneck" in FIXED_CONTEXT_NOTE
+    inspector.set_result(fake_result(fixed_context=True))  # no α at all: the decomposition does not apply
+    assert "does not apply" in inspector.fixed_context_note()
 
 
 def test_inspector_theme_zoom_and_out_of_range_steps(inspector: ContextInspector) -> None:
@@ -580,9 +542,9 @@ def test_colour_bar_takes_each_decodes_score_scale(heatmap: HeatmapWidget) -> No
     heatmap.set_mode("scores")
     for scale in (1.0, 7.0):
         result = fake_result()
-        result = result._replace(scores=result.scores * scale)
+        result = result._replace(scores=scores_of(result) * scale)
         heatmap.set_result(result)
-        assert heatmap._colorbar.levels() == pytest.approx(score_levels(result.scores))
+        assert heatmap._colorbar.levels() == pytest.approx(score_levels(scores_of(result)))
     assert heatmap._colorbar.title() == "score e"
 
 

@@ -24,6 +24,7 @@ from engine.evaluation import evaluate_cli
 from models import BOS_ID, Checkpoint, CheckpointError, detect, import_foreign, load_any, load_checkpoint
 from models.foreign import ForeignSeq2Seq, ForeignTokenizer
 from models.importers import convert_cli, joeynmt, opennmt, pytorch_tutorial, yaml_config
+from tests.fakes import alpha_of
 
 DATA = Path(__file__).parent / "data"
 # (fixture, kind, what to open, max steps the toolkit decoded, its special-token names → ours)
@@ -119,7 +120,7 @@ def test_beam_width_one_follows_greedy() -> None:
     plain = session.run(DecodeRequest(2, "w4 w0 w7 w7 w9"))
     assert beam.output_tokens == plain.output_tokens
     wide = session.run(DecodeRequest(3, "w4 w0 w7 w7 w9", strategy="beam", beam_width=3))
-    assert wide.hypotheses and wide.alpha.shape[1] == len(wide.source_tokens)
+    assert wide.hypotheses and alpha_of(wide).shape[1] == len(wide.source_tokens)
 
 
 def test_never_generated_tokens_get_no_probability() -> None:

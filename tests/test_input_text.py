@@ -22,6 +22,7 @@ from gui.files.settings_store import SettingsStore
 from gui.window.main_window import MainWindow
 from models.hygiene import MAX_SOURCE_CHARS
 from models.tokens import Tokenizer
+from tests.fakes import alpha_of
 from tests.test_gui_app import DECODE_TIMEOUT_MS, _dispose
 
 TEN_THOUSAND_WORDS = " ".join(f"w{i % 12}" for i in range(10_000))
@@ -50,8 +51,8 @@ def session(tiny_model_path: Path) -> InferenceSession:
 
 def check_decode(result: DecodeResult) -> None:
     """What every successful decode must be: one α row per output token, over exactly the tokens read."""
-    assert result.alpha.shape == (len(result.output_tokens), len(result.source_tokens))
-    np.testing.assert_allclose(result.alpha.sum(axis=1), 1.0, rtol=1e-5)
+    assert alpha_of(result).shape == (len(result.output_tokens), len(result.source_tokens))
+    np.testing.assert_allclose(alpha_of(result).sum(axis=1), 1.0, rtol=1e-5)
     assert all(t and t.isprintable() for t in result.source_tokens), result.source_tokens
     assert isinstance(result.text, str)
 

@@ -13,6 +13,7 @@ import pytest
 
 from engine import DecodeRequest, DecodeResult, InferenceSession, inspect_cli
 from main import main
+from tests.fakes import alpha_of, scores_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,8 +38,8 @@ def test_json_output_agrees_with_the_engine(
     assert data["output_tokens"] == list(expected.output_tokens) and data["text"] == expected.text
     assert data["source_tokens"] == ["w1", "w2", "w3", "zz"]
     assert data["unknown_tokens"] == [{"position": 3, "token": "zz"}]
-    np.testing.assert_allclose(data["alpha"], expected.alpha)
-    np.testing.assert_allclose(data["scores"], expected.scores)
+    np.testing.assert_allclose(data["alpha"], alpha_of(expected))
+    np.testing.assert_allclose(data["scores"], scores_of(expected))
     np.testing.assert_allclose(data["context"], expected.context)
     np.testing.assert_allclose(data["token_probs"], expected.token_probs)
     assert [c["token"] for c in data["topk"][0]] == [c.token for c in expected.topk[0]]
@@ -65,7 +66,7 @@ def test_csv_output_is_alpha_with_token_headers(tiny_model_path: Path, tmp_path:
     rows = list(csv.reader((tmp_path / "r.csv").read_text(encoding="utf-8").splitlines()))
     assert rows[0] == ["output\\source", *expected.source_tokens]
     assert [r[0] for r in rows[1:]] == list(expected.output_tokens)
-    np.testing.assert_allclose([[float(x) for x in r[1:]] for r in rows[1:]], expected.alpha, rtol=1e-7)
+    np.testing.assert_allclose([[float(x) for x in r[1:]] for r in rows[1:]], alpha_of(expected), rtol=1e-7)
 
 
 @pytest.mark.parametrize("suffix", [".png", ".svg"])

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from gui.matrix.heatmap import HeatmapWidget, _window
 from gui.window.main_window import MainWindow
-from tests.fakes import fake_result
+from tests.fakes import alpha_of, fake_result
 from tests.test_gui_app import make_window  # noqa: F401 (a fixture)
 from tests.test_gui_widgets import big_result
 
@@ -94,7 +94,7 @@ def test_the_step_and_its_strongest_source_word_stand_out(qtbot: QtBot) -> None:
     heatmap.set_result(result)
     for i in range(len(result.output_tokens)):
         heatmap.select_step(i)
-        j = int(np.argmax(result.alpha[i]))
+        j = int(np.argmax(alpha_of(result)[i]))
         assert heatmap.focus_column() == j
         assert heatmap._top.emphasised() == j and heatmap._left.emphasised() == i
     heatmap.select_step(None)

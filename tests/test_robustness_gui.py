@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 
 from engine import DecodeRequest, InferenceSession, StepRecord
 from gui.window.main_window import MainWindow
-from tests.fakes import fail_device_moves, fail_on_step
+from tests.fakes import alpha_of, fail_device_moves, fail_on_step, scores_of
 from tests.test_gui_app import DECODE_TIMEOUT_MS, make_window, type_source  # noqa: F401 (a fixture)
 
 WindowFactory = Callable[..., MainWindow]
@@ -231,8 +231,8 @@ def check_final_view(window: MainWindow, model: Path) -> None:
         options["target"] = window.source_panel.target_text()
     expected = InferenceSession.open(model, "cpu").run(DecodeRequest(1, window.source_panel.source_text(), **options))
     assert result.source_tokens == expected.source_tokens and result.output_tokens == expected.output_tokens
-    np.testing.assert_allclose(result.alpha, expected.alpha, rtol=0, atol=1e-6)
-    matrix = result.alpha if window.transport.heatmap_mode() == "alpha" else result.scores
+    np.testing.assert_allclose(alpha_of(result), alpha_of(expected), rtol=0, atol=1e-6)
+    matrix = alpha_of(result) if window.transport.heatmap_mode() == "alpha" else scores_of(result)
     shown = window.heatmap.image_data()
     np.testing.assert_array_equal(shown, matrix.T if window.transport.transpose.isChecked() else matrix)
     assert window.heatmap.axis_labels() == (list(result.source_tokens), list(result.output_tokens))

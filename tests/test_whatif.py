@@ -17,8 +17,10 @@ from engine import (
     InputError,
     MaskSource,
     PinStep,
+    align,
     alpha_difference,
     changed_positions,
+    changed_sides,
     reweighted_row,
     step_labels,
     whatif_options,
@@ -26,6 +28,7 @@ from engine import (
 from engine.whatif.alpha_edits import StepEdits
 from main import main
 from models import EOS
+from tests.fakes import alpha_of
 
 SOURCE = "w1 w2 w3 w4"
 
@@ -46,14 +49,14 @@ def whatif(session: InferenceSession, original: DecodeResult, *edits: object, ta
 
 def assert_consistent(result: DecodeResult) -> None:
     """Rows sum to 1 and c_i is built from the (edited) weights."""
-    np.testing.assert_allclose(result.alpha.sum(1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(alpha_of(result).sum(1), 1.0, atol=1e-6)
     np.testing.assert_allclose(result.context, result.alpha @ result.encoder_states, atol=1e-5)
 
 
 # -- interventions ---------------------------------------------------------------------------
 def test_zeroing_a_source_word_leaves_its_column_zero(session: InferenceSession, original: DecodeResult) -> None:
     edited = whatif(session, original, MaskSource(1))
-    assert np.all(edited.alpha[:, 1] == 0.0)
+    assert np.all(alpha_of(edited)[:, 1] == 0.0)
     assert_consistent(edited)
     assert edited.interventions == (MaskSource(1),)
     assert edited.output_tokens != original.output_tokens  # the reversal needs w2
@@ -62,16 +65,16 @@ def test_zeroing_a_source_word_leaves_its_column_zero(session: InferenceSession,
 def test_pin_gives_one_hot_and_earlier_steps_are_unchanged(session: InferenceSession, original: DecodeResult) -> None:
     edited = whatif(session, original, PinStep(2, 0))
     assert edited.output_tokens[:2] == original.output_tokens[:2]
-    np.testing.assert_array_equal(edited.alpha[:2], original.alpha[:2])
+    np.testing.assert_array_equal(alpha_of(edited)[:2], alpha_of(original)[:2])
     np.testing.assert_array_equal(edited.token_probs[:2], original.token_probs[:2])
-    np.testing.assert_array_equal(edited.alpha[2], [1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(alpha_of(edited)[2], [1.0, 0.0, 0.0, 0.0])
     assert_consistent(edited)
 
 
 def test_edited_row_is_used_normalised(session: InferenceSession, original: DecodeResult) -> None:
     edited = whatif(session, original, EditRow(1, (1.0, 0.0, 3.0, 0.0)))
-    np.testing.assert_array_equal(edited.alpha[:1], original.alpha[:1])
-    np.testing.assert_allclose(edited.alpha[1], [0.25, 0.0, 0.75, 0.0], atol=1e-7)
+    np.testing.assert_array_equal(alpha_of(edited)[:1], alpha_of(original)[:1])
+    np.testing.assert_allclose(alpha_of(edited)[1], [0.25, 0.0, 0.75, 0.0], atol=1e-7)
     assert_consistent(edited)
 
 
@@ -79,13 +82,13 @@ def test_whatif_on_a_beam_result_forces_its_prefix(session: InferenceSession) ->
     beam = session.run(DecodeRequest(1, SOURCE, strategy="beam", beam_width=3))
     edited = session.run(DecodeRequest(2, SOURCE, **whatif_options(beam, (PinStep(2, 3),))))
     assert edited.output_tokens[:2] == beam.output_tokens[:2]
-    np.testing.assert_allclose(edited.alpha[:2], beam.alpha[:2], atol=1e-5)  # batched beam rows vs one row
+    np.testing.assert_allclose(alpha_of(edited)[:2], alpha_of(beam)[:2], atol=1e-5)  # batched beam rows vs one row
 
 
 def test_score_temperature_near_zero_gives_one_hot_rows(session: InferenceSession, original: DecodeResult) -> None:
     edited = whatif(session, original, tau=1e-4)
-    one_hot = np.eye(4)[edited.alpha.argmax(1)]
-    np.testing.assert_allclose(edited.alpha, one_hot, atol=1e-6)
+    one_hot = np.eye(4)[alpha_of(edited).argmax(1)]
+    np.testing.assert_allclose(alpha_of(edited), one_hot, atol=1e-6)
     assert_consistent(edited)
 
 
@@ -100,26 +103,27 @@ def test_temperature_applies_to_the_masked_scores() -> None:
     scores = torch.tensor([[2.0, 1.0, 0.5]])
     alpha = torch.softmax(scores, -1)
     mask = torch.ones(1, 3, dtype=torch.bool)
-    edit = StepEdits((MaskSource(0),), 0.5, 3, softmax_weights=True)(0)
+    edit = StepEdits((MaskSource(0),), 0.5, 3)(0)
     assert edit is not None
     expected = torch.softmax(torch.tensor([[-float("inf"), 2.0, 1.0]]), -1)
     torch.testing.assert_close(edit(scores, alpha, mask), expected)
 
 
-def test_masking_without_attention_falls_back_to_uniform() -> None:
-    """The no-attention model's α is one-hot on the last word; masking that word spreads it evenly."""
-    alpha = torch.tensor([[0.0, 0.0, 1.0]])
-    edits = StepEdits((MaskSource(2),), 0.5, 3, softmax_weights=False)
-    edit = edits(0)
-    assert edit is not None and edits.notes  # temperature is reported as ineffective
-    torch.testing.assert_close(
-        edit(torch.zeros(1, 3), alpha, torch.ones(1, 3, dtype=torch.bool)), torch.tensor([[0.5, 0.5, 0.0]])
-    )
+def test_edits_on_a_model_without_attention_are_refused(tiny_none_model_path: Path) -> None:
+    """No α to edit: masks, pins, rows and the score temperature say they need attention."""
+    session = InferenceSession.open(tiny_none_model_path, "cpu")
+    for options in (
+        {"interventions": (MaskSource(0),)},
+        {"interventions": (PinStep(0, 1),)},
+        {"score_temperature": 0.5},
+    ):
+        with pytest.raises(InputError, match="no attention"):
+            session.run(DecodeRequest(1, SOURCE, **options))  # type: ignore[arg-type]
 
 
 def test_untouched_steps_get_no_hook_and_an_explicit_row_wins() -> None:
-    edits = StepEdits((PinStep(3, 0), MaskSource(0)), 1.0, 2, softmax_weights=True)
-    assert edits(0) is not None and StepEdits((PinStep(3, 0),), 1.0, 2, softmax_weights=True)(0) is None
+    edits = StepEdits((PinStep(3, 0), MaskSource(0)), 1.0, 2)
+    assert edits(0) is not None and StepEdits((PinStep(3, 0),), 1.0, 2)(0) is None
     edit = edits(3)
     assert edit is not None
     ones = torch.ones(1, 2, dtype=torch.bool)
@@ -192,7 +196,8 @@ def test_perturbation_table_has_a_row_per_word(session: InferenceSession) -> Non
     assert [r.word for r in rows] == ["w1", "w2", "zz"] and [r.position for r in rows] == [0, 1, 2]
     by_word = {r.word: r for r in rows}
     assert by_word["zz"].output_tokens == result.output_tokens and by_word["zz"].changed_positions == ()
-    assert by_word["w1"].changed_positions and by_word["w1"].source_tokens == ("w2", "zz")
+    w1 = by_word["w1"]
+    assert (w1.changed_positions or w1.lost_positions) and w1.source_tokens == ("w2", "zz")
     plain = session.run(DecodeRequest(2, "w2 zz"))
     assert by_word["w1"].output_tokens == plain.output_tokens
     assert len(by_word["w1"].max_delta_alpha) == len(plain.output_tokens)
@@ -213,8 +218,31 @@ def test_alpha_difference_aligns_by_step_and_pads_with_nan() -> None:
     assert diff.shape == (2, 3)
     np.testing.assert_allclose(diff[0, :2], [-0.3, -0.2])
     assert np.isnan(diff[0, 2]) and np.isnan(diff[1]).all()
-    assert changed_positions(("a", "b", "c"), ("a", "x")) == (1, 2)
+    assert changed_positions(("a", "b", "c"), ("a", "x")) == (1,)  # c is lost, not a change of x
+    assert changed_sides(("a", "b", "c"), ("a", "x")) == ((1, 2), (1,))
     assert step_labels(("a", "b"), ("a", "x", "y")) == ["a", "b → x", "– → y"]
+
+
+def test_an_inserted_word_marks_only_itself() -> None:
+    """Aligned by edit distance: one word in, one word marked (not every word after it)."""
+    before, after = ("turn", "off", "the", "lights", EOS), ("turn", "off", "all", "the", "lights", EOS)
+    assert align(before, after) == ((0, 0), (1, 1), (None, 2), (2, 3), (3, 4), (4, 5))
+    assert changed_sides(before, after) == ((), (2,))
+    assert changed_sides(after, before) == ((2,), ())
+    assert step_labels(before, after) == ["turn", "off", "– → all", "the", "lights", EOS]
+
+
+def test_difference_rows_follow_the_alignment() -> None:
+    before = np.array([[1.0, 0.0], [0.0, 1.0]])
+    after = np.array([[0.9, 0.1], [0.5, 0.5], [0.0, 1.0]])  # a row inserted in the middle
+    rows = align(("a", "b"), ("a", "x", "b"))
+    diff = alpha_difference(before, after, rows)
+    np.testing.assert_allclose(diff[[0, 2]], [[-0.1, 0.1], [0.0, 0.0]], atol=1e-12)
+    assert np.isnan(diff[1]).all()  # the inserted step has nothing to compare with
+    columns = align(("p", "q"), ("p", "new", "q"))
+    wide = alpha_difference(before, np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]), None, columns)
+    np.testing.assert_allclose(wide[:, [0, 2]], 0.0)
+    assert np.isnan(wide[:, 1]).all()
 
 
 # -- inspect CLI -----------------------------------------------------------------------------
@@ -241,7 +269,7 @@ def test_inspect_score_temperature_and_perturb(tiny_model_path: Path, tmp_path: 
     alpha = np.array(data["alpha"])
     np.testing.assert_allclose(alpha.max(1), 1.0, atol=1e-6)
     assert [p["word"] for p in data["perturbations"]] == SOURCE.split()
-    assert all(p["changed_positions"] for p in data["perturbations"])
+    assert all(p["changed_positions"] or p["lost_positions"] for p in data["perturbations"])
 
 
 def test_inspect_rejects_malformed_edits(tiny_model_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

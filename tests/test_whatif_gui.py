@@ -11,12 +11,13 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from engine import DecodeResult, EditRow, MaskSource, alpha_difference
+from engine import DecodeResult, EditRow, MaskSource, align, alpha_difference
 from gui.bridge.engine_controller import EngineController
 from gui.tools.beam_view import BeamExplorer, node_path, tree_layout
 from gui.tools.compare_view import CompareView
 from gui.tools.perturbation_table import PerturbationPanel
 from gui.tools.whatif_panel import WhatIfPanel
+from tests.fakes import alpha_of
 from tests.orphans import collector_paused, orphaned_graphics_items
 
 WAIT_MS = 20_000
@@ -69,8 +70,9 @@ def test_zero_word_button_shows_the_difference(qtbot: QtBot, engine: EngineContr
         qtbot.mouseClick(panel.zero_button, Qt.MouseButton.LeftButton)
     edited: DecodeResult = blocker.args[0]
     assert edited is panel.edited and edited.interventions == (MaskSource(1),)
-    assert np.all(edited.alpha[:, 1] == 0)
-    expected = alpha_difference(original.alpha, edited.alpha)
+    assert np.all(alpha_of(edited)[:, 1] == 0)
+    rows = align(original.output_tokens, edited.output_tokens)
+    expected = alpha_difference(alpha_of(original), alpha_of(edited), rows)
     np.testing.assert_allclose(panel.diff.image_data(), expected.astype(np.float32), equal_nan=True)
     low, high = panel.diff.levels()
     assert low == -high and high == pytest.approx(np.nanmax(np.abs(expected)), rel=1e-6)
@@ -87,7 +89,7 @@ def test_pin_and_row_editor(qtbot: QtBot, engine: EngineController, panel: WhatI
     with qtbot.waitSignal(panel.result_ready, timeout=WAIT_MS) as blocker:
         qtbot.mouseClick(panel.pin_button, Qt.MouseButton.LeftButton)
     np.testing.assert_array_equal(blocker.args[0].alpha[1], [1.0, 0.0, 0.0])
-    np.testing.assert_array_equal(blocker.args[0].alpha[0], original.alpha[0])
+    np.testing.assert_array_equal(alpha_of(blocker.args[0])[0], alpha_of(original)[0])
     assert panel.row_editor.row() == (1.0, 0.0, 0.0)  # the editor shows the step's explicit row
     panel.row_editor.set_weight(0, 0.4)  # "drag" one weight down: the others fill the rest
     assert panel.row_editor.row() == pytest.approx((0.4, 0.3, 0.3))
@@ -153,7 +155,7 @@ def test_beam_view_lists_the_hypotheses(qtbot: QtBot, engine: EngineController) 
     assert len(texts) == len(result.hypotheses) >= 2
     assert all(" ".join(h.tokens) in text for h, text in zip(result.hypotheses, texts, strict=True))
     widget.hypotheses.setCurrentRow(1)
-    np.testing.assert_allclose(widget.heatmap.image_data(), result.hypotheses[1].alpha)
+    np.testing.assert_allclose(widget.heatmap.image_data(), alpha_of(result.hypotheses[1]))
     finished = [n for n in result.beam_tree if n.status == "finished"]
     assert {node_path(result.beam_tree, n.index) for n in finished} == {h.tokens for h in result.hypotheses}
     assert tree_layout(result.beam_tree).shape == (len(result.beam_tree), 2)
@@ -171,8 +173,11 @@ def test_compare_two_inputs_in_sync(qtbot: QtBot, engine: EngineController, tiny
             qtbot.mouseClick(view.compare_button, Qt.MouseButton.LeftButton)
         b: DecodeResult = blocker.args[0]
         assert b.source_tokens == ("w1", "w2", "w4", "w5")
-        np.testing.assert_allclose(view.b_map.image_data(), b.alpha)
-        np.testing.assert_allclose(view.diff.image_data(), alpha_difference(a.alpha, b.alpha), equal_nan=True)
+        np.testing.assert_allclose(view.b_map.image_data(), alpha_of(b))
+        rows, columns = align(a.output_tokens, b.output_tokens), align(a.source_tokens, b.source_tokens)
+        expected = alpha_difference(alpha_of(a), alpha_of(b), rows, columns)  # aligned by edit distance
+        np.testing.assert_allclose(view.diff.image_data(), expected, equal_nan=True)
+        assert view.diff.axis_labels()[0] == ["w1", "w2", "w3 → w4", "– → w5"]
         view.a_map.step_selected.emit(2)  # as a click in A would
         assert view.b_map.selected_step() == 2 and view.diff.selected_step() == 2
     finally:

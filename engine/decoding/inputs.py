@@ -13,7 +13,7 @@ import math
 from dataclasses import replace
 from typing import NamedTuple
 
-from engine.requests import PERTURB_MODES, STRATEGIES, DecodeRequest, InputError, problems
+from engine.requests import NEEDS_ATTENTION, PERTURB_MODES, STRATEGIES, DecodeRequest, InputError, problems
 from models import MAX_SOURCE_CHARS, UNK, Checkpoint, shown_token, shown_value
 
 __all__ = ["InputError", "PreparedRequest", "prepare_request"]
@@ -41,8 +41,14 @@ def prepare_request(
     ckpt: Checkpoint,
     max_source_tokens: int = MAX_SOURCE_TOKENS,
     max_output_tokens: int = MAX_OUTPUT_TOKENS,
+    attention: bool = True,
 ) -> PreparedRequest:
-    """Validate `request` and tokenise its text; raises InputError with a readable message."""
+    """Validate `request` and tokenise its text; raises InputError with a readable message.
+
+    `attention` False: the model has none, so edits of α (and the score temperature) cannot apply.
+    """
+    if not attention and (request.interventions or request.score_temperature != 1.0):
+        raise InputError(NEEDS_ATTENTION)
     messages: list[str] = []
     request = _cut_source(request, messages)
     _check_options(request)

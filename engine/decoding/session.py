@@ -123,7 +123,8 @@ class InferenceSession:
         """decode(), its steps in runs: tuples of consecutive StepRecords handed out together (see strategies),
         after a DecodeStart with the source and encoder states."""
         start = time.perf_counter()
-        prepared = prepare_request(request, self.checkpoint, self.max_source_tokens, self.max_output_tokens)
+        limits = (self.max_source_tokens, self.max_output_tokens)
+        prepared = prepare_request(request, self.checkpoint, *limits, attention=self.has_attention)
         prepare_thread(self.device, self.threads)
         memory = self._encode(prepared)
         begun = self._start(prepared, memory)
@@ -143,24 +144,31 @@ class InferenceSession:
             result = result._replace(perturbations=rows)
         yield result
 
-    def _matrices(self, ctx: DecodeContext, outcome: Outcome) -> tuple[np.ndarray, ...]:
+    def _matrices(
+        self, ctx: DecodeContext, outcome: Outcome
+    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray, np.ndarray]:
         """The result's α, e, c and s: the columns of the host blocks when the records are their rows (one
         block for an unwatched decode), else stacked from the records."""
         if outcome.blocks:
             blocks = outcome.blocks
             return ctx.stats.matrices(blocks[0] if len(blocks) == 1 else np.concatenate(blocks))
         records, config, width = outcome.records, self.model.config, len(ctx.prepared.source_ids)
-        return (
-            _stack([r.alpha for r in records], width),
-            _stack([r.scores for r in records], width),
-            _stack([r.context for r in records], config.enc_out_dim),
-            _stack([r.state for r in records], config.hidden_dim),
-        )
+        context = _stack([r.context for r in records], config.enc_out_dim)
+        state = _stack([r.state for r in records], config.hidden_dim)
+        if not ctx.stats.attention:
+            return None, None, context, state
+        alpha = _stack([r.alpha for r in records if r.alpha is not None], width)
+        scores = _stack([r.scores for r in records if r.scores is not None], width)
+        return alpha, scores, context, state
+
+    @property
+    def has_attention(self) -> bool:
+        """False for the plain encoder-decoder (attention "none"): no α, no e, nothing to edit."""
+        return self.model.config.attention != "none"
 
     def _edits(self, prepared: PreparedRequest) -> StepEdits:
         request, width = prepared.request, len(prepared.source_ids)
-        softmax_weights = self.model.config.attention != "none"
-        return StepEdits(tuple(request.interventions), request.score_temperature, width, softmax_weights)
+        return StepEdits(tuple(request.interventions), request.score_temperature, width)
 
     def _run_plain(self, request: DecodeRequest) -> DecodeResult:
         return self.run(replace(request, perturb="", perturb_with=""))
@@ -186,7 +194,8 @@ class InferenceSession:
     def _stats(self, prepared: PreparedRequest) -> StepStats:
         config = self.model.config
         width = (len(prepared.source_ids), config.enc_out_dim, config.hidden_dim)
-        return StepStats(prepared.request.request_id, self.checkpoint.tgt_vocab.itos, prepared.top_k, *width)
+        itos, top_k = self.checkpoint.tgt_vocab.itos, prepared.top_k
+        return StepStats(prepared.request.request_id, itos, top_k, *width, attention=self.has_attention)
 
     def _result(self, ctx: DecodeContext, outcome: Outcome, begun: DecodeStart, seconds: float) -> DecodeResult:
         prepared, records = ctx.prepared, outcome.records

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from engine.records import Candidate, StepRecord, read_only
+from models import StepOutput
 
 # Candidate(token, id, prob) from a (token, id, prob) tuple with no Python frame: a short decode makes k per step.
 _candidate = partial(tuple.__new__, Candidate)
@@ -28,15 +29,26 @@ class StepStats:
     """Column layout of the block for one request, and record building from its rows.
 
     Columns: α (T) | e (T) | c (H_enc) | s (H) | entropy of α (1) | top-k log-probs (k) | top-k ids (k)
-    | extras.  Ids travel as float32, exact below 2**24 (vocabularies are capped far lower).
+    | extras.  Ids travel as float32, exact below 2**24 (vocabularies are capped far lower).  A model
+    without attention (`attention` False) has no α and no e: those columns are left out, and its records
+    carry None for them (whatever placeholder the model computes is never shown).
     """
 
     def __init__(
-        self, request_id: int, itos: Sequence[str], top_k: int, src_len: int, enc_dim: int, hidden_dim: int
+        self,
+        request_id: int,
+        itos: Sequence[str],
+        top_k: int,
+        src_len: int,
+        enc_dim: int,
+        hidden_dim: int,
+        attention: bool = True,
     ) -> None:
         self.request_id = request_id
         self.itos = itos
         self.top_k = top_k
+        self.attention = attention
+        src_len = src_len if attention else 0
         context = 2 * src_len
         state = context + enc_dim
         self._entropy = state + hidden_dim  # a column index
@@ -45,6 +57,12 @@ class StepStats:
         self._context, self._state = slice(context, state), slice(state, self._entropy)
         self._top_lp, self._top_id = slice(top, top + top_k), slice(top + top_k, top + 2 * top_k)
         self.width = top + 2 * top_k  # a strategy's extra columns start here
+
+    def parts(self, out: StepOutput) -> tuple[Tensor, ...]:
+        """The tensors of one step (or beam step) that go into the block, in column order."""
+        if self.attention:
+            return out.alpha, out.scores, out.context, out.top
+        return out.context, out.top
 
     def to_host(
         self, parts: list[Tensor], log_probs: Tensor, extra: Sequence[Tensor] = (), side: Sequence[Tensor] = ()
@@ -72,13 +90,17 @@ class StepStats:
         """Per row, the probability in the block's first extra column (a log-probability)."""
         return np.exp(block[:, self.width]).tolist()
 
-    def matrices(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """α, e, c and s of every row, each a fresh read-only matrix (a decode's whole result at once)."""
-        columns = (self._alpha, self._scores, self._context, self._state)
-        return tuple(read_only(np.ascontiguousarray(block[:, c])) for c in columns)  # type: ignore[return-value]
+    def matrices(self, block: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray, np.ndarray]:
+        """α, e, c and s of every row, each a fresh read-only matrix (a decode's whole result at once); α and
+        e are None without attention."""
+        alpha, scores, context, state = (
+            read_only(np.ascontiguousarray(block[:, c]))
+            for c in (self._alpha, self._scores, self._context, self._state)
+        )
+        return (alpha, scores, context, state) if self.attention else (None, None, context, state)
 
-    def alpha(self, block: np.ndarray, row: int) -> np.ndarray:
-        return block[row, self._alpha]
+    def alpha(self, block: np.ndarray, row: int) -> np.ndarray | None:
+        return block[row, self._alpha] if self.attention else None
 
     def record(self, step: int, block: np.ndarray, row: int, token_id: int, prob: float) -> StepRecord:
         return self.records(block, [step], range(row, row + 1), [token_id], [prob])[0]
@@ -101,8 +123,9 @@ class StepStats:
         top_probs = np.exp(picked[:, self._top_lp]).tolist()
         if probs is None:
             probs = [candidates[0] for candidates in top_probs]
-        entropies = picked[:, self._entropy].tolist()
+        entropies = picked[:, self._entropy].tolist() if self.attention else [float("nan")] * len(rows)
         itos = self.itos
+        attention = self.attention
         return [
             StepRecord(
                 request_id=self.request_id,
@@ -111,8 +134,8 @@ class StepStats:
                 token=itos[token_id],
                 prob=prob,
                 topk=tuple(map(_candidate, zip(map(itos.__getitem__, ids), ids, candidate_probs, strict=True))),
-                alpha=block[row, self._alpha],
-                scores=block[row, self._scores],
+                alpha=block[row, self._alpha] if attention else None,
+                scores=block[row, self._scores] if attention else None,
                 context=block[row, self._context],
                 state=block[row, self._state],
                 entropy=entropy,

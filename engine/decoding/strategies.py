@@ -184,7 +184,7 @@ class _Path:
         # argmax on the logits, as models.training.batch_decode does: same ids, ties included
         self._prev = logits.argmax(-1) if self._choose is None else self._choose(i, logits)
         self._state = out.state
-        self._parts += (out.alpha, out.scores, out.context, out.top)
+        self._parts += self.ctx.stats.parts(out)
         self._logits.append(logits)
         if self._choose is not None:  # argmax's probability comes from the top-k: no gather, no ids kept
             self._chosen.append(self._prev)
@@ -300,8 +300,7 @@ class _BeamSearch:
         rows = torch.div(index, vocab, rounding_mode="floor")
         tokens = index - rows * vocab
         side = torch.stack([scores, rows.to(scores.dtype), tokens.to(scores.dtype), log_probs.view(-1)[index]], 1)
-        parts = [out.alpha, out.scores, out.context, out.top]
-        block, (host,) = self.ctx.stats.to_host(parts, log_probs, side=[side])
+        block, (host,) = self.ctx.stats.to_host(list(self.ctx.stats.parts(out)), log_probs, side=[side])
         self.blocks.append(block)
         return _Candidates(rows, tokens, scores, host.tolist())
 
@@ -350,14 +349,16 @@ class _BeamSearch:
 
     def _hypothesis(self, node: _Node, score: float, finished: bool) -> Hypothesis:
         path = node.path()
-        itos = self.ctx.stats.itos
+        stats = self.ctx.stats
+        rows = [row for p in path if (row := stats.alpha(self.blocks[p.step], p.row)) is not None]
         return Hypothesis(
-            tokens=tuple(itos[p.token] for p in path),
+            tokens=tuple(stats.itos[p.token] for p in path),
             token_ids=tuple(p.token for p in path),
             score=score,
             log_prob=node.log_prob,
-            alpha=frozen_array(np.stack([self.ctx.stats.alpha(self.blocks[p.step], p.row) for p in path])),
+            alpha=frozen_array(np.stack(rows)) if stats.attention else None,
             finished=finished,
+            length_penalty=self.ctx.prepared.request.length_penalty,
         )
 
 

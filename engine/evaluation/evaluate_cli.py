@@ -23,8 +23,9 @@ from engine.evaluation.quality import EvalPair, ModelReport, evaluate_model, for
 from engine.evaluation.report import EvaluationReport
 from models import Checkpoint, CheckpointError, DataError, atomic_write_text, load_any, printable_message
 
-PLOT_SUFFIXES = (".png", ".svg")
-PlotWriter = Callable[[EvaluationReport, Path], None]  # (report, path): the window's quality plot, drawn to a file
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+# (report, path, (width, height, dpi)): the window's quality plot, drawn to a file
+PlotWriter = Callable[[EvaluationReport, Path, tuple[int, int, float]], None]
 
 
 class UsageError(Exception):
@@ -41,7 +42,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, action="append", required=True, help="model file or folder; repeatable")
     p.add_argument("--data", type=Path, required=True, help="test TSV: source<TAB>target[<TAB>s-t alignments]")
     p.add_argument("--out", type=Path, required=True, help="report JSON to write")
-    p.add_argument("--plot", type=Path, help="also draw BLEU and exact match against length (.png or .svg)")
+    p.add_argument("--plot", type=Path, help="also draw BLEU and exact match against length (.png, .svg or .pdf)")
+    p.add_argument("--width", type=int, default=1000, help="plot width in pixels at 96 dpi (default 1000)")
+    p.add_argument("--height", type=int, default=760, help="plot height in pixels at 96 dpi (default 760)")
+    p.add_argument("--dpi", type=float, default=96.0, help="PNG resolution: width × dpi / 96 pixels (default 96)")
     p.add_argument("--batch-size", type=int, default=64, help="sentences decoded together (default 64)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     return p
@@ -75,7 +79,7 @@ def _run(args: argparse.Namespace, plot: PlotWriter | None) -> int:
     print(f"wrote {args.out}")
     if args.plot is not None:
         assert plot is not None  # _check_args refused --plot without a plotter
-        _plot(plot, report, args.plot)
+        _plot(plot, report, args.plot, (args.width, args.height, args.dpi))
         print(f"wrote {args.plot}")
     return 0
 
@@ -84,7 +88,11 @@ def _check_args(args: argparse.Namespace, plot: PlotWriter | None) -> None:
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.plot is not None and args.plot.suffix.lower() not in PLOT_SUFFIXES:
-        raise UsageError(f"--plot: use a .png or .svg file name, not {args.plot.name!r}")
+        raise UsageError(f"--plot: use a .png, .svg or .pdf file name, not {args.plot.name!r}")
+    if args.plot is None and (args.width, args.height, args.dpi) != (1000, 760, 96.0):
+        raise UsageError("--width, --height and --dpi size the --plot: give --plot too")
+    if not (100 <= args.width <= 20000 and 100 <= args.height <= 20000 and 10 <= args.dpi <= 1200):
+        raise UsageError("--width and --height must be from 100 to 20000, --dpi from 10 to 1200")
     if args.plot is not None and plot is None:
         raise UsageError("--plot needs the app's plotter (run `python main.py evaluate`)")
     for path in args.model:
@@ -108,9 +116,9 @@ def _advance(bar: tqdm) -> Callable[[int, int], bool]:
     return progress
 
 
-def _plot(plot: PlotWriter, report: EvaluationReport, path: Path) -> None:
+def _plot(plot: PlotWriter, report: EvaluationReport, path: Path, size: tuple[int, int, float]) -> None:
     try:
-        plot(report, path)
+        plot(report, path, size)
     except ImportError as exc:  # Qt missing or broken: the JSON report is written already
         raise UsageError(f"--plot needs Qt and pyqtgraph, which cannot be loaded ({exc})") from exc
 

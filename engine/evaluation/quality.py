@@ -16,7 +16,7 @@ Metric choices (also written into the report's "notes"):
   the argmax of its α row; links are mapped back to whitespace words and compared with the gold
   links taken as sure links: AER = 1 - 2|A∩S| / (|A| + |S|), pooled over the bucket's sentences.
 - Every bucket is always present, so models line up index by index; an empty bucket has count 0
-  and null scores.
+  and null scores.  A model without attention has no α: its entropy and AER are null.
 """
 
 from __future__ import annotations
@@ -228,14 +228,16 @@ def decode_batch(ckpt: Checkpoint, examples: Sequence[Example]) -> tuple[list[li
 
 
 def _sentence(ckpt: Checkpoint, pair: EvalPair, ids: list[int], greedy: Tensor, forced: Tensor) -> _Sentence:
+    """A model without attention has no α: no entropy and no AER (its placeholder weights are not counted)."""
     tok = ckpt.tgt_tokenizer
-    entropy = torch.special.entr(greedy.double()).sum(-1)
+    attention = ckpt.config.attention != "none"
+    entropy = torch.special.entr(greedy.double()).sum(-1) if attention else torch.zeros(0)
     return _Sentence(
         hypothesis=tok.detokenize(ckpt.tgt_vocab.decode(ids)),
         reference=tok.detokenize(tok.tokenize(pair.target)),
         entropy_sum=float(entropy.sum()),
         entropy_rows=int(entropy.numel()),
-        links=_links(ckpt, pair, forced),
+        links=_links(ckpt, pair, forced) if attention else None,
     )
 
 

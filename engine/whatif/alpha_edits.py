@@ -22,22 +22,15 @@ def no_edit(step: int) -> AlphaEdit | None:
 class StepEdits:
     """Callable: step → the AlphaEdit for that step, or None where α stays as the model made it.
 
-    `softmax_weights` is False for the no-attention model, whose α is not softmax(e): there
-    temperature does nothing, and masking renormalises α itself (uniform over the rest when the
-    masked word held all of it).
+    Only models with attention get here with edits: prepare_request refuses them for one without.
     """
 
-    def __init__(
-        self, interventions: Sequence[Intervention], score_temperature: float, width: int, softmax_weights: bool
-    ) -> None:
-        self.tau = float(score_temperature) if softmax_weights else 1.0
+    def __init__(self, interventions: Sequence[Intervention], score_temperature: float, width: int) -> None:
+        self.tau = float(score_temperature)
         self.masked = masked_positions(interventions)
         self.rows = step_rows(interventions, width)
         self.width = width
-        self.softmax_weights = softmax_weights
         self.notes: list[str] = []
-        if score_temperature != 1.0 and not softmax_weights:
-            self.notes.append("Score temperature has no effect on a model without attention.")
 
     def __call__(self, step: int) -> AlphaEdit | None:
         row = self.rows.get(step)
@@ -47,20 +40,16 @@ class StepEdits:
         def edit(scores: Tensor, alpha: Tensor, mask: Tensor) -> Tensor:
             if row is not None:
                 return torch.tensor(row, dtype=alpha.dtype, device=alpha.device).expand_as(alpha).clone()
-            return self._reweight(scores, alpha, mask)
+            return self._reweight(scores, mask)
 
         return edit
 
-    def _reweight(self, scores: Tensor, alpha: Tensor, mask: Tensor) -> Tensor:
+    def _reweight(self, scores: Tensor, mask: Tensor) -> Tensor:
+        """softmax(e / τ) over the words left: exactly 0 on masked words, and exact one-hot rows as τ → 0."""
         keep = mask.clone()
         if self.masked:
             keep[:, list(self.masked)] = False
-        if self.softmax_weights:  # exactly 0 on masked words, and exact one-hot rows as τ → 0
-            return masked_softmax(scores / self.tau, keep)
-        kept = alpha * keep
-        total = kept.sum(-1, keepdim=True)
-        uniform = keep.to(alpha.dtype) / keep.sum(-1, keepdim=True).clamp(min=1)
-        return torch.where(total > 0, kept / total.clamp(min=torch.finfo(alpha.dtype).tiny), uniform)
+        return masked_softmax(scores / self.tau, keep)
 
     def unused_steps(self, steps_decoded: int) -> list[int]:
         return sorted(s for s in self.rows if s >= steps_decoded)

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-import pyqtgraph.exporters as pg_exporters
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
-from gui.files.image_files import save_image
 from gui.matrix.colour_bar import ColourBar
 from gui.matrix.heatmap import TokenAxis, display_copy, score_levels
 from gui.matrix.matrix_image import MatrixImage
@@ -115,6 +112,16 @@ class DiffHeatmap(QWidget):
     def axis_labels(self) -> tuple[list[str], list[str]]:
         return self._top.labels(), self._left.labels()
 
+    def difference(self) -> np.ndarray:
+        """A copy of the difference shown (steps × source), NaN where a side has no cell."""
+        return self._diff.copy()
+
+    def theme(self) -> str:
+        return self._theme.name
+
+    def zoom(self) -> float:
+        return self._zoom
+
     def summary(self) -> str:
         finite = self._diff[np.isfinite(self._diff)]
         if not finite.size:
@@ -193,14 +200,7 @@ class DiffHeatmap(QWidget):
         self._readout.setFont(font)
         self.set_theme(self._theme.name)
 
-    # -- export and lifetime -----------------------------------------------------------------
-    def export_png(self, path: str | Path, width: int | None = None) -> None:
-        exporter = pg_exporters.ImageExporter(self._view.ci)
-        exporter.parameters()["background"] = QColor(self._theme.plot_background)
-        if width is not None:
-            exporter.parameters()["width"] = int(width)
-        save_image(exporter.export(toBytes=True), path)  # encoded in memory, then replaced atomically
-
+    # -- lifetime -----------------------------------------------------------------
     def teardown(self) -> None:
         if self._torn_down:
             return

@@ -7,20 +7,16 @@ one ImageItem whose data is swapped (never re-created), repaints coalesced to ~3
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
 from PySide6.QtCore import QCoreApplication, QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText, QWheelEvent
-from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
-    QGraphicsScene,
     QGraphicsView,
     QGraphicsWidget,
     QLabel,
@@ -28,10 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import DecodeResult, StepRecord, atomic_write_text
-from gui.files.image_files import memory_device, save_image
+from engine import DecodeResult, StepRecord
 from gui.matrix.colour_bar import ColourBar
 from gui.matrix.matrix_image import MatrixImage
+from gui.matrix.no_attention import NO_ATTENTION_HOVER, GreyedMatrix
 from gui.matrix.plot_lifetime import release_view
 from gui.style.fonts import BASE_POINT_SIZE, LaidOutTexts, alpha_symbol, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme, lookup_table
@@ -357,45 +353,6 @@ def display_copy(values: np.ndarray) -> np.ndarray:
     return out
 
 
-SVG_FONT_FALLBACKS = "'Noto Sans Devanagari', 'Nirmala UI', Mangal, 'Lohit Devanagari', sans-serif"
-
-
-@contextmanager
-def uncached(scene: QGraphicsScene) -> Iterator[None]:
-    """Every cached item in `scene` uncached for the block, then cached as before."""
-    cached = [(item, item.cacheMode()) for item in scene.items()]
-    cached = [(item, mode) for item, mode in cached if mode != QGraphicsItem.CacheMode.NoCache]
-    for item, _ in cached:
-        item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
-    try:
-        yield
-    finally:
-        for item, mode in cached:
-            item.setCacheMode(mode)
-
-
-def write_svg(view: pg.GraphicsView, source: QRectF, path: str | Path, background: str) -> None:
-    """Render part of a scene to an SVG file, background first, text kept as <text>; written atomically."""
-    device = memory_device()
-    generator = QSvgGenerator()
-    generator.setOutputDevice(device)
-    generator.setSize(source.size().toSize())
-    generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
-    generator.setResolution(view.logicalDpiY())  # else 72 dpi: point-sized text shrinks against the plot
-    generator.setTitle("attnscope")
-    painter = QPainter(generator)
-    with uncached(view.scene()):  # a cached item would go into the file as a bitmap
-        try:
-            target = QRectF(0, 0, source.width(), source.height())
-            painter.fillRect(target, QColor(background))
-            view.scene().render(painter, target, source)
-        finally:
-            painter.end()
-    # Viewers without our font should still pick a Devanagari one rather than draw boxes.
-    svg = bytes(device.data().data()).decode("utf-8")
-    atomic_write_text(path, svg.replace('font-family="Noto Sans Devanagari"', f'font-family="{SVG_FONT_FALLBACKS}"'))
-
-
 class _MatrixView(pg.GraphicsLayoutWidget):
     """The heatmap's view: the wheel pans and zooms the matrix, but Ctrl+wheel is the window's zoom."""
 
@@ -433,6 +390,7 @@ class HeatmapWidget(QWidget):
         self._min_cell_px = 0.0  # > 0: cells at least this big, the view following the selected step (lecture)
         self._hover_text = ""
         self._torn_down = False
+        self._attention = True  # False: the model has no α (greyed matrix, caption)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REPAINT_INTERVAL_MS)
@@ -460,6 +418,7 @@ class HeatmapWidget(QWidget):
         self._label_axes()
         self._image = MatrixImage()
         self._plot.addItem(self._image)
+        self._greyed = GreyedMatrix(self._plot)
         self._selection = self._outline_item(z=10)
         self._focus = self._outline_item(z=12)  # the selected step's strongest source column
         self._hover_box = self._outline_item(z=11)
@@ -514,14 +473,15 @@ class HeatmapWidget(QWidget):
     def append_steps(self, run: Sequence[StepRecord]) -> None:
         """Add a run of consecutive rows; the repaint happens on the next ~30 Hz tick, not here."""
         width = len(self._source)
-        if any(len(record.alpha) != width for record in run):
+        if any(record.alpha is not None and len(record.alpha) != width for record in run):
             raise ValueError(f"a step's weights do not match the {width} source tokens")
         first, end = self._rows, self._rows + len(run)
         if end > self._alpha.shape[0]:
             self._grow(end)
+        self._attention = run[0].alpha is not None
         for row, record in enumerate(run, first):  # row by row into the buffers: no temporary copies
-            self._alpha[row] = record.alpha
-            self._scores[row] = record.scores
+            self._alpha[row] = np.nan if record.alpha is None else record.alpha
+            self._scores[row] = np.nan if record.scores is None else record.scores
         for block in (self._alpha[first:end], self._scores[first:end]):
             block[~np.isfinite(block)] = np.nan  # drawn transparent
         self._output.extend(record.token for record in run)
@@ -537,8 +497,10 @@ class HeatmapWidget(QWidget):
         self._scores = np.vstack([self._scores, extra])
 
     def set_result(self, result: DecodeResult) -> None:
-        alpha, scores = display_copy(result.alpha), display_copy(result.scores)
         shape = (len(result.output_tokens), len(result.source_tokens))
+        self._attention = result.alpha is not None
+        alpha = display_copy(result.alpha) if result.alpha is not None else np.full(shape, np.nan, np.float32)
+        scores = display_copy(result.scores) if result.scores is not None else np.full(shape, np.nan, np.float32)
         if alpha.shape != shape or scores.shape != shape:
             raise ValueError(f"alpha {alpha.shape} / scores {scores.shape} do not match tokens {shape}")
         self._timer.stop()
@@ -572,6 +534,8 @@ class HeatmapWidget(QWidget):
         else:
             self._image.clear()
         self._colorbar.set_levels(levels)  # scores: each decode has its own scale
+        self._colorbar.setVisible(self._attention)
+        self._greyed.show_over(None if self._attention else self._cells_rect())
         self._update_axes()
         self._update_selection()
         settle_layout([self._plot], [self._view.ci])
@@ -699,6 +663,15 @@ class HeatmapWidget(QWidget):
         j, n = (0, len(self._source)) if source_index is None else (source_index, 1)
         return QRectF(step, j, 1, n) if self._transposed else QRectF(j, step, n, 1)
 
+    def _cells_rect(self) -> QRectF:
+        """The decoded rows' cells, in view coordinates."""
+        rows, cols = self._rows, len(self._source)
+        return QRectF(0, 0, rows, cols) if self._transposed else QRectF(0, 0, cols, rows)
+
+    def no_attention_caption(self) -> str:
+        """The caption over a greyed matrix (a model without attention), else ''."""
+        return self._greyed.caption()
+
     def cell_center(self, step: int, source_index: int) -> QPointF:
         """Scene position of a cell's centre (for synthetic mouse events and overlays)."""
         return self._plot.vb.mapViewToScene(self._cell_rect(step, source_index).center())
@@ -734,6 +707,10 @@ class HeatmapWidget(QWidget):
             return
         i, j = cell
         self._hover_box.setRect(self._cell_rect(i, j))
+        if not self._attention:
+            self._hover_text = f'step {i} "{self._output[i]}", "{self._source[j]}": {NO_ATTENTION_HOVER}'
+            self._readout.setText(self._hover_text)
+            return
         self._hover_text = (
             f'step {i} "{self._output[i]}" attends to "{self._source[j]}" (position {j}):  '
             f"{alpha_symbol()} = {self._alpha[i, j]:.3f}   e = {self._scores[i, j]:.3f}"
@@ -775,6 +752,7 @@ class HeatmapWidget(QWidget):
         half_line = math.ceil(QFontMetricsF(font).height() / 2)
         self._view.ci.setContentsMargins(6, 6, 6, half_line + 2)  # the bar's lowest label reaches below the image
         self._readout.setFont(font)
+        self._greyed.style(self._theme, font)
         self._update_pens()
         self._update_colours()
 
@@ -789,6 +767,7 @@ class HeatmapWidget(QWidget):
             axis.setPen(fg)
             axis.setTextPen(fg)
         self._colorbar.set_colour(fg)
+        self._greyed.style(self._theme, ui_font(BASE_POINT_SIZE, self._zoom))
         self._plot.vb.setBorder(pg.mkPen(fg, width=1))  # low α is near the background colour
         self._update_pens()
         self._update_colours()
@@ -809,23 +788,6 @@ class HeatmapWidget(QWidget):
     def _prepare_export(self) -> None:
         self.flush()
         self._hover_box.setVisible(False)
-
-    def export_png(self, path: str | Path, width: int | None = None) -> None:
-        self._prepare_export()
-        exporter = pg_exporters.ImageExporter(self._view.ci)
-        exporter.parameters()["background"] = QColor(self._theme.plot_background)
-        if width is not None:
-            exporter.parameters()["width"] = int(width)
-        save_image(exporter.export(toBytes=True), path)  # encoded in memory, then replaced atomically
-
-    def export_svg(self, path: str | Path) -> None:
-        """Vector export; tick labels stay <text> (Devanagari included) rather than outlines.
-
-        Qt's own SVG generator renders the scene: pyqtgraph 0.14's SVGExporter fails on the
-        closed paths ('... Z') Qt 6.11 writes for every ViewBox (pyqtgraph issue #3495).
-        """
-        self._prepare_export()
-        write_svg(self._view, self._view.ci.sceneBoundingRect(), path, self._theme.plot_background)
 
     def to_image(self) -> QImage:
         """The plot as an image, e.g. for the clipboard."""

@@ -25,6 +25,10 @@ from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme, lookup_table
 
 FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
+NO_DECOMPOSITION_NOTE = (
+    "No attention: every step reads one fixed vector c (shown), the encoder's summary of the whole source. "
+    "c = Σ α h does not apply: there are no weights α, so c has no per-word decomposition."
+)
 SAME_CONTEXT_ATOL = 1e-6
 AXES = ("left", "bottom", "top", "right")
 MIN_WIDTH_EMS = 30  # two columns of plots, and still a third of a 1366-pixel screen
@@ -99,6 +103,7 @@ class ContextInspector(QWidget):
         self._theme: Theme = get_theme(theme)
         self._zoom = clamp_zoom(zoom)
         self._result: DecodeResult | None = None  # the finished decode shown (None while one streams)
+        self._attention = True  # the model weights the h_j (False: one fixed vector, no decomposition)
         self._source: tuple[str, ...] = ()
         self._outputs: list[str] = []  # the output tokens of the steps shown so far
         self._h = np.zeros((0, 0))
@@ -192,7 +197,9 @@ class ContextInspector(QWidget):
         if self._torn_down or self._result is not None:
             return
         if len(records) != len(self._outputs):
-            alpha = np.array([r.alpha for r in records], dtype=np.float64).reshape(len(records), len(self._source))
+            shape = (len(records), len(self._source))
+            attention = records[0].alpha is not None
+            alpha = np.array([r.alpha for r in records], dtype=np.float64).reshape(shape) if attention else None
             context = np.array([r.context for r in records], dtype=np.float64).reshape(len(records), self._h.shape[1])
             self._load(self._source, [r.token for r in records], self._h, alpha, context)
         self.select_step(step)
@@ -203,7 +210,7 @@ class ContextInspector(QWidget):
             result.source_tokens,
             list(result.output_tokens),
             np.asarray(result.encoder_states, dtype=np.float64),
-            np.asarray(result.alpha, dtype=np.float64),
+            None if result.alpha is None else np.asarray(result.alpha, dtype=np.float64),
             np.asarray(result.context, dtype=np.float64),
         )
         if result.output_tokens:
@@ -213,14 +220,20 @@ class ContextInspector(QWidget):
             settle_layout(self._data_plots(), [self._view.ci])
 
     def _load(
-        self, source: Sequence[str], outputs: list[str], h: np.ndarray, alpha: np.ndarray, context: np.ndarray
+        self, source: Sequence[str], outputs: list[str], h: np.ndarray, alpha: np.ndarray | None, context: np.ndarray
     ) -> None:
-        """The decode's numbers so far (its first len(outputs) steps), and what does not depend on the step."""
-        self._source, self._outputs, self._h, self._alpha, self._context = tuple(source), outputs, h, alpha, context
+        """The decode's numbers so far (its first len(outputs) steps), and what does not depend on the step.
+
+        `alpha` None: the model has no attention (NaN weights: no decomposition, nothing labelled).
+        """
+        self._attention = alpha is not None
+        self._alpha = alpha if alpha is not None else np.full((len(outputs), len(source)), np.nan)
+        self._source, self._outputs, self._h, self._context = tuple(source), outputs, h, context
         self._step = None
         self._h2d, self._c2d = pca_project(h, context)  # the basis comes from the h_j alone
         self._cosine = cosine_similarity(context)
-        self._note.setVisible(is_fixed_context(context))
+        self._note.setText(FIXED_CONTEXT_NOTE if self._attention else NO_DECOMPOSITION_NOTE)
+        self._note.setVisible(is_fixed_context(context) or not self._attention)
         self._draw_step_independent()
 
     def _clear_step(self, header: str) -> None:
@@ -330,12 +343,15 @@ class ContextInspector(QWidget):
         c = self._context[i]
         self._dims_bars.setOpts(x=np.arange(len(c)), height=c, width=0.8)
         self._set_title(self._dims_plot, f"c<sub>{i}</sub> ({len(c)} dims)")
-        norms = np.linalg.norm(self.contributions(), axis=1)
+        norms = np.nan_to_num(np.linalg.norm(self.contributions(), axis=1))  # no attention: NaN, drawn as nothing
         rows = np.arange(len(norms))
         self._contrib_bars.setOpts(x0=np.zeros_like(norms), y0=rows + 0.15, width=norms, height=0.7)
-        widest = max(float(norms.max(initial=0.0)), 1e-9)
+        widest = max(float(norms.max(initial=0.0)), 1e-9) if self._attention else 1.0
         self._contrib_plot.setXRange(0, widest * 1.5, padding=0)  # room for the α text
-        self._set_title(self._contrib_plot, f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per word")
+        contrib_title = f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per word"
+        if not self._attention:  # the bars are empty: nothing weights the h_j
+            contrib_title = f"no {alpha_symbol()}: c = Σ {alpha_symbol()} h does not apply"
+        self._set_title(self._contrib_plot, contrib_title)
         for item, n, j in zip(self._token_texts, norms, rows, strict=True):
             item.setPos(float(n), float(j) + 0.5)
         self._label_bars()
@@ -355,7 +371,7 @@ class ContextInspector(QWidget):
         step = self._step
         if step is None or self._torn_down or len(self._token_texts) != self._alpha.shape[1]:
             return  # no step shown, or a decode half set
-        alpha = self._alpha[step]
+        alpha = np.nan_to_num(self._alpha[step], nan=-1.0)  # no attention: no α to label (NaN → never labelled)
         rows_px = self._contrib_plot.vb.height() / max(len(alpha), 1)
         line_px = QFontMetricsF(self._font(0.9)).height()
         apart = max(1, math.ceil(line_px / rows_px - 1e-9)) if rows_px > 0 else 1
@@ -363,7 +379,7 @@ class ContextInspector(QWidget):
         if apart > 1:  # crowded: a row of "α = 0.00" says less than the room it takes
             labelled = {j for j in labelled if alpha[j] >= 0.005}
         for j, (item, a) in enumerate(zip(self._token_texts, alpha, strict=True)):
-            text = f" {alpha_symbol()} = {a:.2f}" if j in labelled else ""
+            text = f" {alpha_symbol()} = {a:.2f}" if j in labelled and a >= 0 else ""
             if item.toPlainText() != text:
                 item.setText(text)
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import Candidate
+from engine import Candidate, log_probability_text, probability_text
 from gui.style.fonts import BASE_POINT_SIZE, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme
 
@@ -48,7 +48,9 @@ class ProbabilityBarDelegate(QStyledItemDelegate):
         painter.setPen(QColor(self.theme.text))
         painter.setFont(option.font)  # type: ignore[attr-defined]
         painter.drawText(
-            rect.adjusted(8, 0, -8, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), f"{prob:.3f}"
+            rect.adjusted(8, 0, -8, 0),
+            int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
+            probability_text(prob),  # 1e-8 as 1.00e-08, not 0.000
         )
         painter.restore()
 
@@ -79,19 +81,42 @@ class TopKPanel(QWidget):
         layout.addWidget(self._table, 1)
         self.set_zoom(self._zoom)
 
-    def show_candidates(self, step_index: int, candidates: Sequence[Candidate], chosen: str | None = None) -> None:
-        """Most probable first; `chosen` (the token the decoder emitted) is shown in bold."""
+    def show_candidates(
+        self,
+        step_index: int,
+        candidates: Sequence[Candidate],
+        chosen: str | None = None,
+        chosen_prob: float | None = None,
+    ) -> None:
+        """Most probable first; `chosen` (the token the decoder emitted) is shown in bold.  With `chosen_prob`, the
+        header gives its p and log p, and it gets a row of its own when it is not among the candidates (a forced
+        or sampled token the model did not rank in its top k)."""
         ranked = sorted(candidates, key=lambda c: c.prob, reverse=True)
         self.step = step_index
         self._rows = [(c.token, float(c.prob)) for c in ranked]
-        self._header.setText(f"Step {step_index}: most probable next tokens")
-        self._table.setRowCount(len(ranked))
+        outside = chosen is not None and chosen_prob is not None and all(c.token != chosen for c in ranked)
+        if outside:
+            self._rows.append((chosen or "", float(chosen_prob or 0.0)))
+        self._header.setText(self._header_text(step_index, chosen, chosen_prob, outside))
+        self._table.setRowCount(len(self._rows))
         for row, (token, prob) in enumerate(self._rows):
-            self._table.setItem(row, 0, self._token_item(token, bold=token == chosen))
+            label = f"{token}  (outside the top {len(ranked)})" if outside and row == len(ranked) else token
+            self._table.setItem(row, 0, self._token_item(label, bold=token == chosen))
             prob_item = QTableWidgetItem()
             prob_item.setData(PROB_ROLE, prob)
-            prob_item.setToolTip(f"{prob:.6f}")
+            prob_item.setToolTip(f"p = {prob:.6g}, log p = {log_probability_text(prob)}")
             self._table.setItem(row, 1, prob_item)
+
+    @staticmethod
+    def _header_text(step: int, chosen: str | None, prob: float | None, outside: bool) -> str:
+        if chosen is None or prob is None:
+            return f"Step {step}: most probable next tokens"
+        where = " — outside the top k, shown last" if outside else ""
+        numbers = f"p = {probability_text(prob)}, log p = {log_probability_text(prob)}"
+        return f'Step {step}: "{chosen}" has {numbers}{where}'
+
+    def header_text(self) -> str:
+        return self._header.text()
 
     def _token_item(self, token: str, bold: bool) -> QTableWidgetItem:
         item = QTableWidgetItem(token)

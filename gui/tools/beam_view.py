@@ -16,6 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import (
+    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -46,6 +47,12 @@ def log_p(value: float) -> str:
     return "0.00" if text == "-0.00" else text
 
 
+def score_rule(result: DecodeResult) -> str:
+    """How the hypotheses are ranked, with the penalty this search used."""
+    penalty = result.hypotheses[0].length_penalty if result.hypotheses else 1.0
+    return f"Ranked by score = log p / length^{penalty:g} (length penalty {penalty:g})."
+
+
 def node_path(tree: Sequence[BeamNode], index: int) -> tuple[str, ...]:
     """Tokens from the first step to node `index`."""
     tokens: list[str] = []
@@ -69,16 +76,22 @@ def tree_layout(tree: Sequence[BeamNode]) -> np.ndarray:
 def hypothesis_result(result: DecodeResult, k: int) -> DecodeResult:
     """Hypothesis k as a DecodeResult a HeatmapWidget can show (no scores: beam keeps α only)."""
     h = result.hypotheses[k]
-    nan = frozen_array(np.full(h.alpha.shape, np.nan))
+    if h.alpha is None:  # no attention: the one fixed vector (every step's c is the same)
+        context = frozen_array(np.repeat(result.context[:1], len(h.tokens), axis=0))
+        return result._replace(output_tokens=h.tokens, context=context, topk=(), token_probs=_nan(len(h.tokens)))
     return result._replace(
         output_tokens=h.tokens,
         alpha=h.alpha,
-        scores=nan,
+        scores=frozen_array(np.full(h.alpha.shape, np.nan)),
         context=frozen_array(h.alpha @ result.encoder_states),
         topk=(),
-        token_probs=frozen_array(np.full(len(h.tokens), np.nan)),
+        token_probs=_nan(len(h.tokens)),
         text=" ".join(h.tokens),
     )
+
+
+def _nan(count: int) -> np.ndarray:
+    return frozen_array(np.full(count, np.nan))
 
 
 class BeamExplorer(QWidget):
@@ -109,6 +122,12 @@ class BeamExplorer(QWidget):
         self.width_box = QSpinBox(self)
         self.width_box.setRange(1, 16)
         self.width_box.setValue(4)
+        self.penalty_box = QDoubleSpinBox(self)
+        self.penalty_box.setRange(0.0, 3.0)
+        self.penalty_box.setSingleStep(0.1)
+        self.penalty_box.setDecimals(2)
+        self.penalty_box.setValue(1.0)
+        self.penalty_box.setToolTip("score = log p / length^penalty (0: plain log p, which favours short outputs)")
         self.run_button = QPushButton("Run beam search", self)
         self.run_button.clicked.connect(self.run_beam)
         self.run_button.setEnabled(False)
@@ -137,7 +156,13 @@ class BeamExplorer(QWidget):
 
     def _lay_out(self) -> None:
         top = QHBoxLayout()
-        for widget in (QLabel("Beam width", self), self.width_box, self.run_button):
+        for widget in (
+            QLabel("Beam width", self),
+            self.width_box,
+            QLabel("Length penalty", self),
+            self.penalty_box,
+            self.run_button,
+        ):
             top.addWidget(widget)
         top.addStretch(1)
         side = QWidget(self)
@@ -179,7 +204,10 @@ class BeamExplorer(QWidget):
     @Slot()
     def run_beam(self) -> None:
         if self._source_text and self.client.submit(
-            self._source_text, strategy="beam", beam_width=self.width_box.value()
+            self._source_text,
+            strategy="beam",
+            beam_width=self.width_box.value(),
+            length_penalty=self.penalty_box.value(),
         ):
             self.status.setText("Searching…")
 
@@ -201,12 +229,13 @@ class BeamExplorer(QWidget):
         tree = result.beam_tree
         kept = sum(n.status == "kept" for n in tree)
         counts = f"{len(tree)} candidates scored, {kept} kept, {len(result.hypotheses)} hypotheses."
-        self.status.setText(f"{counts}   {LEGEND}")
+        self.status.setText(f"{counts}  {score_rule(result)}\n{LEGEND}")
         self._draw_tree(tree)
         self.hypotheses.blockSignals(True)
         self.hypotheses.clear()
         for rank, h in enumerate(result.hypotheses, 1):
-            self.hypotheses.addItem(f"{rank}.  {' '.join(h.tokens)}    score {log_p(h.score)}")
+            numbers = f"log p {log_p(h.log_prob)}, score {log_p(h.score)}"
+            self.hypotheses.addItem(f"{rank}.  {' '.join(h.tokens)}    {numbers}")
         self.hypotheses.blockSignals(False)
         if result.hypotheses:
             self.hypotheses.setCurrentRow(0)
@@ -317,7 +346,8 @@ class BeamExplorer(QWidget):
         shown = hypothesis_result(self.result, k)
         self.heatmap.set_result(shown)
         h = self.result.hypotheses[k]
-        scores = f"log p = {log_p(h.log_prob)}, score = {log_p(h.score)}"
+        length = f"length {len(h.tokens)}, penalty {h.length_penalty:g}"
+        scores = f"log p = {log_p(h.log_prob)}, score = log p / length^penalty = {log_p(h.score)} ({length})"
         self.output_label.setText(f"#{k + 1}: {' '.join(h.tokens)}\n{scores}")
         self._outline_path(h.tokens)
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import DecodeResult, ModelInfo, alpha_difference, changed_positions, step_labels
+from engine import DecodeResult, ModelInfo, align, alpha_difference, changed_sides, step_labels
 from gui.bridge.engine_client import EngineClient
 from gui.bridge.engine_controller import EngineController
 from gui.matrix.diff_heatmap import DiffHeatmap
@@ -160,9 +160,9 @@ class CompareView(QWidget):
     def _on_b_finished(self, result: DecodeResult) -> None:
         self.b = result
         self.b_map.set_result(result)
-        self._show_pair()
         model = Path(self._wanted[0]).name
-        self.status.setText(f"B: {model}, greedy.  Right: B − A (red: B attends more).")
+        self.status.setText(f"B: {model}, greedy.  Right: B − A (red: B attends more; rows and columns aligned).")
+        self._show_pair()
         self.compared.emit(result)
 
     @Slot(str)
@@ -178,16 +178,20 @@ class CompareView(QWidget):
             return
         a_out = self.a.output_tokens
         b_out = self.b.output_tokens if self.b is not None else a_out
-        changed = changed_positions(a_out, b_out) if self.b is not None else ()
-        self.a_label.setText(marked_tokens(a_out, [i for i in changed if i < len(a_out)], self._theme))
-        self.b_label.setText(
-            marked_tokens(b_out, [i for i in changed if i < len(b_out)], self._theme)
-            if self.b is not None
-            else "<i>(not decoded yet)</i>"
-        )
-        if self.b is not None:
-            columns = step_labels(self.a.source_tokens, self.b.source_tokens)
-            self.diff.set_difference(alpha_difference(self.a.alpha, self.b.alpha), columns, step_labels(a_out, b_out))
+        lost, new = changed_sides(a_out, b_out) if self.b is not None else ((), ())
+        self.a_label.setText(marked_tokens(a_out, lost, self._theme))
+        shown_b = marked_tokens(b_out, new, self._theme) if self.b is not None else "<i>(not decoded yet)</i>"
+        self.b_label.setText(shown_b)
+        if self.b is None:
+            return
+        if self.a.alpha is None or self.b.alpha is None:  # a model without attention: no α to subtract
+            self.diff.clear()
+            self.status.setText("One of the two models has no attention: there is no α difference to show.")
+            return
+        a_src, b_src = self.a.source_tokens, self.b.source_tokens
+        rows, columns = align(a_out, b_out), align(a_src, b_src)
+        diff = alpha_difference(self.a.alpha, self.b.alpha, rows, columns)
+        self.diff.set_difference(diff, step_labels(a_src, b_src), step_labels(a_out, b_out))
 
     # -- selection ---------------------------------------------------------------------------
     @Slot(int)

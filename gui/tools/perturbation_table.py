@@ -28,7 +28,17 @@ from gui.style.fonts import BASE_POINT_SIZE, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme
 from gui.text.token_marks import CHANGED_BACKGROUND, CHANGED_TEXT
 
-COLUMNS = ("Word", "New output", "Changed positions", "Max |Δα|")
+COLUMNS = ("Word", "New output", "Changed positions", "Max |Δα|")  # positions aligned by edit distance
+
+
+def changed_text(row: Perturbation) -> str:
+    """New or different output positions, then the original positions that were lost ("none": same output)."""
+    parts = []
+    if row.changed_positions:
+        parts.append(", ".join(map(str, row.changed_positions)))
+    if row.lost_positions:
+        parts.append("lost " + ", ".join(map(str, row.lost_positions)))
+    return "; ".join(parts) or "none"
 
 
 def max_delta(row: Perturbation) -> float:
@@ -106,7 +116,7 @@ class PerturbationPanel(QWidget):
     def _on_finished(self, result: DecodeResult) -> None:
         self.result = result
         self._fill(result)
-        same = sum(not row.changed_positions for row in result.perturbations)
+        same = sum(not (row.changed_positions or row.lost_positions) for row in result.perturbations)
         self.status.setText(f"Original: {result.text}   ({same} of {len(result.perturbations)} words change nothing)")
         self.table_ready.emit(result)
 
@@ -123,7 +133,7 @@ class PerturbationPanel(QWidget):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             word = f"{row.word} → {row.replacement}" if row.replacement else row.word
-            changed = ", ".join(map(str, row.changed_positions)) or "none"
+            changed = changed_text(row)
             delta = max_delta(row)
             cells = (word, row.text, changed, "–" if math.isnan(delta) else f"{delta:.3f}")
             for c, text in enumerate(cells):
@@ -131,7 +141,7 @@ class PerturbationPanel(QWidget):
                 if c == 3:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     item.setToolTip("per output step: " + ", ".join(f"{d:.3f}" for d in row.max_delta_alpha))
-                if row.changed_positions and c in (1, 2):
+                if (row.changed_positions or row.lost_positions) and c in (1, 2):
                     item.setBackground(QColor(CHANGED_BACKGROUND[self._theme.name]))
                     item.setForeground(QColor(CHANGED_TEXT[self._theme.name]))
                 self.table.setItem(r, c, item)

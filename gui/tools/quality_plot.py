@@ -1,32 +1,26 @@
 """BLEU and exact match against source-length bucket, one line per model (from `main.py evaluate`'s report).
 
-The widget is reusable in the app; `export_report_plot` renders it headless for the CLI.
+The widget is reusable in the app; its files, and `export_report_plot`'s for the CLI, are drawn from the report
+by gui/export/quality_figure.py (the same look, vector cells and outlined text).
 """
 
 from __future__ import annotations
 
-import math
-import os
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-import pyqtgraph.exporters as pg_exporters
-from PySide6.QtCore import QBuffer, QCoreApplication, QEvent, QIODevice, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+from PySide6.QtCore import QSizeF
+from PySide6.QtGui import QFont, QPainter
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from engine import atomic_write_bytes
+from gui.export.figure import FIGURE_SUFFIXES, FigureSize, write_figure
+from gui.export.quality_figure import COLORS, SYMBOLS, bucket_ranges, paint_quality, plottable
+from gui.export.render import ensure_app
 from gui.matrix.plot_lifetime import clear_legend, discard_items, release_view
 
-# Colour-blind-safe (Okabe–Ito), distinct in greyscale print too thanks to the symbols.
-COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-SYMBOLS = ("o", "s", "t", "d", "star", "+", "x")
-SUFFIXES = (".png", ".svg")
-_app: QApplication | None = None  # the app we made for headless export, kept for the process
+SUFFIXES = FIGURE_SUFFIXES
 
 
 def _font(point_size: float, zoom: float) -> QFont:
@@ -50,6 +44,7 @@ class QualityPlot(QWidget):
         super().__init__(parent)
         self._zoom, self._background, self._foreground = zoom, background, foreground
         self._torn_down = False
+        self._report: Mapping[str, Any] = {"models": []}
         self._view = pg.GraphicsLayoutWidget()
         self._view.setBackground(background)
         layout = QVBoxLayout(self)
@@ -82,9 +77,10 @@ class QualityPlot(QWidget):
 
     def set_report(self, report: Mapping[str, Any]) -> None:
         """Draw `report` ({"models": [{"model", "buckets": [{"range", "bleu", "exact_match"}, …]}, …]})."""
+        self._report = report
         models: Sequence[Mapping[str, Any]] = report.get("models", [])
         self._clear()
-        labels = _ranges(models)
+        labels = bucket_ranges(models)
         ticks = [list(enumerate(labels))]
         for plot in (self._bleu, self._exact):
             plot.getAxis("bottom").setTicks(ticks)
@@ -99,8 +95,8 @@ class QualityPlot(QWidget):
         color, symbol = COLORS[k % len(COLORS)], SYMBOLS[k % len(SYMBOLS)]
         by_range = {b.get("range"): b for b in buckets}
         x = list(range(len(labels)))
-        bleu = [_value(by_range.get(r, {}).get("bleu")) for r in labels]
-        exact = [_value(by_range.get(r, {}).get("exact_match"), scale=100.0) for r in labels]
+        bleu = [plottable(by_range.get(r, {}).get("bleu")) for r in labels]
+        exact = [plottable(by_range.get(r, {}).get("exact_match"), scale=100.0) for r in labels]
         style = {
             "pen": pg.mkPen(color, width=2.5 * self._zoom),
             "symbol": symbol,
@@ -118,48 +114,21 @@ class QualityPlot(QWidget):
             discard_items(plot, plot.listDataItems())
 
     # -- export ------------------------------------------------------------------
-    def export(self, path: str | Path, width: int | None = None) -> None:
-        """Write the plot as .png (pyqtgraph's ImageExporter) or .svg, atomically."""
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix == ".png":
-            data = self._png_bytes(width)
-        elif suffix == ".svg":
-            data = self._svg_bytes()
-        else:
-            raise ValueError(f"can export {', '.join(SUFFIXES)}, not {path.suffix or 'a file without suffix'!r}")
-        atomic_write_bytes(path, data)
+    def export_size(self) -> FigureSize:
+        """The widget's size (at least 1000 × 760) at 96 dpi."""
+        return FigureSize(max(self.width(), 1000), max(self.height(), 760))
 
-    def _png_bytes(self, width: int | None) -> bytes:
-        exporter = pg_exporters.ImageExporter(self._view.ci)
-        exporter.parameters()["background"] = QColor(self._background)
-        if width is not None:
-            exporter.parameters()["width"] = int(width)
-        buffer = QBuffer()
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        if not exporter.export(toBytes=True).save(buffer, "PNG"):
-            raise OSError("could not encode the plot as PNG")
-        return bytes(buffer.data().data())
+    def export(self, path: str | Path, size: FigureSize | None = None) -> None:
+        """Write the plot as .png, .svg or .pdf, drawn from the report (text as outlines), atomically.
 
-    def _svg_bytes(self) -> bytes:
-        """Qt's own SVG generator: pyqtgraph 0.14's SVGExporter fails on Qt 6.11's closed paths (#3495)."""
-        source = self._view.ci.sceneBoundingRect()
-        buffer = QBuffer()
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        generator = QSvgGenerator()
-        generator.setOutputDevice(buffer)
-        generator.setSize(source.size().toSize())
-        generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
-        generator.setResolution(self._view.logicalDpiY())  # else 72 dpi and point-sized text shrinks
-        generator.setTitle("attnscope: quality against source length")
-        painter = QPainter(generator)
-        try:
-            target = QRectF(0, 0, source.width(), source.height())
-            painter.fillRect(target, QColor(self._background))
-            self._view.scene().render(painter, target, source)
-        finally:
-            painter.end()
-        return bytes(buffer.data().data())
+        `size`: pixels at 96 dpi and the PNG's resolution; default the widget's size (at least 1000 × 760)."""
+        size = size or self.export_size()
+        report, zoom, background, foreground = self._report, self._zoom, self._background, self._foreground
+
+        def paint(painter: QPainter, area: QSizeF) -> None:
+            paint_quality(painter, area, report, background, foreground, zoom)
+
+        write_figure(path, paint, size, title="attnscope: quality against source length")
 
     # -- lifetime ----------------------------------------------------------------
     def teardown(self) -> None:
@@ -170,48 +139,13 @@ class QualityPlot(QWidget):
         release_view(self._view)
 
 
-def _ranges(models: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Bucket labels in first-seen order across models (each report lists them in length order)."""
-    labels: list[str] = []
-    for model in models:
-        for bucket in model.get("buckets", []):
-            if bucket.get("range") not in labels:
-                labels.append(str(bucket.get("range")))
-    return labels
+def export_report_plot(
+    report: Mapping[str, Any], path: str | Path, size: tuple[int, int, float] = (1000, 760, 96.0)
+) -> None:
+    """Draw `report` headless to `path` (.png, .svg or .pdf); `size` in pixels at 96 dpi, and the PNG's dpi."""
+    ensure_app()
 
+    def paint(painter: QPainter, area: QSizeF) -> None:
+        paint_quality(painter, area, report)
 
-def _value(value: Any, scale: float = 1.0) -> float:
-    """A plottable number; null (empty bucket) becomes NaN, which leaves a gap."""
-    return float(value) * scale if isinstance(value, (int, float)) and math.isfinite(value) else math.nan
-
-
-def ensure_app() -> QApplication:
-    """The running QApplication, or a new one (offscreen when there is no display)."""
-    global _app
-    existing = QCoreApplication.instance()
-    if isinstance(existing, QApplication):
-        return existing
-    if existing is not None:
-        raise RuntimeError("a non-widget Qt application is running; plotting needs QApplication")
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    _app = QApplication([sys.argv[0] if sys.argv else "attnscope"])
-    return _app
-
-
-def export_report_plot(report: Mapping[str, Any], path: str | Path, width: int = 1000, height: int = 760) -> None:
-    """Render `report` headless to `path` (.png or .svg), width × height pixels."""
-    app = ensure_app()
-    widget = QualityPlot()
-    try:
-        widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # laid out, never flashed on a desktop
-        widget.resize(width, height)
-        widget.show()
-        widget.set_report(report)
-        app.processEvents()
-        widget.export(path, width=width)
-    finally:
-        widget.teardown()
-        widget.close()
-        widget.deleteLater()
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    write_figure(path, paint, FigureSize(*size), title="attnscope: quality against source length")

@@ -38,6 +38,8 @@ from PySide6.QtWidgets import (
 from engine import EvaluationReport, atomic_write_text, report_csv, report_rows
 from gui.bridge.engine_controller import EngineController
 from gui.export.exports import ExportError
+from gui.export.figure import FigureSize
+from gui.export.size_dialog import ask_figure_size
 from gui.files.model_files import MODEL_FILTERS
 from gui.files.settings_store import SettingsStore
 from gui.panels.message_banner import MessageBanner
@@ -49,7 +51,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT / "resources" / "data" / "en_hi_test_buckets.tsv"
 SHIPPED_DIR = REPO_ROOT / "resources" / "models"
 SHIPPED_GLOB = "en_hi_*.safetensors"  # the en→hi demo models: bahdanau, none, luong_general
-EXPORT_FILTERS = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV table (*.csv)"}
+EXPORT_FILTERS = {
+    "png": "PNG image (*.png)",
+    "svg": "SVG image (*.svg)",
+    "pdf": "PDF document (*.pdf)",
+    "csv": "CSV table (*.csv)",
+}
 PATH_ROLE = Qt.ItemDataRole.UserRole
 # (report key, column title, digits; None: an integer, "%": a fraction shown as a percentage)
 COLUMNS: tuple[tuple[str, str, int | str | None], ...] = (
@@ -375,30 +382,31 @@ class QualityView(QDialog):
             self.splitter.setSizes([total - width, width])
 
     # -- export ------------------------------------------------------------------------------
-    def export_to(self, path: str | Path) -> bool:
-        """Write the plot (.png, .svg) or the scores (.csv); errors show in the view."""
+    def export_to(self, path: str | Path, size: FigureSize | None = None) -> bool:
+        """Write the plot (.png, .svg, .pdf; `size` as the plot's export takes it) or the scores (.csv); errors
+        show in the view."""
         target = Path(path)
         try:
-            self._export(target)
+            self._export(target, size)
         except ExportError as exc:
             self.banner.show_message(str(exc), "error")
             return False
         self.status.setText(f"Exported {target}")
         return True
 
-    def _export(self, target: Path) -> None:
+    def _export(self, target: Path, size: FigureSize | None) -> None:
         suffix = target.suffix.lower()
         if self.report is None:
             raise ExportError("Nothing to export yet: run an evaluation first.")
         if suffix.lstrip(".") not in EXPORT_FILTERS:
-            raise ExportError(f"Cannot export to '{target.suffix or target.name}': use .png, .svg or .csv.")
+            raise ExportError(f"Cannot export to '{target.suffix or target.name}': use .png, .svg, .pdf or .csv.")
         if not target.parent.is_dir():
             raise ExportError(f"Cannot export to {target}: the folder {target.parent} does not exist.")
         try:
             if suffix == ".csv":
                 atomic_write_text(target, report_csv(self.report))
             else:
-                self.plot.export(target, width=max(self.plot.width(), 1000) if suffix == ".png" else None)
+                self.plot.export(target, size)
         except (OSError, ValueError) as exc:
             raise ExportError(f"Could not write {target}: {exc}") from exc
 
@@ -412,7 +420,12 @@ class QualityView(QDialog):
             path += f".{fmt}"
         if self.settings is not None:
             self.settings.set("files/export_dir", str(Path(path).parent))
-        self.export_to(path)
+        size = None
+        if Path(path).suffix.lower() == ".png":
+            size = ask_figure_size(self, self.settings, self.plot.export_size())
+            if size is None:
+                return
+        self.export_to(path, size)
 
     # -- look and lifetime -------------------------------------------------------------------
     def set_look(self, theme: str, zoom: float) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -29,13 +30,15 @@ from PySide6.QtWidgets import (
 )
 
 from engine import (
+    NEEDS_ATTENTION,
     DecodeResult,
     EditRow,
     Intervention,
     MaskSource,
     PinStep,
+    align,
     alpha_difference,
-    changed_positions,
+    changed_sides,
     describe_intervention,
     reweighted_row,
     step_labels,
@@ -44,6 +47,9 @@ from engine import (
 )
 from gui.bridge.engine_client import EngineClient
 from gui.bridge.engine_controller import EngineController
+from gui.export.exports import ExportError, export_difference
+from gui.export.figure import FigureSize
+from gui.export.size_dialog import ask_figure_size
 from gui.matrix.diff_heatmap import DiffHeatmap
 from gui.style.fonts import BASE_POINT_SIZE, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme
@@ -53,6 +59,7 @@ TAU_RANGE = (-3.0, 1.0)  # log10 τ: 0.001 … 10
 TAU_TICKS_PER_DECADE = 50
 TAU_DEBOUNCE_MS = 250
 MIN_DIFF_HEIGHT = 240
+DIFF_FILTERS = "SVG image (*.svg);;PDF document (*.pdf);;PNG image (*.png)"
 NO_ORIGINAL = "Decode a sentence first: the what-if tools edit the decode shown in the main view."
 
 
@@ -159,6 +166,8 @@ class WhatIfPanel(QWidget):
         self.pin_button = QPushButton("Pin step i on word j", self)
         self.apply_row_button = QPushButton("Use this row at step i", self)
         self.clear_button = QPushButton("Clear edits", self)
+        self.export_button = QPushButton("Export difference…", self)
+        self.export_button.clicked.connect(self._export_dialog)
         self.zero_button.clicked.connect(self.zero_word)
         self.pin_button.clicked.connect(self.pin_step)
         self.apply_row_button.clicked.connect(self.apply_row)
@@ -209,7 +218,10 @@ class WhatIfPanel(QWidget):
         layout.addWidget(self.edits_label)
         layout.addLayout(outputs)
         layout.addWidget(self.status_label)
-        layout.addWidget(QLabel("Edited α − original α:", self))
+        diff_title = QHBoxLayout()
+        diff_title.addWidget(QLabel("Edited α − original α (rows aligned by the output tokens):", self), 1)
+        diff_title.addWidget(self.export_button)
+        layout.addLayout(diff_title)
         layout.addWidget(self.diff, 1)
 
     # -- inputs ------------------------------------------------------------------------------
@@ -275,6 +287,8 @@ class WhatIfPanel(QWidget):
     def _on_step_chosen(self, i: int) -> None:
         if self.original is None or i < 0:
             return
+        if self.original.alpha is None:
+            return  # nothing to edit: the model has no attention
         explicit = step_rows(self._edits, len(self.original.source_tokens)).get(i)
         self.row_editor.set_row(explicit if explicit is not None else self.original.alpha[i])
         self.diff.select_step(i)
@@ -282,7 +296,7 @@ class WhatIfPanel(QWidget):
     # -- edits -------------------------------------------------------------------------------
     @Slot()
     def zero_word(self) -> None:
-        if self.original is None:
+        if not self._editable():
             return
         edit = MaskSource(self.word())
         if edit not in self._edits:
@@ -299,7 +313,7 @@ class WhatIfPanel(QWidget):
 
     def _set_row_edit(self, edit: PinStep | EditRow) -> None:
         """A step has one explicit row: the new one replaces any earlier one."""
-        if self.original is None:
+        if not self._editable():
             return
         self._edits = [x for x in self._edits if isinstance(x, MaskSource) or x.step != edit.step]
         self._edits.append(edit)
@@ -341,8 +355,12 @@ class WhatIfPanel(QWidget):
     def tau(self) -> float:
         return self._tau
 
+    def _editable(self) -> bool:
+        """A decode to edit, with attention weights to edit (a model without attention has none)."""
+        return self.original is not None and self.original.alpha is not None
+
     def _run(self) -> None:
-        if self.original is None:
+        if self.original is None or not self._editable():
             return
         if not self._edits and self._tau == 1.0:
             self.clear_edits()
@@ -369,29 +387,33 @@ class WhatIfPanel(QWidget):
         self._show_state("The edited decode was interrupted by another decode.")
 
     def difference(self) -> np.ndarray:
-        """Edited α − original α, aligned by step (NaN where only one has the cell)."""
-        if self.original is None:
+        """Edited α − original α, rows aligned by the output tokens (edit distance; NaN where a side has no row)."""
+        if self.original is None or self.original.alpha is None:
             return np.zeros((0, 0))
         edited = self.edited or self.original
-        return alpha_difference(self.original.alpha, edited.alpha)
+        if edited.alpha is None:
+            return np.zeros((0, 0))
+        rows = align(self.original.output_tokens, edited.output_tokens)
+        return alpha_difference(self.original.alpha, edited.alpha, rows)
 
     def _show_result(self) -> None:
         if self.original is None:
             return
         before = self.original.output_tokens
         after = (self.edited or self.original).output_tokens
-        changed = changed_positions(before, after)
-        self.original_label.setText(marked_tokens(before, [i for i in changed if i < len(before)], self._theme))
+        lost, new = changed_sides(before, after)
+        self.original_label.setText(marked_tokens(before, lost, self._theme))
         self.edited_label.setText(
-            marked_tokens(after, [i for i in changed if i < len(after)], self._theme)
-            if self.edited is not None
-            else "<i>(no edits yet)</i>"
+            marked_tokens(after, new, self._theme) if self.edited is not None else "<i>(no edits yet)</i>"
         )
+        if self.original.alpha is None:
+            self.diff.clear()
+            return
         self.diff.set_difference(self.difference(), self.original.source_tokens, step_labels(before, after))
         self.diff.select_step(self.step() if self.step() >= 0 else None)
 
     def _show_state(self, status: str | None = None) -> None:
-        has = self.original is not None
+        has = self.original is not None and self.original.alpha is not None  # no α: nothing to edit
         for widget in (
             self.zero_button,
             self.pin_button,
@@ -408,7 +430,32 @@ class WhatIfPanel(QWidget):
             shown.append(f"score temperature τ = {self._tau:.3g}")
         self.edits_label.setText("Edits: " + ("; ".join(shown) if shown else "none"))
         self.tau_label.setText(f"τ = {self._tau:.3g}")
-        self.status_label.setText(NO_ORIGINAL if not has else status or "")
+        if self.original is not None and self.original.alpha is None:
+            status = NEEDS_ATTENTION
+        self.status_label.setText(NO_ORIGINAL if self.original is None else status or "")
+
+    # -- export ------------------------------------------------------------------------------
+    def export_difference(self, path: str, size: FigureSize | None = None) -> bool:
+        """Write the difference heatmap (.png, .svg, .pdf); a failure shows in the status line."""
+        try:
+            written = export_difference(path, self.diff, size)
+        except ExportError as exc:
+            self.status_label.setText(str(exc))
+            return False
+        self.status_label.setText(f"Exported {written}")
+        return True
+
+    @Slot()
+    def _export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the difference", "difference.svg", DIFF_FILTERS)
+        if not path:
+            return
+        size = None
+        if path.lower().endswith(".png"):
+            size = ask_figure_size(self, None, FigureSize(max(self.diff.width(), 400), max(self.diff.height(), 300)))
+            if size is None:
+                return
+        self.export_difference(path, size)
 
     # -- look and lifetime -------------------------------------------------------------------
     def set_theme(self, name: str) -> None:

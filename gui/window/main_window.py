@@ -23,7 +23,8 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QS
 from engine import DecodeResult, DecodeStart, ModelInfo, StepRecord, output_pieces, step_anatomy
 from gui.bridge.decode_flow import DecodeFlow
 from gui.bridge.engine_controller import EngineController
-from gui.export.exports import ExportError, ask_export_path, export_view
+from gui.export.exports import ExportError, ask_export, export_view, heatmap_size
+from gui.export.figure import FigureSize
 from gui.files.model_files import ask_model_path, dropped_file
 from gui.files.settings_store import SettingsStore
 from gui.matrix.heatmap import HeatmapWidget
@@ -370,12 +371,12 @@ class MainWindow(QMainWindow):
         self.heatmap.select_step(i)  # moving the outline every streamed step would repaint every step: ≤ 20 Hz
         if result is not None and 0 <= i < len(result.topk):
             self.inspector.select_step(i)
-            self.topk.show_candidates(i, result.topk[i], result.output_tokens[i])
+            self.topk.show_candidates(i, result.topk[i], result.output_tokens[i], float(result.token_probs[i]))
             self.source_panel.show_output_tokens(output_pieces(result.output_tokens, self.flow.tokenizer), i)
         elif 0 <= i < len(records):
             record = records[i]
             self.inspector.show_steps(records, i)
-            self.topk.show_candidates(i, record.topk, record.token)
+            self.topk.show_candidates(i, record.topk, record.token, record.prob)
             pieces = output_pieces([r.token for r in records], self.flow.tokenizer)
             self.source_panel.show_output_tokens(pieces, i, streaming=self.flow.busy)
         self._show_anatomy(i)
@@ -485,17 +486,17 @@ class MainWindow(QMainWindow):
     # -- files -----------------------------------------------------------------------------------
     @Slot(str)
     def export_dialog(self, fmt: str) -> None:
-        path = ask_export_path(self, self.settings, fmt)
+        path, size = ask_export(self, self.settings, fmt, heatmap_size(self.heatmap))
         if path:
-            self.export_to(path)
+            self.export_to(path, size)
 
-    def export_to(self, path: str | Path) -> bool:
+    def export_to(self, path: str | Path, size: FigureSize | None = None) -> bool:
         """Write the heatmap or the data to `path` (format from the suffix); errors go to the banner."""
         info = self.controller.model_info
         model = dict(info.description, path=info.path) if info is not None else None
         try:
             anatomy = self.menus.animation_anatomy.isChecked()
-            written = export_view(path, self.heatmap, self.flow.result, model, anatomy)
+            written = export_view(path, self.heatmap, self.flow.result, model, size, anatomy)
         except ExportError as exc:
             log.warning("export to %s failed: %s", path, exc)
             self.banner.show_message(str(exc), "error")

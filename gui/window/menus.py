@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 from gui.files.settings_store import MAX_RECENT
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
-EXPORT_FORMATS = ("png", "svg", "gif", "mp4", "csv", "npz", "json")
+EXPORT_FORMATS = ("png", "svg", "pdf", "gif", "mp4", "csv", "npz", "json")
 
 
 class Menus(QObject):
@@ -115,7 +115,7 @@ class Menus(QObject):
 
 
 def _export_label(fmt: str) -> str:
-    if fmt in ("png", "svg"):
+    if fmt in ("png", "svg", "pdf"):
         return f"Heatmap as {fmt.upper()}…"
     if fmt in ("gif", "mp4"):
         return f"Decode step by step as {fmt.upper()}…"
