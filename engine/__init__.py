@@ -47,7 +47,7 @@ from engine.requests import (
     reweighted_row,
     step_rows,
 )
-from engine.text import log_probability_text, output_pieces, probability_text, provisional_text
+from engine.text import log_probability_text, output_pieces, probability_text
 from engine.whatif.compare import Pair, align, alpha_difference, changed_positions, changed_sides, step_labels
 from engine.whatif.redecode import whatif_options
 from models import EOS, CheckpointError, atomic_write_bytes, atomic_write_text
@@ -116,7 +116,6 @@ __all__ = [
     "log_probability_text",
     "output_pieces",
     "probability_text",
-    "provisional_text",
     "report_csv",
     "report_rows",
     "resolve_device",

@@ -1,4 +1,4 @@
-"""Decode output as text: each output token's piece of the output line, the text so far, probabilities."""
+"""Decode output as text: each output token's piece of the output line, and probabilities."""
 
 from __future__ import annotations
 
@@ -19,11 +19,6 @@ def output_pieces(tokens: Sequence[str], kind: str) -> list[str]:
         else:
             pieces.append(token if n == 0 else " " + token)
     return pieces
-
-
-def provisional_text(tokens: Sequence[str], kind: str) -> str:
-    """The output so far as text (what the DecodeResult's `text` will be, once it arrives)."""
-    return "".join(output_pieces(tokens, kind))
 
 
 def probability_text(p: float) -> str:

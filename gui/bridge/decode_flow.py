@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine import DecodeOptions, DecodeResult, DecodeStart, StepRecord, provisional_text
+from engine import DecodeOptions, DecodeResult, DecodeStart, StepRecord
 from gui.bridge.engine_controller import EngineController
 
 
@@ -67,9 +67,6 @@ class DecodeFlow(QObject):
         """Rows of the decode shown now: all of a finished one, those streamed so far otherwise."""
         result = self.current_result()
         return len(result.output_tokens) if result is not None else len(self.records)
-
-    def text_so_far(self) -> str:
-        return provisional_text([r.token for r in self.records], self._tokenizer)
 
     @property
     def tokenizer(self) -> str:
