@@ -14,9 +14,10 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from models.atomic import atomic_write_bytes
-from models.foreign import build_model, config_from_dict, tokenizer_from_dict
+from models.foreign import tokenizer_from_dict
+from models.registry import build_model, config_from_dict
 from models.rnn.config import ConfigError, ModelConfig
-from models.rnn.seq2seq import Seq2Seq
+from models.step_api import StepModel
 from models.tokens import SPECIALS, Tokenizer, Vocab
 
 FORMAT_NAME = "attnscope"
@@ -34,7 +35,7 @@ class CheckpointError(Exception):
 
 @dataclass
 class Checkpoint:
-    model: Seq2Seq
+    model: StepModel
     src_vocab: Vocab
     tgt_vocab: Vocab
     src_tokenizer: Tokenizer
@@ -44,7 +45,8 @@ class Checkpoint:
     path: Path | None = None
 
     @property
-    def config(self) -> ModelConfig:
+    def config(self) -> Any:
+        """The model's config: a ModelConfig (RNNs), TransformerConfig, or a Hugging Face adapter's."""
         return self.model.config
 
 
@@ -78,7 +80,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     _check_weight_bytes(config, len(data) - 8 - _header_length(data))
     _check_tensor_table(header, config)
     tensors = _load_tensors(data)
-    model = build_model(config)  # native Seq2Seq, or an imported toolkit's architecture (models.foreign)
+    model = build_model(config)  # whichever architecture the config names (models.registry)
     model.load_state_dict(tensors, strict=True)
     model.eval()
     training = _json_field(meta, "training", dict, default={})
@@ -141,7 +143,7 @@ def _json_field(meta: dict[str, Any], key: str, kind: type, default: Any = None)
     return value
 
 
-def _parse_metadata(meta: dict[str, Any]) -> tuple[ModelConfig, Vocab, Vocab, Tokenizer, Tokenizer]:
+def _parse_metadata(meta: dict[str, Any]) -> tuple[Any, Vocab, Vocab, Tokenizer, Tokenizer]:
     missing = [k for k in REQUIRED_KEYS if k not in meta]
     if missing:
         raise CheckpointError(f"metadata is missing: {', '.join(missing)}")
@@ -183,7 +185,7 @@ def _tokenizer(meta: dict[str, Any], key: str) -> Tokenizer:
         raise CheckpointError(f"{key}: {exc}") from exc
 
 
-def _check_vocab_sizes(config: ModelConfig, src: Vocab, tgt: Vocab) -> None:
+def _check_vocab_sizes(config: Any, src: Vocab, tgt: Vocab) -> None:
     for side, vocab, size in (("source", src, config.src_vocab_size), ("target", tgt, config.tgt_vocab_size)):
         if len(vocab) != size:
             raise CheckpointError(
@@ -191,9 +193,11 @@ def _check_vocab_sizes(config: ModelConfig, src: Vocab, tgt: Vocab) -> None:
             )
 
 
-def _min_parameters(config: ModelConfig) -> int:
+def _min_parameters(config: Any) -> int:
     """Weights every architecture built from `config` has at least (source embedding, output layer, the
     recurrent matrices), counted without building anything."""
+    if not isinstance(config, ModelConfig):
+        return int(config.min_parameters())
     gates = 4 if config.rnn == "lstm" else 3
     dirs = 2 if config.bidirectional else 1
     enc_hidden = config.enc_out_dim // dirs
@@ -201,7 +205,7 @@ def _min_parameters(config: ModelConfig) -> int:
     return config.src_vocab_size * config.embed_dim + config.tgt_vocab_size * config.hidden_dim + recurrent
 
 
-def _check_weight_bytes(config: ModelConfig, available: int) -> None:
+def _check_weight_bytes(config: Any, available: int) -> None:
     """A config far larger than the file is refused before even a meta-device model is built for it."""
     needed = 4 * _min_parameters(config)
     if needed > available:
@@ -211,7 +215,7 @@ def _check_weight_bytes(config: ModelConfig, available: int) -> None:
         )
 
 
-def _check_tensor_table(header: dict[str, Any], config: ModelConfig) -> None:
+def _check_tensor_table(header: dict[str, Any], config: Any) -> None:
     """Compare names, shapes and dtypes with what the config implies, before loading any data."""
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in build_model(config).state_dict().items()}
@@ -252,6 +256,14 @@ def _load_tensors(data: bytes) -> dict[str, torch.Tensor]:
 def describe(ckpt: Checkpoint) -> dict[str, Any]:
     """Summary a user sees: architecture, sizes, parameters."""
     c = ckpt.config
+    if not isinstance(c, ModelConfig):  # a transformer: its config says what it is
+        return {
+            **c.describe(),
+            "parameters": ckpt.model.parameter_count(),
+            "src_vocab": len(ckpt.src_vocab),
+            "tgt_vocab": len(ckpt.tgt_vocab),
+            "tokenizer": getattr(ckpt.src_tokenizer, "kind", "pieces"),
+        }
     return {
         "attention": c.attention,
         "rnn": c.rnn,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from engine.requests import PERTURB_MODES, STRATEGIES, DecodeRequest, problems
+from engine.requests import PERTURB_MODES, STRATEGIES, DecodeRequest, EditHead, problems
 from models.checkpoint import Checkpoint
+from models.step_api import head_layout
 from models.tokens import UNK
 
 MAX_SOURCE_TOKENS = 400
@@ -50,6 +51,7 @@ def prepare_request(
         messages.append(_unknown_note("source", [tokens[i] for i in unknown]))
     target_ids = _target_ids(request, ckpt, max_output_tokens, messages) if request.strategy == "forced" else ()
     _check_whatif(request, ckpt, len(tokens))
+    _check_heads(request, head_layout(ckpt.config))
     return PreparedRequest(
         request=request,
         source_tokens=tuple(tokens),
@@ -111,6 +113,32 @@ def _check_whatif(request: DecodeRequest, ckpt: Checkpoint, width: int) -> None:
         found.append(f"The replacement must be exactly one source token, got {request.perturb_with!r}.")
     if found:
         raise InputError(" ".join(found))
+
+
+def _check_heads(request: DecodeRequest, layout: tuple[int, int, int] | None) -> None:
+    """The attention view and head edits against the model's decoder layers and heads."""
+    edits = [x for x in request.interventions if isinstance(x, EditHead)]
+    wanted = request.layer is not None or request.head is not None or request.self_attention or edits
+    if layout is None:
+        if wanted:
+            raise InputError("Layers, heads and self-attention are a transformer's: this model has one attention.")
+        return
+    layers, heads, _ = layout
+    found = [_range_problem("Layer", request.layer, layers), _range_problem("Head", request.head, heads)]
+    for x in edits:
+        found += [
+            _range_problem("A head edit's layer", -1 if x.layer is None else x.layer, layers),
+            _range_problem("A head edit's head", x.head, heads),
+        ]
+    found = [f for f in found if f]
+    if found:
+        raise InputError(" ".join(found))
+
+
+def _range_problem(name: str, value: object, count: int) -> str:
+    if value is None or (_is_int(value) and 0 <= value < count):  # type: ignore[operator]
+        return ""
+    return f"{name} must be from 0 to {count - 1} (or left out), got {value!r}."
 
 
 def _is_int(value: object) -> bool:

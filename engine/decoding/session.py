@@ -34,17 +34,18 @@ import torch
 
 from engine.decoding.control import DecodeControl
 from engine.decoding.device import DECODE_THREADS, prepare_thread, resolve_device
+from engine.decoding.heads import HeadView, rnn_parts
 from engine.decoding.inputs import MAX_OUTPUT_TOKENS, MAX_SOURCE_TOKENS, InputError, PreparedRequest, prepare_request
 from engine.decoding.step_stats import StepStats
 from engine.decoding.strategies import STRATEGY_FUNCTIONS, DecodeContext, Outcome, Run
-from engine.records import DecodeResult, StepRecord, frozen_array, read_only
+from engine.records import DecodeResult, HeadMatrices, StepRecord, frozen_array, read_only
 from engine.requests import DecodeRequest
 from engine.whatif.alpha_edits import StepEdits
+from engine.whatif.head_edits import HeadEdits
 from engine.whatif.perturbation import perturbation_table
 from models.checkpoint import Checkpoint, describe
 from models.importers import load_any
-from models.rnn.encoder import Memory
-from models.rnn.seq2seq import Seq2Seq
+from models.step_api import StepModel, head_layout
 from models.tokens import EOS
 
 FRAME_S = 0.015  # a free-running decode hands its steps to the app about once a frame
@@ -89,7 +90,7 @@ class InferenceSession:
         return session
 
     @property
-    def model(self) -> Seq2Seq:
+    def model(self) -> StepModel:
         return self.checkpoint.model
 
     def move_to(self, device: str) -> str:
@@ -137,7 +138,9 @@ class InferenceSession:
         prepare_thread(self.device, self.threads)
         memory = self._encode(prepared)
         edits = self._edits(prepared)
-        ctx = DecodeContext(self.model, memory, self._stats(prepared), prepared, self.device, edits)
+        view = self._view(request)
+        parts = rnn_parts if view is None else view.parts
+        ctx = DecodeContext(self.model, memory, self._stats(prepared), prepared, self.device, edits, parts, view)
         gate = _Gate(control, request.request_id)
         outcome = yield from STRATEGY_FUNCTIONS[request.strategy](ctx, gate)
         if outcome is None or not gate.live():
@@ -152,12 +155,11 @@ class InferenceSession:
             result = result._replace(perturbations=rows)
         yield result
 
-    def _matrices(self, ctx: DecodeContext, outcome: Outcome) -> tuple[np.ndarray, ...]:
+    def _matrices(self, ctx: DecodeContext, outcome: Outcome, whole: np.ndarray | None) -> tuple[np.ndarray, ...]:
         """The result's α, e, c and s: the columns of the host blocks when the records are their rows (one
         block for an unwatched decode), else stacked from the records."""
-        if outcome.blocks:
-            blocks = outcome.blocks
-            return ctx.stats.matrices(blocks[0] if len(blocks) == 1 else np.concatenate(blocks))
+        if whole is not None:
+            return ctx.stats.matrices(whole)
         records, config, width = outcome.records, self.model.config, len(ctx.prepared.source_ids)
         return (
             _stack([r.alpha for r in records], width),
@@ -166,15 +168,23 @@ class InferenceSession:
             _stack([r.state for r in records], config.hidden_dim),
         )
 
+    def _view(self, request: DecodeRequest) -> HeadView | None:
+        layout = head_layout(self.model.config)
+        return None if layout is None else HeadView(layout, request.layer, request.head, request.self_attention)
+
     def _edits(self, prepared: PreparedRequest) -> StepEdits:
         request, width = prepared.request, len(prepared.source_ids)
+        interventions = tuple(request.interventions)
+        layout = head_layout(self.model.config)
+        if layout is not None:
+            return HeadEdits(interventions, request.score_temperature, width, layout, request.layer, request.head)
         softmax_weights = self.model.config.attention != "none"
-        return StepEdits(tuple(request.interventions), request.score_temperature, width, softmax_weights)
+        return StepEdits(interventions, request.score_temperature, width, softmax_weights)
 
     def _run_plain(self, request: DecodeRequest) -> DecodeResult:
         return self.run(replace(request, perturb="", perturb_with=""))
 
-    def _encode(self, prepared: PreparedRequest) -> Memory:
+    def _encode(self, prepared: PreparedRequest) -> Any:
         with torch.inference_mode():
             src = torch.tensor([prepared.source_ids], dtype=torch.long, device=self.device)
             lengths = torch.tensor([len(prepared.source_ids)], dtype=torch.long)
@@ -183,13 +193,15 @@ class InferenceSession:
     def _stats(self, prepared: PreparedRequest) -> StepStats:
         config = self.model.config
         width = (len(prepared.source_ids), config.enc_out_dim, config.hidden_dim)
-        return StepStats(prepared.request.request_id, self.checkpoint.tgt_vocab.itos, prepared.top_k, *width)
+        itos = self.checkpoint.tgt_vocab.itos
+        return StepStats(prepared.request.request_id, itos, prepared.top_k, *width, head_layout(config))
 
     def _result(self, ctx: DecodeContext, outcome: Outcome, encoder_states: np.ndarray, seconds: float) -> DecodeResult:
         prepared, records = ctx.prepared, outcome.records
         tokens = tuple(map(attrgetter("token"), records))
         words = tokens[:-1] if tokens and tokens[-1] == EOS else tokens
-        alpha, scores, context, states = self._matrices(ctx, outcome)
+        whole = _whole(outcome.blocks)
+        alpha, scores, context, states = self._matrices(ctx, outcome, whole)
         return DecodeResult(
             request_id=prepared.request.request_id,
             strategy=prepared.request.strategy,
@@ -210,7 +222,32 @@ class InferenceSession:
             beam_tree=outcome.beam_tree,
             interventions=tuple(prepared.request.interventions),
             score_temperature=prepared.request.score_temperature,
+            heads=None if ctx.view is None else _head_matrices(ctx, outcome, whole),
         )
+
+
+def _whole(blocks: list[np.ndarray]) -> np.ndarray | None:
+    """The host blocks as one (None: the records are not their rows, as after a beam search)."""
+    if not blocks:
+        return None
+    return blocks[0] if len(blocks) == 1 else read_only(np.concatenate(blocks))
+
+
+def _head_matrices(ctx: DecodeContext, outcome: Outcome, whole: np.ndarray | None) -> HeadMatrices:
+    """Every step's heads: views of the host block when it holds the records as its rows, else stacked."""
+    assert ctx.view is not None
+    records = outcome.records
+    selfs = tuple(r.heads.self_weights for r in records if r.heads is not None and r.heads.self_weights is not None)
+    if whole is None:  # from an empty block when there are no records: the right shapes, zero rows
+        heads = [r.heads for r in records if r.heads is not None]
+        empty = np.zeros((0, ctx.stats.width), dtype=np.float32)
+        stacked = (
+            ctx.stats.head_matrices(empty) if not heads else tuple(np.stack([h[k] for h in heads]) for k in range(4))
+        )
+        stacked = tuple(read_only(np.ascontiguousarray(m)) for m in stacked)
+    else:
+        stacked = ctx.stats.head_matrices(whole)
+    return HeadMatrices(*stacked, self_weights=selfs, view=ctx.view.describe())
 
 
 def failure_text(exc: Exception, device: torch.device | str) -> str:

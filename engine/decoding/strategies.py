@@ -22,20 +22,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from engine.decoding.heads import HeadView, rnn_parts
 from engine.decoding.inputs import PreparedRequest
 from engine.decoding.step_stats import StepStats
 from engine.records import BeamNode, Hypothesis, StepRecord, frozen_array
 from engine.whatif.alpha_edits import no_edit
-from models.rnn.attention import AlphaEdit
 from models.rnn.decoder import StepOutput
-from models.rnn.encoder import Memory
-from models.rnn.seq2seq import Seq2Seq
+from models.step_api import StepModel
 from models.tokens import BOS_ID, EOS_ID
 
 Run = tuple[StepRecord, ...]  # consecutive steps, handed out together
@@ -60,12 +59,14 @@ class Gate(Protocol):
 
 @dataclass(frozen=True)
 class DecodeContext:
-    model: Seq2Seq
-    memory: Memory  # the source, encoded once
+    model: StepModel
+    memory: Any  # the source, encoded once (the model's Memory)
     stats: StepStats
     prepared: PreparedRequest
     device: torch.device
-    edit_for: Callable[[int], AlphaEdit | None] = no_edit  # what-if interventions, per step
+    edit_for: Callable[[int], Any] = no_edit  # what-if interventions, per step: the model's edit hook or None
+    parts: Callable[[StepOutput], tuple[Tensor, ...]] = rnn_parts  # a step's tensors that become its record
+    view: HeadView | None = None  # transformers: the attention view (and whether self-attention is kept)
 
 
 @dataclass
@@ -177,7 +178,8 @@ class _Path:
             self._prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
         self._first = 0  # the step the waiting run starts with
         self.blocks: list[np.ndarray] = []  # handed out so far, a row per step
-        self._parts: list[Tensor] = []  # α, e, c, s of each waiting step in turn
+        self._parts: list[Tensor] = []  # α, e, c, s (+ heads) of each waiting step in turn
+        self._self: list[Tensor] = []  # a transformer's self-attention per waiting step, when kept
         self._logits: list[Tensor] = []  # as the choice saw them (tempered)
         self._chosen: list[Tensor] = []  # as tensors, for the gather of a chooser's picks
         self._ids: list[int] = []  # every chosen id, on the host
@@ -189,7 +191,9 @@ class _Path:
         # argmax on the logits, as models.training.batch_decode does: same ids, ties included
         self._prev = logits.argmax(-1) if self._choose is None else self._choose(i, logits)
         self._state = out.state
-        self._parts += (out.alpha, out.scores, out.context, out.top)
+        self._parts += self.ctx.parts(out)
+        if self.ctx.view is not None and self.ctx.view.keep_self:
+            self._self.append(self.ctx.view.self_weights(out))
         self._logits.append(logits)
         if self._choose is not None:  # argmax's probability comes from the top-k: no gather, no ids kept
             self._chosen.append(self._prev)
@@ -204,13 +208,13 @@ class _Path:
         """
         log_probs = torch.cat(self._logits).log_softmax(-1)
         extra = [] if self._choose is None else [log_probs.gather(1, torch.cat(self._chosen).unsqueeze(1))]
-        block, _ = self.ctx.stats.to_host(self._parts, log_probs, extra)
+        block, selfs = self.ctx.stats.to_host(self._parts, log_probs, extra, self._self)
         stats, steps, ids = self.ctx.stats, range(self._first, self._first + len(self._ids)), self._ids
         self._first += len(self._ids)
         self.blocks.append(block)
-        self._parts, self._logits, self._chosen, self._ids = [], [], [], []
+        self._parts, self._logits, self._chosen, self._ids, self._self = [], [], [], [], []
         probs = None if self._choose is None else stats.extra_probabilities(block)
-        return stats.records(block, steps, range(len(steps)), ids, probs)
+        return stats.records(block, steps, range(len(steps)), ids, probs, selfs)
 
 
 # -- beam search ---------------------------------------------------------------------------------
@@ -269,7 +273,8 @@ class _BeamSearch:
         self.live: list[_Node | None] = [None]  # None: the <bos> root
         self.blocks: list[np.ndarray] = []  # per step, the host block of every beam row
         self.tree: list[BeamNode] = []  # every candidate scored, for the beam explorer
-        self._memories: dict[int, Memory] = {}
+        self.selfs: list[np.ndarray] = []  # per step, a transformer's self-attention of every beam row, when kept
+        self._memories: dict[int, Any] = {}
 
     def run(self, gate: Gate) -> bool:
         """Search to the end; False when the gate closed on the way."""
@@ -292,7 +297,7 @@ class _BeamSearch:
                 prev, state, cum = cand.tokens[index], out.state.select(cand.rows[index]), cand.scores[index]
         return True
 
-    def _memory(self, rows: int) -> Memory:
+    def _memory(self, rows: int) -> Any:
         if rows not in self._memories:  # the one encoded source, repeated for each beam row
             self._memories[rows] = self.ctx.memory.select(torch.zeros(rows, dtype=torch.long, device=self.ctx.device))
         return self._memories[rows]
@@ -305,9 +310,12 @@ class _BeamSearch:
         rows = torch.div(index, vocab, rounding_mode="floor")
         tokens = index - rows * vocab
         side = torch.stack([scores, rows.to(scores.dtype), tokens.to(scores.dtype), log_probs.view(-1)[index]], 1)
-        parts = [out.alpha, out.scores, out.context, out.top]
-        block, (host,) = self.ctx.stats.to_host(parts, log_probs, side=[side])
+        view = self.ctx.view
+        keep_self = view is not None and view.keep_self
+        extra_side = [view.self_weights(out)] if view is not None and keep_self else []
+        block, (host, *selfs) = self.ctx.stats.to_host(list(self.ctx.parts(out)), log_probs, side=[side, *extra_side])
         self.blocks.append(block)
+        self.selfs.extend(selfs)
         return _Candidates(rows, tokens, scores, host.tolist())
 
     def _select(self, t: int, candidates: list[list[float]]) -> list[int]:
@@ -351,7 +359,8 @@ class _BeamSearch:
 
     def _record(self, node: _Node) -> StepRecord:
         prob = float(np.exp(np.float32(node.token_log_prob)))
-        return self.ctx.stats.record(node.step, self.blocks[node.step], node.row, node.token, prob)
+        own = self.selfs[node.step][node.row] if self.selfs else None
+        return self.ctx.stats.record(node.step, self.blocks[node.step], node.row, node.token, prob, own)
 
     def _hypothesis(self, node: _Node, score: float, finished: bool) -> Hypothesis:
         path = node.path()
