@@ -58,7 +58,25 @@ def result_to_dict(result: DecodeResult, model: Mapping[str, Any] | None = None)
         "messages": list(result.messages),
         "seconds": result.seconds,
         **_whatif_dict(result),
+        **_heads_dict(result),
     }
+
+
+def _heads_dict(result: DecodeResult) -> dict[str, Any]:
+    """A transformer's every layer and head, [steps, layers, heads, source_len] (steps include <eos>)."""
+    heads = result.heads
+    if heads is None:
+        return {}
+    out: dict[str, Any] = {
+        "attention_view": f"alpha and scores show the {heads.view}",
+        "cross_attention": heads.weights.tolist(),
+        "cross_scores": heads.scores.tolist(),
+        "value_weighted_norms": heads.norms.tolist(),
+        "head_contexts": heads.contexts.tolist(),
+    }
+    if heads.self_weights:
+        out["self_attention"] = [w.tolist() for w in heads.self_weights]
+    return out
 
 
 def _whatif_dict(result: DecodeResult) -> dict[str, Any]:
@@ -120,8 +138,21 @@ def npz_bytes(result: DecodeResult) -> bytes:
         source_tokens=np.array(result.source_tokens, dtype=str),
         output_tokens=np.array(result.output_tokens, dtype=str),
         unknown_positions=np.array(result.unknown_positions, dtype=np.int64),
+        **_heads_arrays(result),
     )
     return buffer.getvalue()
+
+
+def _heads_arrays(result: DecodeResult) -> dict[str, np.ndarray]:
+    heads = result.heads
+    if heads is None:
+        return {}
+    return {
+        "cross_attention": heads.weights,
+        "cross_scores": heads.scores,
+        "value_weighted_norms": heads.norms,
+        "head_contexts": heads.contexts,
+    }
 
 
 def _candidate(c: Candidate) -> dict[str, Any]:

@@ -5,6 +5,7 @@
     python main.py inspect --source "turn off the lights" --target "लाइट बंद करो" --out lights.csv
     python main.py inspect --source "turn off the lights" --mask-source 1 --pin 2:3 --out what_if.json
     python main.py inspect --source "turn off the lights" --perturb --out perturbed.json
+    python main.py inspect --model en_hi_transformer.safetensors --source "turn off the lights" --layer 0 --head 2
 
 Exit status 0 on success; 2 with one line on stderr for a bad model, input or option.
 """
@@ -20,7 +21,15 @@ from engine.decoding.inputs import MAX_SOURCE_TOKENS, InputError
 from engine.decoding.session import InferenceSession
 from engine.export import FORMATS, export_result
 from engine.records import DecodeResult
-from engine.requests import DecodeRequest, EditRow, Intervention, MaskSource, PinStep, describe_intervention
+from engine.requests import (
+    DecodeRequest,
+    EditHead,
+    EditRow,
+    Intervention,
+    MaskSource,
+    PinStep,
+    describe_intervention,
+)
 from models.checkpoint import CheckpointError, describe
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "en_hi_bahdanau.safetensors"
@@ -59,11 +68,73 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"read at most N source tokens; the rest is dropped with a note (default {MAX_SOURCE_TOKENS})",
     )
+    _add_head_args(p)
     _add_whatif_args(p)
     p.add_argument(
         "--out", type=Path, help=f"write the result; the suffix picks the format: {', '.join(FORMATS + IMAGE_FORMATS)}"
     )
     return p
+
+
+def _add_head_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "transformers",
+        "which cross-attention alpha and the image show (default: the mean over "
+        "the last decoder layer's heads); the JSON always holds every layer and head",
+    )
+    g.add_argument("--layer", type=int, metavar="L", help="decoder layer (from 0; default: the last)")
+    g.add_argument("--head", type=_head, metavar="H|mean", help="one head of that layer (from 0), or mean (default)")
+    g.add_argument("--self-attention", action="store_true", help="also record the decoder's self-attention")
+    g.add_argument(
+        "--zero-head",
+        type=_zero_head,
+        action="append",
+        default=[],
+        metavar="L:H[:STEP]",
+        help="what-if: zero layer L's head H (or 'all' its heads) from step STEP (default 0) on; repeatable",
+    )
+    g.add_argument(
+        "--pin-head",
+        type=_pin_head,
+        action="append",
+        default=[],
+        metavar="L:H:J[:STEP]",
+        help="what-if: put all of layer L's head H (or 'all') on source token J from step STEP on; repeatable",
+    )
+
+
+def _head(text: str) -> int | None:
+    if text == "mean":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a head number or 'mean', got {text!r}") from None
+
+
+def _head_edit(text: str, mode: str, fields: int) -> EditHead:
+    parts = text.split(":")
+    if len(parts) not in (fields, fields + 1):
+        raise ValueError
+    numbers = [int(p) for p in parts[2:]]
+    head = None if parts[1] == "all" else int(parts[1])
+    position = numbers[0] if mode == "pin" else 0
+    step = numbers[-1] if len(parts) == fields + 1 else 0
+    return EditHead(int(parts[0]), head, mode, position, step)
+
+
+def _zero_head(text: str) -> EditHead:
+    try:
+        return _head_edit(text, "zero", 2)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected L:H[:STEP] (H a number or 'all'), got {text!r}") from None
+
+
+def _pin_head(text: str) -> EditHead:
+    try:
+        return _head_edit(text, "pin", 3)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected L:H:J[:STEP] (H a number or 'all'), got {text!r}") from None
 
 
 def _add_whatif_args(p: argparse.ArgumentParser) -> None:
@@ -124,7 +195,7 @@ def _edit_row(text: str) -> EditRow:
 
 
 def _interventions(args: argparse.Namespace) -> tuple[Intervention, ...]:
-    return (*(MaskSource(j) for j in args.mask_source), *args.pin, *args.edit_row)
+    return (*(MaskSource(j) for j in args.mask_source), *args.pin, *args.edit_row, *args.zero_head, *args.pin_head)
 
 
 def main(argv: list[str]) -> int:
@@ -178,6 +249,9 @@ def _request(args: argparse.Namespace) -> DecodeRequest:
         "score_temperature": args.temperature_scores,
         "perturb": ("replace" if args.perturb_with is not None else "drop") if args.perturb else "",
         "perturb_with": args.perturb_with or "",
+        "layer": args.layer,
+        "head": args.head,
+        "self_attention": args.self_attention,
     }
     if args.target is not None:
         return DecodeRequest(strategy="forced", target=args.target, **common)
@@ -202,6 +276,8 @@ def _export(result: DecodeResult, out: Path, model: dict[str, Any]) -> None:
 def _print_result(result: DecodeResult) -> None:
     print(f"source: {' '.join(result.source_tokens)}")
     print(f"output: {result.text}")
+    if result.heads is not None:
+        print(f"attention shown: {result.heads.view}")
     for i, (token, prob) in enumerate(zip(result.output_tokens, result.token_probs.tolist(), strict=True)):
         row = result.alpha[i]
         j = int(row.argmax())

@@ -262,7 +262,7 @@ def describe(ckpt: Checkpoint) -> dict[str, Any]:
             "parameters": ckpt.model.parameter_count(),
             "src_vocab": len(ckpt.src_vocab),
             "tgt_vocab": len(ckpt.tgt_vocab),
-            "tokenizer": getattr(ckpt.src_tokenizer, "kind", "pieces"),
+            "tokenizer": str(ckpt.src_tokenizer.to_dict().get("tokenizer", ckpt.src_tokenizer.kind)),
         }
     return {
         "attention": c.attention,
