@@ -19,14 +19,20 @@ from models.atomic import atomic_write_bytes, atomic_write_text
 CSV_CORNER = "output\\source"
 
 
-def export_result(result: DecodeResult, path: str | os.PathLike[str], model: Mapping[str, Any] | None = None) -> Path:
-    """Write `result` in the format its suffix names; `model` describes the model (JSON only)."""
+def export_result(
+    result: DecodeResult,
+    path: str | os.PathLike[str],
+    model: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write `result` in the format its suffix names; `model` describes the model and `extra` adds top-level
+    fields (JSON only)."""
     target = Path(path)
     writer = _WRITERS.get(target.suffix.lower())
     if writer is None:
         shown = f"'{target.suffix}'" if target.suffix else "a file without a suffix"
         raise ValueError(f"cannot export to {shown}: use one of {', '.join(_WRITERS)}")
-    writer(result, target, dict(model or {}))
+    writer(result, target, dict(model or {}), dict(extra or {}))
     return target
 
 
@@ -159,19 +165,20 @@ def _candidate(c: Candidate) -> dict[str, Any]:
     return {"token": c.token, "token_id": c.token_id, "prob": c.prob}
 
 
-def _write_json(result: DecodeResult, path: Path, model: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(result_to_dict(result, model), ensure_ascii=False, indent=1) + "\n")
+def _write_json(result: DecodeResult, path: Path, model: dict[str, Any], extra: dict[str, Any]) -> None:
+    data = {**result_to_dict(result, model), **extra}
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
-def _write_npz(result: DecodeResult, path: Path, model: dict[str, Any]) -> None:
+def _write_npz(result: DecodeResult, path: Path, model: dict[str, Any], extra: dict[str, Any]) -> None:
     atomic_write_bytes(path, npz_bytes(result))
 
 
-def _write_csv(result: DecodeResult, path: Path, model: dict[str, Any]) -> None:
+def _write_csv(result: DecodeResult, path: Path, model: dict[str, Any], extra: dict[str, Any]) -> None:
     atomic_write_text(path, alpha_csv(result))
 
 
-_WRITERS: dict[str, Callable[[DecodeResult, Path, dict[str, Any]], None]] = {
+_WRITERS: dict[str, Callable[[DecodeResult, Path, dict[str, Any], dict[str, Any]], None]] = {
     ".json": _write_json,
     ".npz": _write_npz,
     ".csv": _write_csv,

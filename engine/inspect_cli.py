@@ -30,6 +30,7 @@ from engine.requests import (
     PinStep,
     describe_intervention,
 )
+from engine.word_view import word_level
 from models.checkpoint import CheckpointError, describe
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "en_hi_bahdanau.safetensors"
@@ -85,6 +86,11 @@ def _add_head_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--layer", type=int, metavar="L", help="decoder layer (from 0; default: the last)")
     g.add_argument("--head", type=_head, metavar="H|mean", help="one head of that layer (from 0), or mean (default)")
     g.add_argument("--self-attention", action="store_true", help="also record the decoder's self-attention")
+    g.add_argument(
+        "--words",
+        action="store_true",
+        help="also show α by word (a source word's pieces summed, a target word's pieces averaged); JSON: word_level",
+    )
     g.add_argument(
         "--zero-head",
         type=_zero_head,
@@ -215,8 +221,9 @@ def _run(args: argparse.Namespace) -> int:
     for note in session.messages + result.messages:
         print(f"note: {note}", file=sys.stderr)
     _print_result(result)
+    extra = _print_words(result) if args.words else {}
     if args.out is not None:
-        _export(result, args.out, {"path": str(args.model), **describe(session.checkpoint)})
+        _export(result, args.out, {"path": str(args.model), **describe(session.checkpoint)}, extra)
         print(f"wrote {args.out}")
     return 0
 
@@ -262,7 +269,17 @@ def _request(args: argparse.Namespace) -> DecodeRequest:
     return DecodeRequest(strategy="greedy", **common)
 
 
-def _export(result: DecodeResult, out: Path, model: dict[str, Any]) -> None:
+def _print_words(result: DecodeResult) -> dict[str, Any]:
+    view = word_level(result.source_tokens, result.output_tokens, result.alpha)
+    print(f"{view.note}:")
+    for word, row in zip(view.output_words, view.alpha, strict=True):
+        j = int(row.argmax())
+        print(f"     {word:<16} attends to {view.source_words[j]!r} ({row[j]:.2f})")
+    words = {"note": view.note, "source_words": list(view.source_words), "output_words": list(view.output_words)}
+    return {"word_level": {**words, "alpha": view.alpha.tolist()}}
+
+
+def _export(result: DecodeResult, out: Path, model: dict[str, Any], extra: dict[str, Any]) -> None:
     if out.suffix.lower() in IMAGE_FORMATS:
         try:
             from gui.export.render import render_result  # Qt only for image output, and only here
@@ -270,7 +287,7 @@ def _export(result: DecodeResult, out: Path, model: dict[str, Any]) -> None:
             raise UsageError(f"image export needs the GUI renderer, which cannot be loaded ({exc})") from exc
         render_result(result, out)
     else:
-        export_result(result, out, model)
+        export_result(result, out, model, extra)
 
 
 def _print_result(result: DecodeResult) -> None:

@@ -198,3 +198,29 @@ def test_inspect_exports_every_head_and_picks_the_view(session: InferenceSession
     data = json.loads(out.read_text(encoding="utf-8"))
     np.testing.assert_allclose(np.array(data["alpha"]), np.array(data["cross_attention"])[:, -1].mean(1), atol=1e-6)
     assert inspect_main([*args, "--layer", "7"]) == 2
+
+
+def test_each_record_field_has_its_own_width(session: InferenceSession) -> None:
+    result = session.run(DecodeRequest(1, SOURCE, max_len=3))
+    record = next(r for r in session.decode(DecodeRequest(1, SOURCE, max_len=3)) if hasattr(r, "state"))
+    assert (
+        record.state.shape == (16,)
+        and record.context.shape == (16,)
+        and result.states.shape == (len(result.output_tokens), 16)
+    )
+    assert record.alpha.shape == record.scores.shape == (5,)
+
+
+def test_word_level_view_sums_source_pieces_and_averages_target_pieces() -> None:
+    from engine.word_view import word_groups, word_level
+
+    assert word_groups(["▁turn", "▁off", "▁the", "▁li", "ghts", "</s>"]) == [[0], [1], [2], [3, 4], [5]]
+    assert word_groups(["<s>", "Ġturn", "Ġli", "ghts", "</s>"]) == [[0], [1], [2, 3], [4]]
+    assert word_groups(["turn", "li", "##ghts", "<eos>"]) == [[0], [1, 2], [3]]
+    assert word_groups(["a", "b", "▁", "c"]) == [[0, 1], [3]]
+    assert word_groups(["turn", "off", "<eos>"]) == [[0], [1], [2]]
+    alpha = np.array([[0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1], [0.25, 0.25, 0.25, 0.25]])
+    view = word_level(["▁a", "▁b", "c", "</s>"], ["▁x", "y", "</s>"], alpha)
+    assert view.source_words == ("a", "bc", "</s>") and view.output_words == ("xy", "</s>")
+    np.testing.assert_allclose(view.alpha, [[0.25, 0.5, 0.25], [0.25, 0.5, 0.25]])
+    np.testing.assert_allclose(view.alpha.sum(1), 1.0)

@@ -54,7 +54,7 @@ class StepStats:
             self._entropy = self._head_columns(self._entropy, src_len, heads)
         top = self._entropy + 1
         self._alpha, self._scores = slice(0, src_len), slice(src_len, context)
-        self._context, self._state = slice(context, state), slice(state, self._entropy)
+        self._context, self._state = slice(context, state), slice(state, state + hidden_dim)
         self._top_lp, self._top_id = slice(top, top + top_k), slice(top + top_k, top + 2 * top_k)
         self.width = top + 2 * top_k  # a strategy's extra columns start here
 

@@ -200,6 +200,9 @@ class TransformerSeq2Seq(nn.Module):
         self.output = nn.Linear(c.d_model, c.tgt_vocab_size)
         self.dropout = nn.Dropout(c.dropout)
         self.register_buffer("positions", sinusoids(c.max_positions, c.d_model), persistent=False)
+        for embedding in (self.src_embed, self.tgt_embed):  # std d^-0.5: after the √d scale, as large as the positions
+            nn.init.normal_(embedding.weight, std=c.d_model**-0.5)
+            nn.init.zeros_(embedding.weight[PAD_ID])
 
     def _embed(self, embedding: nn.Embedding, ids: Tensor, start: int) -> Tensor:
         if start + ids.shape[1] > self.config.max_positions:
