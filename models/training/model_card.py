@@ -14,6 +14,7 @@ from models.atomic import atomic_write_text
 from models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from models.data.dataset import batches, make_batch, read_pairs, tokenize_pairs
 from models.training.batch_decode import greedy_batch
+from models.transformer.config import TransformerConfig
 
 
 def exact_match(ckpt: Checkpoint, test_path: Path, batch_size: int = 64) -> dict[str, Any]:
@@ -67,8 +68,6 @@ def render(
     extra: Sequence[str] = (),
 ) -> str:
     t, c = ckpt.training, ckpt.config
-    encoder = f"{c.rnn.upper()} {'bidirectional ' if c.bidirectional else ''}encoder ({c.enc_layers} layer)"
-    sizes = f"embedding {c.embed_dim}, hidden {c.hidden_dim}, attention {c.attn_dim}"
     vocab = f"{len(ckpt.src_vocab)} source / {len(ckpt.tgt_vocab)} target ({ckpt.src_tokenizer.kind}-level)"
     data = f"{t.get('train_pairs', '?')} pairs, validation {t.get('valid_pairs', '?')} pairs, seed {t.get('seed')}"
     run = f"{t.get('epochs_run')} epochs (best {t.get('best_epoch')}), {t.get('seconds')} s on CPU"
@@ -76,7 +75,7 @@ def render(
     lines = [
         f"# {title}",
         "",
-        f"- Architecture: {c.attention} attention, {encoder}, decoder {c.dec_layers} layer, {sizes}",
+        f"- Architecture: {_architecture(c)}",
         f"- Parameters: {ckpt.model.parameter_count():,}",
         f"- Vocabulary: {vocab}",
         f"- Training: {data}, {run}",
@@ -90,6 +89,19 @@ def render(
     lines += [f"| {r['file']} | {r['pairs']} | {r['source_tokens']} | {r['exact_match']:.2%} |" for r in results]
     lines += ["", *extra, "## Reproduce", "", "```sh", *data_commands, t.get("command", ""), "```", ""]
     return "\n".join(lines)
+
+
+def _architecture(c: Any) -> str:
+    if isinstance(c, TransformerConfig):
+        order = "post-LN (Vaswani et al. 2017)" if c.norm == "post" else "pre-LN, final LayerNorms"
+        return (
+            f"transformer, {c.enc_layers} encoder + {c.dec_layers} decoder layers, {c.heads} heads, "
+            f"d_model {c.d_model}, feed-forward {c.ffn_dim}, {order}, sinusoidal positions, "
+            "embeddings × √d_model, untied output layer"
+        )
+    encoder = f"{c.rnn.upper()} {'bidirectional ' if c.bidirectional else ''}encoder ({c.enc_layers} layer)"
+    sizes = f"embedding {c.embed_dim}, hidden {c.hidden_dim}, attention {c.attn_dim}"
+    return f"{c.attention} attention, {encoder}, decoder {c.dec_layers} layer, {sizes}"
 
 
 def main(argv: list[str]) -> int:
