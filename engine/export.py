@@ -144,7 +144,7 @@ def npz_bytes(result: DecodeResult) -> bytes:
         source_tokens=np.array(result.source_tokens, dtype=str),
         output_tokens=np.array(result.output_tokens, dtype=str),
         unknown_positions=np.array(result.unknown_positions, dtype=np.int64),
-        **_heads_arrays(result),
+        **_heads_arrays(result),  # type: ignore[arg-type]
     )
     return buffer.getvalue()
 

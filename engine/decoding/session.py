@@ -238,16 +238,16 @@ def _head_matrices(ctx: DecodeContext, outcome: Outcome, whole: np.ndarray | Non
     assert ctx.view is not None
     records = outcome.records
     selfs = tuple(r.heads.self_weights for r in records if r.heads is not None and r.heads.self_weights is not None)
-    if whole is None:  # from an empty block when there are no records: the right shapes, zero rows
+    if whole is None:  # stacked from the records (from an empty block when there are none: zero rows)
         heads = [r.heads for r in records if r.heads is not None]
         empty = np.zeros((0, ctx.stats.width), dtype=np.float32)
-        stacked = (
-            ctx.stats.head_matrices(empty) if not heads else tuple(np.stack([h[k] for h in heads]) for k in range(4))
-        )
-        stacked = tuple(read_only(np.ascontiguousarray(m)) for m in stacked)
+        stacked = [np.stack([h.weights for h in heads]), np.stack([h.scores for h in heads])] if heads else []
+        stacked += [np.stack([h.contexts for h in heads]), np.stack([h.norms for h in heads])] if heads else []
+        parts = stacked or ctx.stats.head_matrices(empty)
+        weights, scores, contexts, norms = (read_only(np.ascontiguousarray(m)) for m in parts)
     else:
-        stacked = ctx.stats.head_matrices(whole)
-    return HeadMatrices(*stacked, self_weights=selfs, view=ctx.view.describe())
+        weights, scores, contexts, norms = ctx.stats.head_matrices(whole)
+    return HeadMatrices(weights, scores, contexts, norms, selfs, ctx.view.describe())
 
 
 def failure_text(exc: Exception, device: torch.device | str) -> str:

@@ -176,6 +176,10 @@ class HFState:
 class HFSeq2Seq(nn.Module):
     """The step API over a transformers AutoModelForSeq2SeqLM (attention implementation set to the probe)."""
 
+    to_hf: Tensor
+    from_hf: Tensor
+    forbidden: Tensor
+
     def __init__(
         self, model: Any, config: HFConfig, to_hf: Sequence[int], from_hf: Sequence[int], forced_bos: int | None
     ):

@@ -53,7 +53,7 @@ def load(path: Path) -> Checkpoint:
         raise CheckpointError(
             f"{folder.name}: a Hugging Face model folder; opening it needs transformers: {INSTALL}"
         ) from None
-    from models.hf.build import build_checkpoint  # imports transformers, only now
+    from models.importers.huggingface_build import build_checkpoint  # imports transformers, only now
 
     return build_checkpoint(folder, config, weights)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -187,6 +188,8 @@ class DecoderLayer(_Layer):
 class TransformerSeq2Seq(nn.Module):
     """Built from its config alone; training (teacher forcing, in parallel) and inspection (decode_step) share it."""
 
+    positions: Tensor  # (max_positions, d_model) the sinusoidal table
+
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.config = c = config
@@ -225,7 +228,7 @@ class TransformerSeq2Seq(nn.Module):
         states = self._final(x, "encoder_norm")
         keys, values, norms = [], [], []
         for layer in self.decoder_layers:
-            a = layer.cross_attn
+            a = cast(DecoderLayer, layer).cross_attn
             keys.append(a.split(a.k_proj(states)))
             values.append(a.split(a.v_proj(states)))
             norms.append(value_norms(values[-1], a.out_proj.weight))

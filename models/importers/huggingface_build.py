@@ -1,4 +1,4 @@
-"""Building the Checkpoint of a checked Hugging Face folder (imports transformers; models.hf.loader checks first)."""
+"""Building the Checkpoint of a checked Hugging Face folder (imports transformers; huggingface.py checks first)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from models.hf.adapter import PROBE, SITES, HFConfig, HFSeq2Seq, PieceTokenizer
 from models.importers.common import remap_vocab
 from models.tokens import BOS, EOS, PAD, SPECIALS, UNK, Vocab
 
-LOCAL = {"local_files_only": True, "trust_remote_code": False}
 PROCESSORS_NOT_APPLIED = (
     "min_length",
     "min_new_tokens",
@@ -61,7 +60,7 @@ def vocabulary(pieces: list[str], ids: dict[str, int | None]) -> tuple[Vocab, li
 
 def _tokenizer(folder: Path) -> Any:
     try:
-        return AutoTokenizer.from_pretrained(folder, **LOCAL)
+        return AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
     except Exception as exc:  # transformers raises many kinds (OSError, ValueError, ImportError for sentencepiece)
         raise CheckpointError(f"{folder.name}: the tokenizer cannot be loaded ({_first_line(exc)})") from exc
 
@@ -69,7 +68,11 @@ def _tokenizer(folder: Path) -> Any:
 def _model(folder: Path, weights: Path) -> Any:
     try:
         model = AutoModelForSeq2SeqLM.from_pretrained(
-            folder, attn_implementation="eager", use_safetensors=weights.suffix == ".safetensors", **LOCAL
+            folder,
+            attn_implementation="eager",
+            use_safetensors=weights.suffix == ".safetensors",
+            local_files_only=True,
+            trust_remote_code=False,
         )
     except Exception as exc:
         raise CheckpointError(f"{folder.name}: the model cannot be loaded ({_first_line(exc)})") from exc
@@ -102,7 +105,7 @@ def _pieces(tokenizer: Any, size: int) -> list[str]:
 def _generation(folder: Path, model: Any) -> Any:
     if (folder / "generation_config.json").is_file():
         try:
-            return GenerationConfig.from_pretrained(folder, **{"local_files_only": True})
+            return GenerationConfig.from_pretrained(folder, local_files_only=True)
         except Exception as exc:
             raise CheckpointError(f"{folder.name}: generation_config.json cannot be read ({_first_line(exc)})") from exc
     return GenerationConfig.from_model_config(model.config)
