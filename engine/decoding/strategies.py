@@ -31,7 +31,7 @@ from torch import Tensor
 from engine.decoding.heads import HeadView, rnn_parts
 from engine.decoding.inputs import PreparedRequest
 from engine.decoding.step_stats import StepStats
-from engine.records import BeamNode, Hypothesis, StepRecord, frozen_array
+from engine.records import BeamNode, Hypothesis, StepRecord, frozen_array, read_only
 from engine.whatif.alpha_edits import no_edit
 from models.rnn.decoder import StepOutput
 from models.step_api import StepModel
@@ -138,7 +138,7 @@ def _single_path(
     stop_at_eos: bool = True,
 ) -> Steps:
     """`choose` None: argmax, whose token is the top candidate."""
-    path = _Path(ctx, choose, temperature)
+    path = _Path(ctx, choose, temperature, steps)
     records: list[StepRecord] = []
     i, ended = 0, False
     while i < steps and not ended:
@@ -156,7 +156,7 @@ def _single_path(
             ready = path.hand_out()
         if not (yield from hand_out(ready, gate, records)):
             return None
-    return Outcome(records, messages=_length_note(records, steps, stop_at_eos), blocks=path.blocks)
+    return Outcome(records, messages=_length_note(records, steps, stop_at_eos), blocks=path.host_blocks())
 
 
 def _length_note(records: list[StepRecord], steps: int, stop_at_eos: bool) -> list[str]:
@@ -171,8 +171,10 @@ class _Path:
     compute() and hand_out() run in inference mode (the caller's).
     """
 
-    def __init__(self, ctx: DecodeContext, choose: Chooser | None, temperature: float) -> None:
+    def __init__(self, ctx: DecodeContext, choose: Chooser | None, temperature: float, steps: int) -> None:
         self.ctx, self._choose, self._temperature = ctx, choose, temperature  # choose None: argmax
+        self._steps = steps
+        self._host: np.ndarray | None = None  # transformers: every run's rows, in one buffer (see _keep)
         with torch.inference_mode():
             self._state = ctx.model.init_state(ctx.memory)
             self._prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
@@ -209,12 +211,29 @@ class _Path:
         log_probs = torch.cat(self._logits).log_softmax(-1)
         extra = [] if self._choose is None else [log_probs.gather(1, torch.cat(self._chosen).unsqueeze(1))]
         block, selfs = self.ctx.stats.to_host(self._parts, log_probs, extra, self._self)
+        block = self._keep(block) if self.ctx.view is not None else block
         stats, steps, ids = self.ctx.stats, range(self._first, self._first + len(self._ids)), self._ids
         self._first += len(self._ids)
         self.blocks.append(block)
         self._parts, self._logits, self._chosen, self._ids, self._self = [], [], [], [], []
         probs = None if self._choose is None else stats.extra_probabilities(block)
         return stats.records(block, steps, range(len(steps)), ids, probs, selfs)
+
+    def _keep(self, block: np.ndarray) -> np.ndarray:
+        """A transformer's wide rows are copied into one host buffer (pages of rows never reached are never
+        touched), so the result's matrices are views of the records' memory instead of a second copy of it."""
+        if self._host is None:
+            self._host = np.empty((self._steps, block.shape[1]), dtype=block.dtype)
+        rows = self._host[self._first : self._first + len(block)]
+        rows[...] = block
+        view = rows.view()
+        return read_only(view)
+
+    def host_blocks(self) -> list[np.ndarray]:
+        """The handed-out rows: one block of the buffer when there is one, else the runs' blocks."""
+        if self._host is None:
+            return self.blocks
+        return [read_only(self._host[: self._first].view())]
 
 
 # -- beam search ---------------------------------------------------------------------------------
