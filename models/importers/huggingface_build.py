@@ -137,8 +137,8 @@ def _card(folder: Path, config: HFConfig, generation: Any) -> str:
         f"# Hugging Face {config.model_type} model",
         "",
         f"Opened from `{folder.name}` with its own code (transformers, eager attention, local files only). "
-        "Tokens are the tokenizer's pieces; its pad, end and unknown pieces show as <pad>, <eos> and <unk>, "
-        "and the decoder start token as <bos>.",
+        "Tokens are the tokenizer's pieces; its pad, end and unknown pieces show as `<pad>`, `<eos>` and `<unk>`, "
+        "and the decoder start token as `<bos>`.",
         "",
         f"- Every step records the cross-attention of all {config.dec_layers} decoder layers × {config.heads} heads; "
         "alpha shows the mean over the last layer's heads unless another layer or head is chosen.",
