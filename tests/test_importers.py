@@ -173,7 +173,8 @@ def onmt_checkpoint(**opt: Any) -> dict[str, Any]:
     }
 
 
-def test_transformers_are_not_supported(tmp_path: Path) -> None:
+def test_mixed_joeynmt_models_and_opennmt_transformers_are_not_supported(tmp_path: Path) -> None:
+    # A JoeyNMT transformer encoder under a recurrent decoder; JoeyNMT transformers: tests/test_joeynmt_transformer.py
     joey = copy_joey(tmp_path, {"    type: recurrent\n    bidirectional": "    type: transformer\n    bidirectional"})
     with pytest.raises(CheckpointError, match="not supported: JoeyNMT transformer encoder"):
         load_any(joey)

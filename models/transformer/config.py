@@ -9,7 +9,7 @@ from models.rnn.config import MAX_PARAMETERS, ConfigError
 
 NORMS = ("post", "pre")  # LayerNorm after each residual sum (Vaswani) or before each sublayer
 ACTIVATIONS = ("relu", "gelu")
-TOOLKITS = ("attnscope", "pytorch-transformer-tutorial")
+TOOLKITS = ("attnscope", "pytorch-transformer-tutorial", "joeynmt")
 LIMITS = {
     "src_vocab_size": (5, 2_000_000),
     "tgt_vocab_size": (5, 2_000_000),
@@ -41,10 +41,14 @@ class TransformerConfig:
     activation: str = "relu"
     layer_norm_eps: float = 1e-5
     max_positions: int = 1024
+    output_bias: bool = True  # JoeyNMT's output layer has none
+    never_generate: tuple[int, ...] = ()  # target ids whose logits are -inf at every step (as the toolkit's search)
     toolkit: str = "attnscope"
     arch: str = "transformer"  # the key that tells a transformer config from an RNN one in a checkpoint
 
     def __post_init__(self) -> None:
+        if isinstance(self.never_generate, list):  # JSON gives a list
+            object.__setattr__(self, "never_generate", tuple(self.never_generate))
         self.validate()
 
     # The engine reads these from every model's config.
@@ -77,7 +81,11 @@ class TransformerConfig:
                 raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.arch != "transformer":
             raise ConfigError(f"arch must be 'transformer', got {self.arch!r}")
-        for name in ("final_norm", "emb_scale"):
+        if not isinstance(self.never_generate, tuple) or any(
+            not isinstance(i, int) or not 0 <= i < self.tgt_vocab_size for i in self.never_generate
+        ):
+            raise ConfigError("never_generate must hold target ids")
+        for name in ("final_norm", "emb_scale", "output_bias"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:

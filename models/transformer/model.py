@@ -189,6 +189,7 @@ class TransformerSeq2Seq(nn.Module):
     """Built from its config alone; training (teacher forcing, in parallel) and inspection (decode_step) share it."""
 
     positions: Tensor  # (max_positions, d_model) the sinusoidal table
+    forbidden: Tensor  # (V,) never-generated target ids
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
@@ -200,7 +201,10 @@ class TransformerSeq2Seq(nn.Module):
         if c.final_norm:
             self.encoder_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
             self.decoder_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
-        self.output = nn.Linear(c.d_model, c.tgt_vocab_size)
+        self.output = nn.Linear(c.d_model, c.tgt_vocab_size, bias=c.output_bias)
+        forbid = torch.zeros(c.tgt_vocab_size, dtype=torch.bool)
+        forbid[list(c.never_generate)] = True
+        self.register_buffer("forbidden", forbid, persistent=False)
         self.dropout = nn.Dropout(c.dropout)
         self.register_buffer("positions", sinusoids(c.max_positions, c.d_model), persistent=False)
         for embedding in (self.src_embed, self.tgt_embed):  # std d^-0.5: after the √d scale, as large as the positions
@@ -261,8 +265,11 @@ class TransformerSeq2Seq(nn.Module):
         heads = _heads(cross, memory.value_norms, tuple(self_weights))
         new_state = TransformerState(tuple(keys), tuple(values), state.position + 1)
         last = heads.weights[:, -1]
+        logits = self.output(top)
+        if self.config.never_generate:
+            logits = logits.masked_fill(self.forbidden, float("-inf"))
         return TransformerStepOutput(
-            self.output(top), new_state, heads.scores[:, -1].mean(1), last.mean(1), heads.outputs[:, -1], top, heads
+            logits, new_state, heads.scores[:, -1].mean(1), last.mean(1), heads.outputs[:, -1], top, heads
         )
 
     # -- teacher forcing ---------------------------------------------------------------------------
