@@ -74,7 +74,7 @@ def _heads_dict(result: DecodeResult) -> dict[str, Any]:
     if heads is None:
         return {}
     out: dict[str, Any] = {
-        "attention_view": f"alpha and scores show the {heads.view}",
+        "attention_view": f"alpha and scores: {heads.view}",
         "cross_attention": heads.weights.tolist(),
         "cross_scores": heads.scores.tolist(),
         "value_weighted_norms": heads.norms.tolist(),

@@ -39,6 +39,10 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         kind = detect(args.source)
+        if kind == "huggingface":
+            raise CheckpointError(
+                f"{args.source}: a Hugging Face folder opens as it is (--model FOLDER); no conversion"
+            )
         ckpt = import_foreign(args.source)
         save_checkpoint(ckpt, out)
         check = load_checkpoint(out)  # the written file must load through the ordinary, validating path
