@@ -9,7 +9,7 @@ from models.rnn.config import MAX_PARAMETERS, ConfigError
 
 NORMS = ("post", "pre")  # LayerNorm after each residual sum (Vaswani) or before each sublayer
 ACTIVATIONS = ("relu", "gelu")
-TOOLKITS = ("attnscope", "pytorch-transformer-tutorial", "joeynmt")
+TOOLKITS = ("attnscope", "pytorch-transformer-tutorial", "joeynmt", "opennmt-py")
 LIMITS = {
     "src_vocab_size": (5, 2_000_000),
     "tgt_vocab_size": (5, 2_000_000),
@@ -42,6 +42,8 @@ class TransformerConfig:
     layer_norm_eps: float = 1e-5
     max_positions: int = 1024
     output_bias: bool = True  # JoeyNMT's output layer has none
+    attention_bias: bool = True  # biases in the q, k, v and output projections (OpenNMT-py's default has none)
+    ffn_bias: bool = True  # biases in the feed-forward layers (likewise)
     never_generate: tuple[int, ...] = ()  # target ids whose logits are -inf at every step (as the toolkit's search)
     toolkit: str = "attnscope"
     arch: str = "transformer"  # the key that tells a transformer config from an RNN one in a checkpoint
@@ -85,7 +87,7 @@ class TransformerConfig:
             not isinstance(i, int) or not 0 <= i < self.tgt_vocab_size for i in self.never_generate
         ):
             raise ConfigError("never_generate must hold target ids")
-        for name in ("final_norm", "emb_scale", "output_bias"):
+        for name in ("final_norm", "emb_scale", "output_bias", "attention_bias", "ffn_bias"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:

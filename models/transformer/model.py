@@ -93,11 +93,11 @@ def sinusoids(positions: int, d: int) -> Tensor:
 
 
 class MultiHeadAttention(nn.Module):
-    def __init__(self, d: int, heads: int) -> None:
+    def __init__(self, d: int, heads: int, bias: bool = True) -> None:
         super().__init__()
         self.heads, self.head_dim = heads, d // heads
         self.scale = self.head_dim**-0.5
-        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d, d) for _ in range(4))
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d, d, bias=bias) for _ in range(4))
 
     def split(self, x: Tensor) -> Tensor:
         """(B, T, d) → (B, H, T, d_head)."""
@@ -118,9 +118,9 @@ class MultiHeadAttention(nn.Module):
 
 
 class FeedForward(nn.Module):
-    def __init__(self, d: int, ffn: int, activation: str) -> None:
+    def __init__(self, d: int, ffn: int, activation: str, bias: bool = True) -> None:
         super().__init__()
-        self.linear1, self.linear2 = nn.Linear(d, ffn), nn.Linear(ffn, d)
+        self.linear1, self.linear2 = nn.Linear(d, ffn, bias=bias), nn.Linear(ffn, d, bias=bias)
         self.activation = nn.ReLU() if activation == "relu" else nn.GELU()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -147,8 +147,8 @@ class _Layer(nn.Module):
 class EncoderLayer(_Layer):
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__(config, 2)
-        self.self_attn = MultiHeadAttention(config.d_model, config.heads)
-        self.ffn = FeedForward(config.d_model, config.ffn_dim, config.activation)
+        self.self_attn = MultiHeadAttention(config.d_model, config.heads, config.attention_bias)
+        self.ffn = FeedForward(config.d_model, config.ffn_dim, config.activation, config.ffn_bias)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         h, a = self.input(x, 0), self.self_attn
@@ -159,9 +159,9 @@ class EncoderLayer(_Layer):
 class DecoderLayer(_Layer):
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__(config, 3)
-        self.self_attn = MultiHeadAttention(config.d_model, config.heads)
-        self.cross_attn = MultiHeadAttention(config.d_model, config.heads)
-        self.ffn = FeedForward(config.d_model, config.ffn_dim, config.activation)
+        self.self_attn = MultiHeadAttention(config.d_model, config.heads, config.attention_bias)
+        self.cross_attn = MultiHeadAttention(config.d_model, config.heads, config.attention_bias)
+        self.ffn = FeedForward(config.d_model, config.ffn_dim, config.activation, config.ffn_bias)
 
     def forward(
         self,
