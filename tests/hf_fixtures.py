@@ -84,3 +84,31 @@ def tiny_bart(folder: Path, seed: int = 0) -> Path:
     specials = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"}
     _tokenizer(pieces, "<s> $A </s>", specials).save_pretrained(folder)
     return folder
+
+
+def tiny_t5(folder: Path, seed: int = 0) -> Path:
+    """T5's conventions: <pad> 0 (also the decoder start), </s> 1, <unk> 2; relative position buckets."""
+    import torch
+    from transformers import GenerationConfig, T5Config, T5ForConditionalGeneration
+
+    pieces = ["<pad>", "</s>", "<unk>", *WORDS]
+    torch.manual_seed(seed)
+    config = T5Config(
+        vocab_size=len(pieces),
+        d_model=16,
+        d_kv=4,
+        d_ff=32,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=4,
+        relative_attention_num_buckets=8,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+    )
+    model = T5ForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0)
+    model.save_pretrained(folder)
+    specials = {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"}
+    _tokenizer(pieces, "$A </s>", specials).save_pretrained(folder)
+    return folder

@@ -20,7 +20,7 @@ from models.importers import detect, load_any
 
 pytest.importorskip("transformers", reason="the [hf] extra is not installed")  # .ci/run installs it
 
-from hf_fixtures import tiny_bart, tiny_marian  # noqa: E402  (needs transformers)
+from hf_fixtures import tiny_bart, tiny_marian, tiny_t5  # noqa: E402  (needs transformers)
 
 SOURCES = ("w1 w2 w3 w4", "w7 w0 w0 w11 w3 w5 w9", "w2")
 MAKERS = {"marian": tiny_marian, "bart": tiny_bart}
@@ -46,6 +46,17 @@ def _reference(folder: Path):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_greedy_and_every_head_match_the_toolkit(folder: Path, session: InferenceSession, source: str) -> None:
+    _check_against_the_toolkit(folder, session, source)
+
+
+def test_t5_with_its_relative_position_bias_matches_too(tmp_path: Path) -> None:
+    folder = tiny_t5(tmp_path / "t5")
+    session = InferenceSession.open(folder, "cpu")
+    for source in SOURCES:
+        _check_against_the_toolkit(folder, session, source)
+
+
+def _check_against_the_toolkit(folder: Path, session: InferenceSession, source: str) -> None:
     model, tokenizer = _reference(folder)
     encoded = tokenizer(source, return_tensors="pt")
     with torch.no_grad():
