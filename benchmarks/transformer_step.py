@@ -179,13 +179,13 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     print(f"threads={torch.get_num_threads()}")
+    long_decode_memory()  # first: the process's peak resident memory only rises, so nothing may run before it
     try:
         import transformers  # noqa: F401
     except ImportError:
         print("hf_step_overhead_ratio=skipped (transformers is not installed: pip install -e '.[hf]')")
     else:
         hf_overhead(args.repeats, args.d_model, args.vocab)
-    long_decode_memory()
     return 0
 
 
