@@ -25,14 +25,20 @@ CSV_CORNER = "output\\source"
 NO_ALPHA_HEADER = "output (this model has no attention: no α)"
 
 
-def export_result(result: DecodeResult, path: str | os.PathLike[str], model: Mapping[str, Any] | None = None) -> Path:
-    """Write `result` in the format its suffix names; `model` describes the model (JSON only)."""
+def export_result(
+    result: DecodeResult,
+    path: str | os.PathLike[str],
+    model: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write `result` in the format its suffix names; `model` describes the model and `extra` adds top-level
+    fields (JSON only)."""
     target = Path(path)
     writer = _WRITERS.get(target.suffix.lower())
     if writer is None:
         shown = f"'{target.suffix}'" if target.suffix else "a file without a suffix"
         raise ValueError(f"cannot export to {shown}: use one of {', '.join(_WRITERS)}")
-    writer(result, target, dict(model or {}))
+    writer(result, target, dict(model or {}), dict(extra or {}))
     return target
 
 
@@ -67,7 +73,25 @@ def result_to_dict(result: DecodeResult, model: Mapping[str, Any] | None = None)
         "messages": list(result.messages),
         "seconds": result.seconds,
         **_whatif_dict(result),
+        **_heads_dict(result),
     }
+
+
+def _heads_dict(result: DecodeResult) -> dict[str, Any]:
+    """A transformer's every layer and head, [steps, layers, heads, source_len] (steps include <eos>)."""
+    heads = result.heads
+    if heads is None:
+        return {}
+    out: dict[str, Any] = {
+        "attention_view": f"alpha and scores: {heads.view}",
+        "cross_attention": heads.weights.tolist(),
+        "cross_scores": heads.scores.tolist(),
+        "value_weighted_norms": heads.norms.tolist(),
+        "head_contexts": heads.contexts.tolist(),
+    }
+    if heads.self_weights:
+        out["self_attention"] = [w.tolist() for w in heads.self_weights]
+    return out
 
 
 def _whatif_dict(result: DecodeResult) -> dict[str, Any]:
@@ -143,6 +167,7 @@ def npz_bytes(result: DecodeResult) -> bytes:
         source_tokens=np.array(result.source_tokens, dtype=str),
         output_tokens=np.array(result.output_tokens, dtype=str),
         unknown_positions=np.array(result.unknown_positions, dtype=np.int64),
+        **_heads_arrays(result),  # type: ignore[arg-type]
     )
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
@@ -164,23 +189,36 @@ def _listed(matrix: np.ndarray | None) -> list[Any] | None:
     return None if matrix is None else matrix.tolist()
 
 
+def _heads_arrays(result: DecodeResult) -> dict[str, np.ndarray]:
+    heads = result.heads
+    if heads is None:
+        return {}
+    return {
+        "cross_attention": heads.weights,
+        "cross_scores": heads.scores,
+        "value_weighted_norms": heads.norms,
+        "head_contexts": heads.contexts,
+    }
+
+
 def _candidate(c: Candidate) -> dict[str, Any]:
     return {"token": c.token, "token_id": c.token_id, "prob": c.prob}
 
 
-def _write_json(result: DecodeResult, path: Path, model: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(result_to_dict(result, model), ensure_ascii=False, indent=1) + "\n")
+def _write_json(result: DecodeResult, path: Path, model: dict[str, Any], extra: dict[str, Any]) -> None:
+    data = {**result_to_dict(result, model), **extra}
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
-def _write_npz(result: DecodeResult, path: Path, model: dict[str, Any]) -> None:
+def _write_npz(result: DecodeResult, path: Path, model: dict[str, Any], extra: dict[str, Any]) -> None:
     atomic_write_bytes(path, npz_bytes(result))
 
 
-def _write_csv(result: DecodeResult, path: Path, model: dict[str, Any]) -> None:
+def _write_csv(result: DecodeResult, path: Path, model: dict[str, Any], extra: dict[str, Any]) -> None:
     atomic_write_text(path, alpha_csv(result))
 
 
-_WRITERS: dict[str, Callable[[DecodeResult, Path, dict[str, Any]], None]] = {
+_WRITERS: dict[str, Callable[[DecodeResult, Path, dict[str, Any], dict[str, Any]], None]] = {
     ".json": _write_json,
     ".npz": _write_npz,
     ".csv": _write_csv,

@@ -6,6 +6,7 @@
     python main.py inspect --source "turn off the lights" --mask-source 1 --pin 2:3 --out what_if.json
     python main.py inspect --source "turn off the lights" --perturb --out perturbed.json
     python main.py inspect --source-file sentences.txt --out-dir heatmaps --format svg
+    python main.py inspect --model en_hi_transformer.safetensors --source "turn off the lights" --layer 0 --head 2
 
 Exit status 0 on success; 2 with one line on stderr for a bad model, input or option, and no file written;
 with --source-file, 1 when some lines failed (each is reported; the others are written).
@@ -24,8 +25,17 @@ from engine.decoding.inputs import MAX_SOURCE_TOKENS, InputError
 from engine.decoding.session import InferenceSession
 from engine.export import FORMATS, export_result
 from engine.records import DecodeResult
-from engine.requests import DecodeRequest, EditRow, Intervention, MaskSource, PinStep, describe_intervention
+from engine.requests import (
+    DecodeRequest,
+    EditHead,
+    EditRow,
+    Intervention,
+    MaskSource,
+    PinStep,
+    describe_intervention,
+)
 from engine.text import log_probability_text, probability_text
+from engine.word_view import word_level
 from models import CheckpointError, atomic_write_text, describe, printable_message
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "en_hi_bahdanau.safetensors"
@@ -90,6 +100,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"read at most N source tokens; the rest is dropped with a note (default {MAX_SOURCE_TOKENS})",
     )
+    _add_head_args(p)
     _add_whatif_args(p)
     _add_output_args(p)
     return p
@@ -117,6 +128,72 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--anatomy", action="store_true", help="with a .gif or .mp4: the anatomy of each step beside the heatmap"
     )
+
+
+def _add_head_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "transformers",
+        "which cross-attention alpha and the image show (default: the mean over "
+        "the last decoder layer's heads); the JSON always holds every layer and head",
+    )
+    g.add_argument("--layer", type=int, metavar="L", help="decoder layer (from 0; default: the last)")
+    g.add_argument("--head", type=_head, metavar="H|mean", help="one head of that layer (from 0), or mean (default)")
+    g.add_argument("--self-attention", action="store_true", help="also record the decoder's self-attention")
+    g.add_argument(
+        "--words",
+        action="store_true",
+        help="also show α by word (a source word's pieces summed, a target word's pieces averaged); JSON: word_level",
+    )
+    g.add_argument(
+        "--zero-head",
+        type=_zero_head,
+        action="append",
+        default=[],
+        metavar="L:H[:STEP]",
+        help="what-if: zero layer L's head H (or 'all' its heads) from step STEP (default 0) on; repeatable",
+    )
+    g.add_argument(
+        "--pin-head",
+        type=_pin_head,
+        action="append",
+        default=[],
+        metavar="L:H:J[:STEP]",
+        help="what-if: put all of layer L's head H (or 'all') on source token J from step STEP on; repeatable",
+    )
+
+
+def _head(text: str) -> int | None:
+    if text == "mean":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a head number or 'mean', got {text!r}") from None
+
+
+def _head_edit(text: str, mode: str, fields: int) -> EditHead:
+    parts = text.split(":")
+    if len(parts) not in (fields, fields + 1):
+        raise ValueError
+    numbers = [int(p) for p in parts[2:]]
+    head = None if parts[1] == "all" else int(parts[1])
+    position = numbers[0] if mode == "pin" else 0
+    step = numbers[-1] if len(parts) == fields + 1 else 0
+    return EditHead(int(parts[0]), head, mode, position, step)
+
+
+def _zero_head(text: str) -> EditHead:
+    try:
+        return _head_edit(text, "zero", 2)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected L:H[:STEP] (H a number or 'all'), got {text!r}") from None
+
+
+def _pin_head(text: str) -> EditHead:
+    try:
+        return _head_edit(text, "pin", 3)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected L:H:J[:STEP] (H a number or 'all'), got {text!r}") from None
 
 
 def _add_whatif_args(p: argparse.ArgumentParser) -> None:
@@ -177,7 +254,7 @@ def _edit_row(text: str) -> EditRow:
 
 
 def _interventions(args: argparse.Namespace) -> tuple[Intervention, ...]:
-    return (*(MaskSource(j) for j in args.mask_source), *args.pin, *args.edit_row)
+    return (*(MaskSource(j) for j in args.mask_source), *args.pin, *args.edit_row, *args.zero_head, *args.pin_head)
 
 
 def main(argv: list[str], render: ImageWriter | None = None) -> int:
@@ -212,8 +289,9 @@ def _run(args: argparse.Namespace, render: ImageWriter | None) -> int:
     for note in result.messages:
         print(f"note: {note}", file=sys.stderr)
     _print_result(result)
+    extra = _print_words(result) if args.words else {}
     if args.out is not None:
-        _export(result, args.out, model, render, _size(args), args.anatomy)
+        _export(result, args.out, model, render, _size(args), args.anatomy, extra)
         _note_missing_alpha(result, args.out)
         print(f"wrote {args.out}")
     return 0
@@ -283,6 +361,9 @@ def _request(args: argparse.Namespace, source: str, request_id: int = 1) -> Deco
         "score_temperature": args.temperature_scores,
         "perturb": ("replace" if args.perturb_with is not None else "drop") if args.perturb else "",
         "perturb_with": args.perturb_with or "",
+        "layer": args.layer,
+        "head": args.head,
+        "self_attention": args.self_attention,
     }
     if args.target is not None:
         return DecodeRequest(strategy="forced", target=args.target, **common)
@@ -293,6 +374,18 @@ def _request(args: argparse.Namespace, source: str, request_id: int = 1) -> Deco
         temperature = 1.0 if args.temperature is None else args.temperature
         return DecodeRequest(strategy="sample", temperature=temperature, seed=args.seed or 0, **common)
     return DecodeRequest(strategy="greedy", **common)
+
+
+def _print_words(result: DecodeResult) -> dict[str, Any]:
+    if result.alpha is None:
+        raise UsageError("--words: this model has no attention, so there is no α to show by word")
+    view = word_level(result.source_tokens, result.output_tokens, result.alpha)
+    print(f"{view.note}:")
+    for word, row in zip(view.output_words, view.alpha, strict=True):
+        j = int(row.argmax())
+        print(f"     {word:<16} attends to {view.source_words[j]!r} ({row[j]:.2f})")
+    words = {"note": view.note, "source_words": list(view.source_words), "output_words": list(view.output_words)}
+    return {"word_level": {**words, "alpha": view.alpha.tolist()}}
 
 
 def _animated(args: argparse.Namespace) -> bool:
@@ -311,9 +404,10 @@ def _export(
     render: ImageWriter | None,
     size: ImageSize,
     anatomy: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     if out.suffix.lower() not in IMAGE_FORMATS:
-        export_result(result, out, model)
+        export_result(result, out, model, extra or {})
         return
     assert render is not None  # _check_args refused an image without a renderer
     try:
@@ -388,6 +482,8 @@ def _tsv_cell(text: str) -> str:
 def _print_result(result: DecodeResult) -> None:
     print(f"source: {' '.join(result.source_tokens)}")
     print(f"output: {result.text}")
+    if result.heads is not None:
+        print(f"attention shown: {result.heads.view}")
     if result.alpha is None:
         print("(this model has no attention: every step reads one fixed vector, so there is no α to show)")
     for i, (token, p) in enumerate(zip(result.output_tokens, result.token_probs.tolist(), strict=True)):

@@ -30,11 +30,34 @@ class Candidate(NamedTuple):  # a named tuple: made k times per step, twice as f
     prob: float
 
 
+class StepHeads(NamedTuple):
+    """One step of a transformer: the cross-attention of every decoder layer and head (read-only views)."""
+
+    weights: np.ndarray  # (L, H, T) α per layer and head
+    scores: np.ndarray  # (L, H, T) q·k/√d_head before the softmax
+    contexts: np.ndarray  # (L, H, d_head) Σ_j α_ij v_j per head
+    norms: np.ndarray  # (L, H, T) value-weighted norms ‖α_ij W_O^h v_j‖ (Kobayashi et al. 2020)
+    self_weights: np.ndarray | None  # (L, H, i + 1) decoder self-attention over the steps so far, when requested
+
+
+class HeadMatrices(NamedTuple):
+    """A transformer decode's StepHeads stacked over its steps (U: steps including <eos>)."""
+
+    weights: np.ndarray  # (U, L, H, T)
+    scores: np.ndarray  # (U, L, H, T)
+    contexts: np.ndarray  # (U, L, H, d_head)
+    norms: np.ndarray  # (U, L, H, T)
+    self_weights: tuple[np.ndarray, ...]  # per step (L, H, i + 1); empty unless requested
+    view: str  # what the records' alpha / scores / context hold, in words
+
+
 class StepRecord(NamedTuple):
     """Decoder step i: what it chose and why. Arrays are read-only numpy copies.
 
     A named tuple, like Candidate: immutable, and made for every step at a third of a frozen dataclass's
-    cost (which sets each of its fields through object.__setattr__).
+    cost (which sets each of its fields through object.__setattr__).  For a transformer, alpha and scores
+    hold the selected view of its heads (default: the mean over the last layer's heads), context that
+    layer's cross-attention block output, and `heads` every layer and head; RNN records have no heads.
     """
 
     request_id: int
@@ -48,6 +71,7 @@ class StepRecord(NamedTuple):
     context: np.ndarray  # (H_enc,) c_i
     state: np.ndarray  # (H,) top-layer decoder state s_i
     entropy: float  # of α_i·, in nats; NaN without attention
+    heads: StepHeads | None = None  # transformers only
 
 
 Run = tuple[StepRecord, ...]  # consecutive steps of one decode, handed out together
@@ -114,6 +138,7 @@ class DecodeResult(NamedTuple):
     interventions: tuple[Intervention, ...] = ()  # the what-if edits this decode ran under
     score_temperature: float = 1.0
     initial_state: np.ndarray | None = None  # (H,) the top layer of s_0 (Bahdanau's query at step 0)
+    heads: HeadMatrices | None = None  # transformers: every layer's and head's cross-attention
 
 
 @dataclass(frozen=True)

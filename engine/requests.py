@@ -6,6 +6,10 @@ score temperature (α = softmax(e / τ)), then masked source words (their weight
 renormalised), then the step's explicit row (PinStep / EditRow: an explicit row wins; the last one
 for a step counts).
 
+On a transformer these edits act on the cross-attention heads the selected view shows (every head of
+the view's layer, or its one head); EditHead zeroes or pins one head's row, or a whole layer's, from a
+step on, after them.
+
 A what-if re-decode (engine/whatif/redecode.py) forces the original output before the first edited step, so
 those steps are unchanged, and continues greedily from there.
 """
@@ -43,7 +47,21 @@ class EditRow:
     weights: tuple[float, ...]
 
 
-Intervention = MaskSource | PinStep | EditRow
+@dataclass(frozen=True)
+class EditHead:
+    """Transformers: from step `step` on, zero (`mode` "zero") or pin on source word `position` ("pin") the
+    cross-attention row of decoder layer `layer`'s head `head` (None: every head of that layer)."""
+
+    layer: int
+    head: int | None
+    mode: str
+    position: int = 0
+    step: int = 0
+
+
+HEAD_EDIT_MODES = ("zero", "pin")
+
+Intervention = MaskSource | PinStep | EditRow | EditHead
 
 
 class InputError(ValueError):
@@ -78,6 +96,11 @@ class DecodeRequest:
     prefix: tuple[str, ...] = ()  # greedy only: output tokens forced before greedy takes over
     perturb: str = ""  # "drop" / "replace": also decode once per source word dropped / replaced
     perturb_with: str = ""  # the replacement word for perturb="replace"
+    # Transformers: which cross-attention the records' alpha / scores show (None: the last layer; the mean
+    # over its heads), and whether to record the decoder's self-attention too.
+    layer: int | None = None
+    head: int | None = None
+    self_attention: bool = False
 
 
 class DecodeOptions(TypedDict, total=False):
@@ -100,7 +123,7 @@ class DecodeOptions(TypedDict, total=False):
 
 def first_edited_step(interventions: Iterable[Intervention], score_temperature: float = 1.0) -> int | None:
     """The earliest step an edit can change (None: nothing is edited)."""
-    steps = [0 if isinstance(x, MaskSource) else x.step for x in interventions]
+    steps = [0 if isinstance(x, MaskSource) else x.step for x in interventions]  # EditHead: from its step
     if score_temperature != 1.0:
         steps.append(0)
     return min(steps, default=None)
@@ -135,8 +158,10 @@ def problems(interventions: Sequence[Intervention], width: int, score_temperatur
 
 
 def _problems_of(x: object, width: int) -> list[str]:
-    if not isinstance(x, MaskSource | PinStep | EditRow):
+    if not isinstance(x, MaskSource | PinStep | EditRow | EditHead):
         return [f"Unknown intervention {shown_value(x)}."]
+    if isinstance(x, EditHead):
+        return _head_edit_problems(x, width)
     found = []
     if isinstance(x, PinStep | EditRow) and (not _is_int(x.step) or x.step < 0):
         found.append(f"Intervention step must be a whole number ≥ 0, got {shown_value(x.step)}.")
@@ -148,6 +173,18 @@ def _problems_of(x: object, width: int) -> list[str]:
             found.append(f"An edited row needs {width} weights (one per source token), got {len(weights)}.")
         elif not all(_is_number(w) and w >= 0 for w in weights) or math.fsum(weights) <= 0:
             found.append("An edited row's weights must be numbers ≥ 0, not all 0.")
+    return found
+
+
+def _head_edit_problems(x: EditHead, width: int) -> list[str]:
+    """Layer and head ranges depend on the model: engine/decoding/inputs.py checks those."""
+    found = []
+    if x.mode not in HEAD_EDIT_MODES:
+        found.append(f"A head edit's mode must be 'zero' or 'pin', got {shown_value(x.mode)}.")
+    if not _is_int(x.step) or x.step < 0:
+        found.append(f"Intervention step must be a whole number ≥ 0, got {shown_value(x.step)}.")
+    if x.mode == "pin" and (not _is_int(x.position) or not 0 <= x.position < width):
+        found.append(f"Source position must be from 0 to {width - 1}, got {shown_value(x.position)}.")
     return found
 
 
@@ -185,6 +222,10 @@ def describe_intervention(x: Intervention, source_tokens: Sequence[str] = ()) ->
         return f"zero {word(x.position)} everywhere"
     if isinstance(x, PinStep):
         return f"step {x.step}: all on {word(x.position)}"
+    if isinstance(x, EditHead):
+        heads = f"layer {x.layer}, every head" if x.head is None else f"layer {x.layer}, head {x.head}"
+        action = "zeroed" if x.mode == "zero" else f"all on {word(x.position)}"
+        return f"from step {x.step}: {heads} {action}"
     shown = ", ".join(f"{w:.2f}" for w in step_rows([x], len(x.weights))[x.step])
     return f"step {x.step}: row set to ({shown})"
 
@@ -195,4 +236,13 @@ def to_dict(x: Intervention) -> dict[str, Any]:
         return {"kind": "mask_source", "position": x.position}
     if isinstance(x, PinStep):
         return {"kind": "pin", "step": x.step, "position": x.position}
+    if isinstance(x, EditHead):
+        return {
+            "kind": "head",
+            "layer": x.layer,
+            "head": x.head,
+            "mode": x.mode,
+            "position": x.position,
+            "step": x.step,
+        }
     return {"kind": "edit_row", "step": x.step, "weights": list(x.weights)}

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from models.rnn.decoder import StepOutput
     from models.rnn.encoder import Memory
     from models.rnn.seq2seq import Seq2Seq
+    from models.step_api import StepModel, head_layout
     from models.training.batch_decode import greedy_batch
+    from models.transformer.model import HeadEdit
 
 _TORCH_BACKED = {
     "Checkpoint": "models.checkpoint",
@@ -51,11 +53,17 @@ _TORCH_BACKED = {
     "StepOutput": "models.rnn.decoder",
     "Memory": "models.rnn.encoder",
     "Seq2Seq": "models.rnn.seq2seq",
+    "StepModel": "models.step_api",
+    "head_layout": "models.step_api",
+    "HeadEdit": "models.transformer.model",
     "greedy_batch": "models.training.batch_decode",
 }
 __getattr__ = lazy_attributes(__name__, _TORCH_BACKED)
 
 __all__ = [
+    "HeadEdit",
+    "StepModel",
+    "head_layout",
     "MAX_SOURCE_CHARS",
     "UnexpectedLoadError",
     "printable_message",

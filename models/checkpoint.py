@@ -15,10 +15,11 @@ from safetensors.torch import save as st_save
 
 from models.atomic import atomic_write_bytes
 from models.errors import CheckpointError
-from models.foreign import build_model, config_from_dict, tokenizer_from_dict
+from models.foreign import tokenizer_from_dict
 from models.hygiene import shown_value
+from models.registry import build_model, config_from_dict
 from models.rnn.config import ConfigError, ModelConfig
-from models.rnn.seq2seq import Seq2Seq
+from models.step_api import StepModel
 from models.tokens import SPECIALS, Tokenizer, Vocab
 from models.untrusted import load_json, loading
 
@@ -44,7 +45,7 @@ REQUIRED_KEYS = ("format", "format_version", "config", "src_vocab", "tgt_vocab",
 
 @dataclass
 class Checkpoint:
-    model: Seq2Seq
+    model: StepModel
     src_vocab: Vocab
     tgt_vocab: Vocab
     src_tokenizer: Tokenizer
@@ -54,7 +55,8 @@ class Checkpoint:
     path: Path | None = None
 
     @property
-    def config(self) -> ModelConfig:
+    def config(self) -> Any:
+        """The model's config: a ModelConfig (RNNs), TransformerConfig, or a Hugging Face adapter's."""
         return self.model.config
 
 
@@ -93,7 +95,7 @@ def _load(file: Path) -> Checkpoint:
     config, src_vocab, tgt_vocab, src_tok, tgt_tok = _parse_metadata(meta)
     _check_vocab_sizes(config, src_vocab, tgt_vocab)
     _check_weight_bytes(config, len(data) - 8 - _header_length(data))
-    model = empty_model(config)  # native Seq2Seq, or an imported toolkit's architecture (models.foreign)
+    model = empty_model(config)  # whichever architecture the config names (models.registry)
     _check_tensor_table(header, model)
     assign_weights(model, _load_tensors(data))
     training = _json_field(meta, "training", dict, default={})
@@ -102,7 +104,7 @@ def _load(file: Path) -> Checkpoint:
     return Checkpoint(model, src_vocab, tgt_vocab, src_tok, tgt_tok, training, card, file)
 
 
-def empty_model(config: ModelConfig) -> Seq2Seq:
+def empty_model(config: ModelConfig) -> StepModel:
     """The architecture `config` describes, built on the meta device: every shape, no memory, no random init.
 
     A loader builds the model once this way and gives it the file's tensors with `assign_weights`; the shapes it
@@ -112,7 +114,7 @@ def empty_model(config: ModelConfig) -> Seq2Seq:
         return build_model(config)
 
 
-def assign_weights(model: Seq2Seq, tensors: dict[str, torch.Tensor]) -> None:
+def assign_weights(model: StepModel, tensors: dict[str, torch.Tensor]) -> None:
     """Put `tensors` into a model from `empty_model` (strict: every name and shape; the tensors themselves, no
     copy), in eval mode."""
     model.load_state_dict(tensors, strict=True, assign=True)
@@ -171,7 +173,7 @@ def _json_field(meta: dict[str, Any], key: str, kind: type, default: Any = None)
     return value
 
 
-def _parse_metadata(meta: dict[str, Any]) -> tuple[ModelConfig, Vocab, Vocab, Tokenizer, Tokenizer]:
+def _parse_metadata(meta: dict[str, Any]) -> tuple[Any, Vocab, Vocab, Tokenizer, Tokenizer]:
     missing = [k for k in REQUIRED_KEYS if k not in meta]
     if missing:
         raise CheckpointError(f"metadata is missing: {', '.join(missing)}")
@@ -214,7 +216,7 @@ def _tokenizer(meta: dict[str, Any], key: str) -> Tokenizer:
         raise CheckpointError(f"{key}: {exc}") from exc
 
 
-def _check_vocab_sizes(config: ModelConfig, src: Vocab, tgt: Vocab) -> None:
+def _check_vocab_sizes(config: Any, src: Vocab, tgt: Vocab) -> None:
     for side, vocab, size in (("source", src, config.src_vocab_size), ("target", tgt, config.tgt_vocab_size)):
         if len(vocab) != size:
             raise CheckpointError(
@@ -222,9 +224,11 @@ def _check_vocab_sizes(config: ModelConfig, src: Vocab, tgt: Vocab) -> None:
             )
 
 
-def _min_parameters(config: ModelConfig) -> int:
+def _min_parameters(config: Any) -> int:
     """Weights every architecture built from `config` has at least (source embedding, output layer, the
     recurrent matrices), counted without building anything."""
+    if not isinstance(config, ModelConfig):
+        return int(config.min_parameters())
     gates = 4 if config.rnn == "lstm" else 3
     dirs = 2 if config.bidirectional else 1
     enc_hidden = config.enc_out_dim // dirs
@@ -232,7 +236,7 @@ def _min_parameters(config: ModelConfig) -> int:
     return config.src_vocab_size * config.embed_dim + config.tgt_vocab_size * config.hidden_dim + recurrent
 
 
-def _check_weight_bytes(config: ModelConfig, available: int) -> None:
+def _check_weight_bytes(config: Any, available: int) -> None:
     """A config far larger than the file is refused before even a meta-device model is built for it."""
     needed = 4 * _min_parameters(config)
     if needed > available:
@@ -242,7 +246,7 @@ def _check_weight_bytes(config: ModelConfig, available: int) -> None:
         )
 
 
-def _check_tensor_table(header: dict[str, Any], model: Seq2Seq) -> None:
+def _check_tensor_table(header: dict[str, Any], model: StepModel) -> None:
     """Compare names, shapes and dtypes with the (meta-device) model's, before loading any data."""
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     missing = sorted(set(expected) - set(header))
@@ -289,6 +293,15 @@ def query_kind(config: ModelConfig) -> str:
 def describe(ckpt: Checkpoint) -> dict[str, Any]:
     """Summary a user sees: architecture, sizes, parameters."""
     c = ckpt.config
+    if not isinstance(c, ModelConfig):  # a transformer: its config says what it is
+        return {
+            **c.describe(),
+            "query": "heads",  # every head has its own query: see the anatomy of a head
+            "parameters": ckpt.model.parameter_count(),
+            "src_vocab": len(ckpt.src_vocab),
+            "tgt_vocab": len(ckpt.tgt_vocab),
+            "tokenizer": str(ckpt.src_tokenizer.to_dict().get("tokenizer", ckpt.src_tokenizer.kind)),
+        }
     return {
         "attention": c.attention,
         "query": query_kind(c),

@@ -41,9 +41,7 @@ OUTCOMES = ("loaded", "clean", "other", "crash", "hang")
 
 def load_outcome(path: Path) -> tuple[str, str]:
     """("loaded" | "clean" | "other", what happened) for opening `path` with load_any."""
-    from models.checkpoint import CheckpointError
-    from models.importers import load_any
-    from models.untrusted import UnexpectedLoadError
+    from models import CheckpointError, UnexpectedLoadError, load_any
 
     try:
         load_any(path)
@@ -294,8 +292,7 @@ def replay(seed: int, index: int) -> int:
     """Case `index` in this process, with the traceback of anything but a clean error."""
     import torch
 
-    from models.checkpoint import CheckpointError
-    from models.importers import load_any
+    from models import CheckpointError, load_any
     from tests.fuzz_formats import make_bases, make_case
 
     torch.set_num_threads(1)

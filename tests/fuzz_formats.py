@@ -28,11 +28,8 @@ import yaml
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from models.checkpoint import Checkpoint, save_checkpoint
+from models import Checkpoint, ModelConfig, Seq2Seq, Tokenizer, Vocab, save_checkpoint
 from models.foreign import ForeignConfig, ForeignSeq2Seq, ForeignTokenizer
-from models.rnn.config import ModelConfig
-from models.rnn.seq2seq import Seq2Seq
-from models.tokens import Tokenizer, Vocab
 
 DATA = Path(__file__).parent / "data"
 FORMATS = ("attnscope", "joeynmt", "opennmt-py", "pytorch-tutorial")

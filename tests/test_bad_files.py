@@ -18,9 +18,8 @@ import pytest
 import torch
 
 import main
-from models.checkpoint import CheckpointError
-from models.importers import detect, load_any
-from models.untrusted import UnexpectedLoadError, loading
+from models import CheckpointError, UnexpectedLoadError, detect, load_any
+from models.untrusted import loading
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"

@@ -218,6 +218,18 @@ def test_bad_model_file_keeps_the_old_model(loaded: EngineController, qtbot: QtB
     assert finish(qtbot, loaded, "w1 w2").output_tokens == ("w2", "w1", "<eos>")
 
 
+def test_bad_hugging_face_folder_keeps_the_old_model(loaded: EngineController, qtbot: QtBot, tmp_path: Path) -> None:
+    before = loaded.model_info
+    folder = tmp_path / "remote_code"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "marian", "auto_map": {"AutoModel": "m.M"}}', encoding="utf-8")
+    with qtbot.waitSignal(loaded.model_load_failed, timeout=WAIT_MS) as blocker:
+        loaded.load_model(str(folder))
+    assert "never runs code from a model folder" in blocker.args[0]
+    assert loaded.model_info is before
+    assert finish(qtbot, loaded, "w1 w2").output_tokens == ("w2", "w1", "<eos>")
+
+
 def test_set_device_reports_the_device_in_use(loaded: EngineController, qtbot: QtBot) -> None:
     with qtbot.waitSignal(loaded.device_changed, timeout=WAIT_MS) as blocker:
         loaded.set_device("cpu")

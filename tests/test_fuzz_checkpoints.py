@@ -19,7 +19,7 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from models.checkpoint import CheckpointError, load_checkpoint
+from models import CheckpointError, load_checkpoint
 from tests.fuzz import Pool, Report, load_outcome
 from tests.fuzz_formats import (
     FORMATS,

@@ -162,12 +162,13 @@ def onmt_checkpoint(**opt: Any) -> dict[str, Any]:
     }
 
 
-def test_transformers_are_not_supported(tmp_path: Path) -> None:
+def test_transformer_encoders_under_recurrent_decoders_are_not_supported(tmp_path: Path) -> None:
+    # Transformers on both sides are supported: tests/test_toolkit_transformers.py
     joey = copy_joey(tmp_path, {"    type: recurrent\n    bidirectional": "    type: transformer\n    bidirectional"})
     with pytest.raises(CheckpointError, match="not supported: JoeyNMT transformer encoder"):
         load_any(joey)
     onmt = tmp_path / "transformer.pt"
-    torch.save(onmt_checkpoint(encoder_type="transformer", decoder_type="transformer"), onmt)
+    torch.save(onmt_checkpoint(encoder_type="transformer", decoder_type="rnn"), onmt)
     with pytest.raises(CheckpointError, match="not supported: OpenNMT-py encoder_type 'transformer'"):
         load_any(onmt)
 

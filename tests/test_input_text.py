@@ -20,8 +20,7 @@ from engine.decoding.inputs import MAX_SOURCE_TOKENS
 from gui.app import create_window, parse_args
 from gui.files.settings_store import SettingsStore
 from gui.window.main_window import MainWindow
-from models.hygiene import MAX_SOURCE_CHARS
-from models.tokens import Tokenizer
+from models import MAX_SOURCE_CHARS, Tokenizer
 from tests.fakes import alpha_of
 from tests.test_gui_app import DECODE_TIMEOUT_MS, _dispose
 

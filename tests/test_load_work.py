@@ -15,10 +15,8 @@ from typing import Any
 import pytest
 import torch
 
-from models.checkpoint import load_checkpoint
+from models import Seq2Seq, load_any, load_checkpoint
 from models.foreign import ForeignSeq2Seq
-from models.importers import load_any
-from models.rnn.seq2seq import Seq2Seq
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "resources" / "models" / "en_hi_bahdanau.safetensors"
@@ -27,8 +25,8 @@ HEAVY = ("torch._dynamo", "sympy", "matplotlib")
 
 CHILD = """
 import json, sys
-from engine.decoding.session import InferenceSession
-from engine.requests import DecodeRequest
+from engine import InferenceSession
+from engine import DecodeRequest
 session = InferenceSession.open(sys.argv[1], "cpu")
 result = session.run(DecodeRequest(1, "turn off the lights"))
 print(json.dumps({"text": result.text, "heavy": [m for m in sys.argv[2:] if m in sys.modules]}))

@@ -30,7 +30,7 @@ def decode(name: str, source: str) -> DecodeResult:
     return session.run(DecodeRequest(1, source))
 
 
-@pytest.mark.parametrize("name", [f"en_hi_{a}" for a in EN_HI] + ["dates_bahdanau"])
+@pytest.mark.parametrize("name", [f"en_hi_{a}" for a in EN_HI] + ["en_hi_transformer", "dates_bahdanau"])
 def test_each_model_loads_with_its_card(name: str) -> None:
     path = MODELS / f"{name}.safetensors"
     assert path.stat().st_size < 8_000_000, "shipped models stay small enough for the repository"
@@ -50,6 +50,24 @@ def test_the_articles_example_and_where_it_looks() -> None:
     assert peak["बंद"] in ("turn", "off")
     assert peak["करो"] in ("turn", "off")
     np.testing.assert_allclose(alpha_of(result).sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_transformer_translates_the_example_and_its_heads_look_at_the_words() -> None:
+    result = decode("en_hi_transformer", "turn off the lights")
+    assert result.text == "लाइट बंद करो"
+    assert result.heads is not None and result.heads.weights.shape == (4, 2, 4, 4)  # steps, layers, heads, words
+    src = list(result.source_tokens)
+    peak = {tok: src[int(np.argmax(alpha_of(result)[i]))] for i, tok in enumerate(result.output_tokens)}
+    assert (peak["लाइट"], peak["बंद"], peak["करो"]) == ("lights", "off", "turn")  # mean over the last layer's heads
+    card = (MODELS / "en_hi_transformer.md").read_text(encoding="utf-8")
+    assert "--arch transformer" in card and "transformer, 2 encoder + 2 decoder layers, 4 heads" in card
+
+
+def test_transformer_exact_match_on_held_out_short_sentences() -> None:
+    report = evaluate_model(
+        load_checkpoint(MODELS / "en_hi_transformer.safetensors"), read_eval_pairs(DATA / "en_hi_test.tsv")
+    )
+    assert report.overall.exact_match is not None and report.overall.exact_match >= 0.95
 
 
 def test_bahdanau_exact_match_on_held_out_short_sentences() -> None:

@@ -75,7 +75,7 @@ def test_foreign_tokenisers_read_cleaned_text_too() -> None:
 
 
 def test_messages_show_long_tokens_cut_with_their_length() -> None:
-    from models.hygiene import printable_message, shown_token, shown_value
+    from models import printable_message, shown_token, shown_value
 
     token = "x" * 120_000
     shown = shown_token(token)

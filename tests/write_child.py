@@ -20,14 +20,8 @@ from pathlib import Path
 
 import torch
 
-from engine.decoding.session import InferenceSession
-from engine.export import export_result
-from engine.records import DecodeResult
-from engine.requests import DecodeRequest
-from models.checkpoint import Checkpoint, save_checkpoint
-from models.rnn.config import ModelConfig
-from models.rnn.seq2seq import Seq2Seq
-from models.tokens import Tokenizer, Vocab
+from engine import DecodeRequest, DecodeResult, InferenceSession, export_result
+from models import Checkpoint, ModelConfig, Seq2Seq, Tokenizer, Vocab, save_checkpoint
 from models.training.loop import TrainOptions, train
 
 WORDS = [f"w{i}" for i in range(8)]

@@ -13,8 +13,8 @@ import math
 from dataclasses import replace
 from typing import NamedTuple
 
-from engine.requests import NEEDS_ATTENTION, PERTURB_MODES, STRATEGIES, DecodeRequest, InputError, problems
-from models import MAX_SOURCE_CHARS, UNK, Checkpoint, shown_token, shown_value
+from engine.requests import NEEDS_ATTENTION, PERTURB_MODES, STRATEGIES, DecodeRequest, EditHead, InputError, problems
+from models import MAX_SOURCE_CHARS, UNK, Checkpoint, head_layout, shown_token, shown_value
 
 __all__ = ["InputError", "PreparedRequest", "prepare_request"]
 
@@ -58,6 +58,7 @@ def prepare_request(
         messages.append(_unknown_note("source", [tokens[i] for i in unknown]))
     target_ids = _target_ids(request, ckpt, max_output_tokens, messages) if request.strategy == "forced" else ()
     _check_whatif(request, ckpt, len(tokens))
+    _check_heads(request, head_layout(ckpt.config))
     return PreparedRequest(
         request=request,
         source_tokens=tuple(tokens),
@@ -139,6 +140,32 @@ def _check_whatif(request: DecodeRequest, ckpt: Checkpoint, width: int) -> None:
         found.append(f"The replacement must be exactly one source token, got {shown_value(request.perturb_with)}.")
     if found:
         raise InputError(" ".join(found))
+
+
+def _check_heads(request: DecodeRequest, layout: tuple[int, int, int] | None) -> None:
+    """The attention view and head edits against the model's decoder layers and heads."""
+    edits = [x for x in request.interventions if isinstance(x, EditHead)]
+    wanted = request.layer is not None or request.head is not None or request.self_attention or edits
+    if layout is None:
+        if wanted:
+            raise InputError("Layers, heads and self-attention are a transformer's: this model has one attention.")
+        return
+    layers, heads, _ = layout
+    found = [_range_problem("Layer", request.layer, layers), _range_problem("Head", request.head, heads)]
+    for x in edits:
+        found += [
+            _range_problem("A head edit's layer", -1 if x.layer is None else x.layer, layers),
+            _range_problem("A head edit's head", x.head, heads),
+        ]
+    found = [f for f in found if f]
+    if found:
+        raise InputError(" ".join(found))
+
+
+def _range_problem(name: str, value: object, count: int) -> str:
+    if value is None or (_is_int(value) and 0 <= value < count):  # type: ignore[operator]
+        return ""
+    return f"{name} must be from 0 to {count - 1} (or left out), got {value!r}."
 
 
 def _is_int(value: object) -> bool:

@@ -34,14 +34,16 @@ import torch
 
 from engine.decoding.control import DecodeControl
 from engine.decoding.device import DECODE_THREADS, prepare_thread, resolve_device
+from engine.decoding.heads import HeadView, plain_parts, rnn_parts
 from engine.decoding.inputs import MAX_OUTPUT_TOKENS, MAX_SOURCE_TOKENS, PreparedRequest, prepare_request
 from engine.decoding.step_stats import StepStats
 from engine.decoding.strategies import STRATEGY_FUNCTIONS, DecodeContext, Outcome, Run
-from engine.records import DecodeResult, DecodeStart, ModelInfo, StepRecord, frozen_array, read_only
+from engine.records import DecodeResult, DecodeStart, HeadMatrices, ModelInfo, StepRecord, frozen_array, read_only
 from engine.requests import DecodeRequest
 from engine.whatif.alpha_edits import StepEdits
+from engine.whatif.head_edits import HeadEdits
 from engine.whatif.perturbation import perturbation_table
-from models import EOS, Checkpoint, Memory, Seq2Seq, describe, load_any
+from models import EOS, Checkpoint, StepModel, describe, head_layout, load_any
 
 FRAME_S = 0.015  # a free-running decode hands its steps to the app about once a frame
 
@@ -74,7 +76,7 @@ class InferenceSession:
         return session
 
     @property
-    def model(self) -> Seq2Seq:
+    def model(self) -> StepModel:
         return self.checkpoint.model
 
     def move_to(self, device: str) -> str:
@@ -130,7 +132,9 @@ class InferenceSession:
         begun = self._start(prepared, memory)
         yield begun
         edits = self._edits(prepared)
-        ctx = DecodeContext(self.model, memory, self._stats(prepared), prepared, self.device, edits)
+        view = self._view(request)
+        parts = view.parts if view is not None else rnn_parts if self.has_attention else plain_parts
+        ctx = DecodeContext(self.model, memory, self._stats(prepared), prepared, self.device, edits, parts, view)
         gate = _Gate(control, request.request_id)
         outcome = yield from STRATEGY_FUNCTIONS[request.strategy](ctx, gate)
         if outcome is None or not gate.live():
@@ -145,13 +149,12 @@ class InferenceSession:
         yield result
 
     def _matrices(
-        self, ctx: DecodeContext, outcome: Outcome
+        self, ctx: DecodeContext, outcome: Outcome, whole: np.ndarray | None
     ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray, np.ndarray]:
         """The result's α, e, c and s: the columns of the host blocks when the records are their rows (one
         block for an unwatched decode), else stacked from the records."""
-        if outcome.blocks:
-            blocks = outcome.blocks
-            return ctx.stats.matrices(blocks[0] if len(blocks) == 1 else np.concatenate(blocks))
+        if whole is not None:
+            return ctx.stats.matrices(whole)
         records, config, width = outcome.records, self.model.config, len(ctx.prepared.source_ids)
         context = _stack([r.context for r in records], config.enc_out_dim)
         state = _stack([r.state for r in records], config.hidden_dim)
@@ -164,24 +167,35 @@ class InferenceSession:
     @property
     def has_attention(self) -> bool:
         """False for the plain encoder-decoder (attention "none"): no α, no e, nothing to edit."""
-        return self.model.config.attention != "none"
+        return head_layout(self.model.config) is not None or self.model.config.attention != "none"
+
+    def _view(self, request: DecodeRequest) -> HeadView | None:
+        layout = head_layout(self.model.config)
+        return None if layout is None else HeadView(layout, request.layer, request.head, request.self_attention)
 
     def _edits(self, prepared: PreparedRequest) -> StepEdits:
         request, width = prepared.request, len(prepared.source_ids)
-        return StepEdits(tuple(request.interventions), request.score_temperature, width)
+        interventions = tuple(request.interventions)
+        layout = head_layout(self.model.config)
+        if layout is not None:
+            return HeadEdits(interventions, request.score_temperature, width, layout, request.layer, request.head)
+        return StepEdits(interventions, request.score_temperature, width)
 
     def _run_plain(self, request: DecodeRequest) -> DecodeResult:
         return self.run(replace(request, perturb="", perturb_with=""))
 
-    def _encode(self, prepared: PreparedRequest) -> Memory:
+    def _encode(self, prepared: PreparedRequest) -> Any:
         with torch.inference_mode():
             src = torch.tensor([prepared.source_ids], dtype=torch.long, device=self.device)
             lengths = torch.tensor([len(prepared.source_ids)], dtype=torch.long)
             return self.model.encode(src, lengths)
 
-    def _start(self, prepared: PreparedRequest, memory: Memory) -> DecodeStart:
+    def _start(self, prepared: PreparedRequest, memory: Any) -> DecodeStart:
         with torch.inference_mode():
-            initial = self.model.init_state(memory).hidden[-1][0]
+            state = self.model.init_state(memory)
+        # An RNN's s_0 (its top layer); a transformer starts from an empty cache: no state vector to show.
+        hidden = getattr(state, "hidden", None)
+        initial = hidden[-1][0] if isinstance(hidden, torch.Tensor) else memory.states.new_zeros(0)
         return DecodeStart(
             request_id=prepared.request.request_id,
             source_tokens=prepared.source_tokens,
@@ -195,13 +209,15 @@ class InferenceSession:
         config = self.model.config
         width = (len(prepared.source_ids), config.enc_out_dim, config.hidden_dim)
         itos, top_k = self.checkpoint.tgt_vocab.itos, prepared.top_k
-        return StepStats(prepared.request.request_id, itos, top_k, *width, attention=self.has_attention)
+        layout = head_layout(config)
+        return StepStats(prepared.request.request_id, itos, top_k, *width, layout, attention=self.has_attention)
 
     def _result(self, ctx: DecodeContext, outcome: Outcome, begun: DecodeStart, seconds: float) -> DecodeResult:
         prepared, records = ctx.prepared, outcome.records
         tokens = tuple(map(attrgetter("token"), records))
         words = tokens[:-1] if tokens and tokens[-1] == EOS else tokens
-        alpha, scores, context, states = self._matrices(ctx, outcome)
+        whole = _whole(outcome.blocks)
+        alpha, scores, context, states = self._matrices(ctx, outcome, whole)
         return DecodeResult(
             request_id=prepared.request.request_id,
             strategy=prepared.request.strategy,
@@ -223,7 +239,32 @@ class InferenceSession:
             interventions=tuple(prepared.request.interventions),
             score_temperature=prepared.request.score_temperature,
             initial_state=begun.initial_state,
+            heads=None if ctx.view is None else _head_matrices(ctx, outcome, whole),
         )
+
+
+def _whole(blocks: list[np.ndarray]) -> np.ndarray | None:
+    """The host blocks as one (None: the records are not their rows, as after a beam search)."""
+    if not blocks:
+        return None
+    return blocks[0] if len(blocks) == 1 else read_only(np.concatenate(blocks))
+
+
+def _head_matrices(ctx: DecodeContext, outcome: Outcome, whole: np.ndarray | None) -> HeadMatrices:
+    """Every step's heads: views of the host block when it holds the records as its rows, else stacked."""
+    assert ctx.view is not None
+    records = outcome.records
+    selfs = tuple(r.heads.self_weights for r in records if r.heads is not None and r.heads.self_weights is not None)
+    if whole is None:  # stacked from the records (from an empty block when there are none: zero rows)
+        heads = [r.heads for r in records if r.heads is not None]
+        empty = np.zeros((0, ctx.stats.width), dtype=np.float32)
+        stacked = [np.stack([h.weights for h in heads]), np.stack([h.scores for h in heads])] if heads else []
+        stacked += [np.stack([h.contexts for h in heads]), np.stack([h.norms for h in heads])] if heads else []
+        parts = stacked or ctx.stats.head_matrices(empty)
+        weights, scores, contexts, norms = (read_only(np.ascontiguousarray(m)) for m in parts)
+    else:
+        weights, scores, contexts, norms = ctx.stats.head_matrices(whole)
+    return HeadMatrices(weights, scores, contexts, norms, selfs, ctx.view.describe())
 
 
 def failure_text(exc: Exception, device: torch.device | str) -> str:

@@ -22,17 +22,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from engine.decoding.heads import HeadView, rnn_parts
 from engine.decoding.inputs import PreparedRequest
 from engine.decoding.step_stats import StepStats
-from engine.records import BeamNode, Hypothesis, Run, StepRecord, frozen_array
+from engine.records import BeamNode, Hypothesis, Run, StepRecord, frozen_array, read_only
 from engine.whatif.alpha_edits import no_edit
-from models import BOS_ID, EOS_ID, AlphaEdit, Memory, Seq2Seq, StepOutput
+from models import BOS_ID, EOS_ID, StepModel, StepOutput
 
 Steps = Generator[Run, None, "Outcome | None"]
 Chooser = Callable[[int, Tensor], Tensor]  # (step, logits (1, V)) → chosen id (1,)
@@ -55,12 +56,14 @@ class Gate(Protocol):
 
 @dataclass(frozen=True)
 class DecodeContext:
-    model: Seq2Seq
-    memory: Memory  # the source, encoded once
+    model: StepModel
+    memory: Any  # the source, encoded once (the model's Memory)
     stats: StepStats
     prepared: PreparedRequest
     device: torch.device
-    edit_for: Callable[[int], AlphaEdit | None] = no_edit  # what-if interventions, per step
+    edit_for: Callable[[int], Any] = no_edit  # what-if interventions, per step: the model's edit hook or None
+    parts: Callable[[StepOutput], tuple[Tensor, ...]] = rnn_parts  # a step's tensors that become its record
+    view: HeadView | None = None  # transformers: the attention view (and whether self-attention is kept)
 
 
 @dataclass
@@ -132,7 +135,7 @@ def _single_path(
     stop_at_eos: bool = True,
 ) -> Steps:
     """`choose` None: argmax, whose token is the top candidate."""
-    path = _Path(ctx, choose, temperature)
+    path = _Path(ctx, choose, temperature, steps)
     records: list[StepRecord] = []
     i, ended = 0, False
     while i < steps and not ended:
@@ -150,7 +153,7 @@ def _single_path(
             ready = path.hand_out()
         if not (yield from hand_out(ready, gate, records)):
             return None
-    return Outcome(records, messages=_length_note(records, steps, stop_at_eos), blocks=path.blocks)
+    return Outcome(records, messages=_length_note(records, steps, stop_at_eos), blocks=path.host_blocks())
 
 
 def _length_note(records: list[StepRecord], steps: int, stop_at_eos: bool) -> list[str]:
@@ -165,14 +168,17 @@ class _Path:
     compute() and hand_out() run in inference mode (the caller's).
     """
 
-    def __init__(self, ctx: DecodeContext, choose: Chooser | None, temperature: float) -> None:
+    def __init__(self, ctx: DecodeContext, choose: Chooser | None, temperature: float, steps: int) -> None:
         self.ctx, self._choose, self._temperature = ctx, choose, temperature  # choose None: argmax
+        self._steps = steps
+        self._host: np.ndarray | None = None  # transformers: every run's rows, in one buffer (see _keep)
         with torch.inference_mode():
             self._state = ctx.model.init_state(ctx.memory)
             self._prev = torch.full((1,), BOS_ID, dtype=torch.long, device=ctx.device)
         self._first = 0  # the step the waiting run starts with
         self.blocks: list[np.ndarray] = []  # handed out so far, a row per step
-        self._parts: list[Tensor] = []  # α, e, c, s of each waiting step in turn
+        self._parts: list[Tensor] = []  # α, e, c, s (+ heads) of each waiting step in turn
+        self._self: list[Tensor] = []  # a transformer's self-attention per waiting step, when kept
         self._logits: list[Tensor] = []  # as the choice saw them (tempered)
         self._chosen: list[Tensor] = []  # as tensors, for the gather of a chooser's picks
         self._ids: list[int] = []  # every chosen id, on the host
@@ -184,7 +190,9 @@ class _Path:
         # argmax on the logits, as models.training.batch_decode does: same ids, ties included
         self._prev = logits.argmax(-1) if self._choose is None else self._choose(i, logits)
         self._state = out.state
-        self._parts += self.ctx.stats.parts(out)
+        self._parts += self.ctx.parts(out)
+        if self.ctx.view is not None and self.ctx.view.keep_self:
+            self._self.append(self.ctx.view.self_weights(out))
         self._logits.append(logits)
         if self._choose is not None:  # argmax's probability comes from the top-k: no gather, no ids kept
             self._chosen.append(self._prev)
@@ -199,13 +207,30 @@ class _Path:
         """
         log_probs = torch.cat(self._logits).log_softmax(-1)
         extra = [] if self._choose is None else [log_probs.gather(1, torch.cat(self._chosen).unsqueeze(1))]
-        block, _ = self.ctx.stats.to_host(self._parts, log_probs, extra)
+        block, selfs = self.ctx.stats.to_host(self._parts, log_probs, extra, self._self)
+        block = self._keep(block) if self.ctx.view is not None else block
         stats, steps, ids = self.ctx.stats, range(self._first, self._first + len(self._ids)), self._ids
         self._first += len(self._ids)
         self.blocks.append(block)
-        self._parts, self._logits, self._chosen, self._ids = [], [], [], []
+        self._parts, self._logits, self._chosen, self._ids, self._self = [], [], [], [], []
         probs = None if self._choose is None else stats.extra_probabilities(block)
-        return stats.records(block, steps, range(len(steps)), ids, probs)
+        return stats.records(block, steps, range(len(steps)), ids, probs, selfs)
+
+    def _keep(self, block: np.ndarray) -> np.ndarray:
+        """A transformer's wide rows are copied into one host buffer (pages of rows never reached are never
+        touched), so the result's matrices are views of the records' memory instead of a second copy of it."""
+        if self._host is None:
+            self._host = np.empty((self._steps, block.shape[1]), dtype=block.dtype)
+        rows = self._host[self._first : self._first + len(block)]
+        rows[...] = block
+        view = rows.view()
+        return read_only(view)
+
+    def host_blocks(self) -> list[np.ndarray]:
+        """The handed-out rows: one block of the buffer when there is one, else the runs' blocks."""
+        if self._host is None:
+            return self.blocks
+        return [read_only(self._host[: self._first].view())]
 
 
 # -- beam search ---------------------------------------------------------------------------------
@@ -264,7 +289,8 @@ class _BeamSearch:
         self.live: list[_Node | None] = [None]  # None: the <bos> root
         self.blocks: list[np.ndarray] = []  # per step, the host block of every beam row
         self.tree: list[BeamNode] = []  # every candidate scored, for the beam explorer
-        self._memories: dict[int, Memory] = {}
+        self.selfs: list[np.ndarray] = []  # per step, a transformer's self-attention of every beam row, when kept
+        self._memories: dict[int, Any] = {}
 
     def run(self, gate: Gate) -> bool:
         """Search to the end; False when the gate closed on the way."""
@@ -287,7 +313,7 @@ class _BeamSearch:
                 prev, state, cum = cand.tokens[index], out.state.select(cand.rows[index]), cand.scores[index]
         return True
 
-    def _memory(self, rows: int) -> Memory:
+    def _memory(self, rows: int) -> Any:
         if rows not in self._memories:  # the one encoded source, repeated for each beam row
             self._memories[rows] = self.ctx.memory.select(torch.zeros(rows, dtype=torch.long, device=self.ctx.device))
         return self._memories[rows]
@@ -300,8 +326,12 @@ class _BeamSearch:
         rows = torch.div(index, vocab, rounding_mode="floor")
         tokens = index - rows * vocab
         side = torch.stack([scores, rows.to(scores.dtype), tokens.to(scores.dtype), log_probs.view(-1)[index]], 1)
-        block, (host,) = self.ctx.stats.to_host(list(self.ctx.stats.parts(out)), log_probs, side=[side])
+        view = self.ctx.view
+        keep_self = view is not None and view.keep_self
+        extra_side = [view.self_weights(out)] if view is not None and keep_self else []
+        block, (host, *selfs) = self.ctx.stats.to_host(list(self.ctx.parts(out)), log_probs, side=[side, *extra_side])
         self.blocks.append(block)
+        self.selfs.extend(selfs)
         return _Candidates(rows, tokens, scores, host.tolist())
 
     def _select(self, t: int, candidates: list[list[float]]) -> list[int]:
@@ -345,7 +375,8 @@ class _BeamSearch:
 
     def _record(self, node: _Node) -> StepRecord:
         prob = float(np.exp(np.float32(node.token_log_prob)))
-        return self.ctx.stats.record(node.step, self.blocks[node.step], node.row, node.token, prob)
+        own = self.selfs[node.step][node.row] if self.selfs else None
+        return self.ctx.stats.record(node.step, self.blocks[node.step], node.row, node.token, prob, own)
 
     def _hypothesis(self, node: _Node, score: float, finished: bool) -> Hypothesis:
         path = node.path()

@@ -3,7 +3,8 @@
 scheme "joeynmt": JoeyNMT's BasicTokenizer (optional NFKC `normalize`, `lowercase`, then split on
 single spaces, or characters with "▁" for spaces at level char); the source gets "<eos>" appended,
 as JoeyNMT appends </s> to every source sentence.
-scheme "opennmt-py": strip, then split on single spaces (OpenNMT-py without tokenising transforms).
+scheme "opennmt-py": strip, then split on single spaces (OpenNMT-py without tokenising transforms; also the
+nn.Transformer tutorial's models, read as pre-tokenised text, with <bos> before and <eos> after the source).
 scheme "pytorch-tutorial": the tutorial's normalizeString (ASCII-fold, lowercase, punctuation
 handling), split on spaces; the source gets "<eos>" (the tutorial's EOS) appended.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.hygiene import clean_text
-from models.tokens import EOS, SPACE_MARK, Tokenizer
+from models.tokens import BOS, EOS, SPACE_MARK, Tokenizer
 
 SCHEMES = ("joeynmt", "opennmt-py", "pytorch-tutorial")
 
@@ -27,6 +28,7 @@ class ForeignTokenizer(Tokenizer):
     scheme: str = "opennmt-py"
     normalize: bool = False
     append_eos: bool = False  # the toolkit appends its end-of-sentence token to the source
+    prepend_bos: bool = False  # ... and puts its start token before it (the nn.Transformer tutorial)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -37,6 +39,7 @@ class ForeignTokenizer(Tokenizer):
         tokens = self._split(clean_text(text))  # no escape sequences; control characters as spaces
         if not any(tokens):
             return []
+        tokens = [BOS, *tokens] if self.prepend_bos else tokens
         return tokens + [EOS] if self.append_eos else tokens
 
     def _split(self, text: str) -> list[str]:
@@ -53,7 +56,8 @@ class ForeignTokenizer(Tokenizer):
         return joey_remove_extra_spaces(text) if self.scheme == "joeynmt" and self.normalize else text
 
     def to_dict(self) -> dict[str, object]:
-        return {**super().to_dict(), "scheme": self.scheme, "normalize": self.normalize, "append_eos": self.append_eos}
+        spec = {**super().to_dict(), "scheme": self.scheme, "normalize": self.normalize, "append_eos": self.append_eos}
+        return {**spec, "prepend_bos": True} if self.prepend_bos else spec
 
     @classmethod
     def from_dict(cls, spec: dict[str, Any]) -> ForeignTokenizer:
@@ -63,6 +67,7 @@ class ForeignTokenizer(Tokenizer):
             scheme=str(spec.get("scheme")),
             normalize=bool(spec.get("normalize", False)),
             append_eos=bool(spec.get("append_eos", False)),
+            prepend_bos=bool(spec.get("prepend_bos", False)),
         )
 
 

@@ -1,7 +1,10 @@
-"""Open models trained elsewhere: JoeyNMT, OpenNMT-py and the PyTorch tutorial, besides our own files.
+"""Open models trained elsewhere: JoeyNMT, OpenNMT-py, the PyTorch tutorials, Hugging Face folders, besides ours.
 
-    detect(path)   -> "attnscope" | "joeynmt" | "opennmt-py" | "pytorch-tutorial"
+    detect(path)   -> one of KINDS
     load_any(path) -> Checkpoint   (what the app's --model uses)
+
+KINDS is the one place a file or folder kind maps to its loader.  Hugging Face folders are checked
+in models.importers.huggingface and built by models.hf, imported (with transformers) only when one is opened.
 
 Every PyTorch file is read with torch.load(weights_only=True); only OpenNMT-py's argparse.Namespace
 is allowlisted, and only for OpenNMT-py files. Anything needing more is refused, never executed.
@@ -14,19 +17,44 @@ format only adds its branch to `_detect` and `_import`; it need not catch what i
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from models.importers import joeynmt, opennmt, pytorch_tutorial
+from models.importers import huggingface, joeynmt, opennmt, pytorch_transformer_tutorial, pytorch_tutorial
 from models.importers.common import safe_torch_load
 from models.untrusted import loading
 
 __all__ = ["KINDS", "detect", "import_foreign", "load_any"]
 
-KINDS = ("attnscope", "joeynmt", "opennmt-py", "pytorch-tutorial")
+
+def _tutorial(p: Path, content: Any) -> Checkpoint:
+    return pytorch_tutorial.load(p if p.is_file() else _found(pytorch_tutorial.find_vocab_file(p)))
+
+
+def _transformer_tutorial(p: Path, content: Any) -> Checkpoint:
+    return pytorch_transformer_tutorial.load(
+        p if p.is_file() else _found(pytorch_transformer_tutorial.find_spec_file(p))
+    )
+
+
+def _found(path: Path | None) -> Path:
+    assert path is not None  # detect() checked
+    return path
+
+
+# kind → loader(path, what detection already loaded); attnscope's own files load through load_checkpoint.
+KINDS: dict[str, Callable[[Path, Any], Checkpoint]] = {
+    "attnscope": lambda p, _: load_checkpoint(p),
+    "joeynmt": lambda p, _: joeynmt.load(p),
+    "opennmt-py": lambda p, content: opennmt.load(p, content),
+    "pytorch-tutorial": _tutorial,
+    "pytorch-transformer-tutorial": _transformer_tutorial,
+    "huggingface": lambda p, _: huggingface.load(p),
+}
 
 
 def detect(path: str | os.PathLike[str]) -> str:
@@ -40,10 +68,15 @@ def _detect(p: Path) -> tuple[str, Any]:
     if p.is_dir():
         if joeynmt.is_model_dir(p):
             return "joeynmt", None
+        if huggingface.is_model_folder(p):
+            return "huggingface", None
         if pytorch_tutorial.find_vocab_file(p) is not None:
             return "pytorch-tutorial", None
+        if pytorch_transformer_tutorial.find_spec_file(p) is not None:
+            return "pytorch-transformer-tutorial", None
         raise CheckpointError(
-            f"{p}: not a model directory (JoeyNMT: config.yaml + *.ckpt; tutorial: one vocabulary .json)"
+            f"{p}: not a model directory (JoeyNMT: config.yaml + *.ckpt; Hugging Face: config.json + weights + "
+            "tokenizer; tutorials: one vocabulary .json)"
         )
     if not p.is_file():
         what = "not a regular file (a pipe or a device?)" if p.exists() else "no such file or directory"
@@ -54,6 +87,10 @@ def _detect(p: Path) -> tuple[str, Any]:
     if suffix == ".json":
         if pytorch_tutorial.spec_format(p) == pytorch_tutorial.FORMAT:
             return "pytorch-tutorial", None
+        if pytorch_transformer_tutorial.is_spec_file(p):
+            return "pytorch-transformer-tutorial", None
+        if p.name == "config.json" and huggingface.is_model_folder(p.parent):
+            return "huggingface", None
         raise CheckpointError(f"{p.name}: a JSON file that is not a tutorial vocabulary file")
     if suffix == ".ckpt" and (p.parent / "config.yaml").is_file():
         return "joeynmt", None
@@ -73,30 +110,23 @@ def _sniff(p: Path) -> tuple[str, Any]:
 
 def import_foreign(path: str | os.PathLike[str]) -> Checkpoint:
     """Import a model from another toolkit (CheckpointError for our own files: open those directly)."""
-    with loading(path):
-        return _import(Path(path), *_detect(Path(path)))
+    p = Path(path)
+    with loading(p):
+        kind, content = _detect(p)
+        if kind == "attnscope":
+            raise CheckpointError(f"{p.name}: already an attnscope model")
+        return _load(kind, p, content)
 
 
-def _import(p: Path, kind: str, content: Any) -> Checkpoint:
-    if kind == "joeynmt":
-        return joeynmt.load(p)
-    if kind == "opennmt-py":
-        return opennmt.load(p, content)
-    if kind == "pytorch-tutorial":
-        return pytorch_tutorial.load(p if p.is_file() else _tutorial_vocab(p))
-    raise CheckpointError(f"{p.name}: already an attnscope model")
-
-
-def _tutorial_vocab(directory: Path) -> Path:
-    found = pytorch_tutorial.find_vocab_file(directory)
-    assert found is not None  # detect() checked
-    return found
+def _load(kind: str, p: Path, content: Any) -> Checkpoint:
+    return KINDS[kind](p, content)
 
 
 def load_any(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Checkpoint:
     """Our own .safetensors files, or any supported toolkit's model, ready for the engine."""
-    with loading(path):
-        kind, content = _detect(Path(path))
-        ckpt = load_checkpoint(path) if kind == "attnscope" else _import(Path(path), kind, content)
+    p = Path(path)
+    with loading(p):
+        kind, content = _detect(p)
+        ckpt = load_checkpoint(p) if kind == "attnscope" else _load(kind, p, content)
     ckpt.model.to(device)  # outside the boundary: a device failure is not the file's fault
     return ckpt

@@ -15,7 +15,7 @@ import torch
 
 from models.checkpoint import CheckpointError, describe, load_checkpoint, save_checkpoint
 from models.hygiene import printable_message
-from models.importers import import_foreign
+from models.importers import detect, import_foreign
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +41,11 @@ def main(argv: list[str]) -> int:
         print(f"error: {out} exists (use --force to overwrite)", file=sys.stderr)
         return 2
     try:
+        kind = detect(args.source)
+        if kind == "huggingface":
+            raise CheckpointError(
+                f"{args.source}: a Hugging Face folder opens as it is (--model FOLDER); no conversion"
+            )
         ckpt = import_foreign(args.source)
         save_checkpoint(ckpt, out)
         check = load_checkpoint(out)  # the written file must load through the ordinary, validating path

@@ -1,9 +1,14 @@
-"""JoeyNMT 2.x recurrent models: a model directory with config.yaml, a .ckpt and src/trg_vocab.txt.
+"""JoeyNMT 2.x recurrent and transformer models: a model directory with config.yaml, a .ckpt and src/trg_vocab.txt.
 
 Follows joeynmt 2.3.0 (encoders.RecurrentEncoder, decoders.RecurrentDecoder, attention.*,
 vocabulary.Vocabulary, tokenizers.BasicTokenizer): query = the new top decoder state, input feeding
 of the attentional vector h̃ = tanh(W[s; c] + b), logits = W_o h̃ (no bias), </s> appended to
 every source, greedy search never emits <s> or <pad>.
+
+Transformers follow joeynmt 2.3.0's TransformerEncoder/Decoder (transformer_layers.*): embeddings
+(× √d when `scale`) plus its sinusoidal PositionalEncoding, each sublayer x + F(LN(x)) ("pre") or
+LN(x + F(x)) ("post"), LayerNorm eps 1e-6, a final LayerNorm on encoder and decoder only for "pre",
+logits = W_o x (no bias); transformer_greedy never emits <s>.
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+
+import torch
+from torch import Tensor
 
 from models.checkpoint import Checkpoint, CheckpointError
 from models.foreign import ForeignConfig, ForeignTokenizer
@@ -23,11 +31,15 @@ from models.importers.common import (
     rename_weights,
     require,
     safe_torch_load,
+    sha256,
     take_rows,
     whole,
 )
 from models.importers.yaml_config import YAMLError, load_config
-from models.tokens import BOS_ID, PAD_ID
+from models.rnn.config import ConfigError
+from models.tokens import BOS_ID, PAD_ID, UNK_ID
+from models.transformer.config import TransformerConfig
+from models.transformer.model import TransformerSeq2Seq, sinusoids
 
 JOEY_SPECIALS = {"unk_token": "<unk>", "pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>"}
 MAX_CONFIG_BYTES = 256 * 1024  # a JoeyNMT config.yaml is a few KB; PyYAML reads ~250 KB/s
@@ -44,6 +56,8 @@ def load(path: Path) -> Checkpoint:
     cfg = _config(model_dir / "config.yaml")
     model_cfg = _section(cfg, "model")
     enc, dec = _section(model_cfg, "encoder"), _section(model_cfg, "decoder")
+    if enc.get("type", "recurrent") == "transformer" and dec.get("type", "transformer") == "transformer":
+        return _load_transformer(model_dir, ckpt_file, cfg)
     _check_supported(model_cfg, enc, dec, _section(cfg, "data"))
     data = _section(cfg, "data")
     symbols = _symbols(data)
@@ -233,3 +247,152 @@ def _tokenizer(spec: dict[str, Any], source: bool) -> ForeignTokenizer:
         normalize=bool(spec.get("normalize", False)),
         append_eos=source,
     )
+
+
+# -- transformers ------------------------------------------------------------------------------------------------
+
+_T_LAYER = re.compile(r"(encoder|decoder)\.layers\.(\d+)\.(.+)")
+_T_PARTS = {
+    "src_src_att": "self_attn",
+    "trg_trg_att": "self_attn",
+    "src_trg_att": "cross_attn",
+    "feed_forward.pwff_layer.0": "ffn.linear1",
+    "feed_forward.pwff_layer.3": "ffn.linear2",
+}
+_T_NORMS = {  # each layer's LayerNorms in sublayer order
+    "encoder": {"layer_norm": 0, "feed_forward.layer_norm": 1},
+    "decoder": {"x_layer_norm": 0, "dec_layer_norm": 1, "feed_forward.layer_norm": 2},
+}
+_T_FIXED = {
+    "src_embed.lut.weight": "src_embed.weight",
+    "trg_embed.lut.weight": "tgt_embed.weight",
+    "encoder.layer_norm.weight": "encoder_norm.weight",
+    "encoder.layer_norm.bias": "encoder_norm.bias",
+    "decoder.layer_norm.weight": "decoder_norm.weight",
+    "decoder.layer_norm.bias": "decoder_norm.bias",
+    "decoder.output_layer.weight": "output.weight",
+}
+
+
+def _load_transformer(model_dir: Path, ckpt_file: Path, cfg: dict[str, Any]) -> Checkpoint:
+    model_cfg, data = _section(cfg, "model"), _section(cfg, "data")
+    enc, dec = _section(model_cfg, "encoder"), _section(model_cfg, "decoder")
+    _check_transformer(enc, dec, data)
+    symbols = {**JOEY_SPECIALS, **(data.get("special_symbols") or {})}
+    src_itos = _vocab(model_dir / "src_vocab.txt", symbols)
+    tgt_itos = _vocab(model_dir / "trg_vocab.txt", symbols)
+    src_vocab, src_rows = remap_vocab(src_itos, _specials(src_itos, symbols), "source")
+    tgt_vocab, tgt_rows = remap_vocab(tgt_itos, _specials(tgt_itos, symbols), "target")
+    generate_unk = bool(_section(cfg, "testing").get("generate_unk", True))
+    config = _transformer_config(enc, dec, len(src_vocab), len(tgt_vocab), generate_unk)
+    weights = _transformer_weights(_model_state(ckpt_file), config)
+    weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
+    weights["tgt_embed.weight"] = take_rows(weights["tgt_embed.weight"], tgt_rows)
+    weights["output.weight"] = take_rows(weights["output.weight"], tgt_rows)
+    model = TransformerSeq2Seq(config)
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{ckpt_file.name}: the weights do not fit the config's transformer ({exc})") from exc
+    model.eval()
+    tokenizers = (_tokenizer(_section(data, "src"), True), _tokenizer(_section(data, "trg"), False))
+    source = f"{model_dir.name}/{ckpt_file.name}"
+    training = {"imported_from": {"toolkit": "joeynmt", "version": str(cfg.get("joeynmt_version", "?")),
+                                  "model_file": source, "sha256": sha256(ckpt_file)}}  # fmt: skip
+    card = (
+        f"# Imported joeynmt transformer\n\nConverted by attnscope from `{source}`; it runs with JoeyNMT's own "
+        f"equations ({config.norm}-LN, {config.enc_layers}+{config.dec_layers} layers, {config.heads} heads, "
+        f"d_model {config.d_model}).\n\n- The source gets </s> (shown as <eos>) appended, as JoeyNMT does.\n"
+        "- Like JoeyNMT's transformer_greedy, <bos> is never generated; its min_output_length (no </s> first) "
+        "is a search setting attnscope does not apply.\n"
+    )
+    return Checkpoint(model, src_vocab, tgt_vocab, tokenizers[0], tokenizers[1], training, card, ckpt_file)
+
+
+def _check_transformer(enc: dict[str, Any], dec: dict[str, Any], data: dict[str, Any]) -> None:
+    if "layer_norm" not in enc or "layer_norm" not in dec or enc["layer_norm"] != dec["layer_norm"]:
+        raise not_supported(
+            "JoeyNMT transformers without one explicit layer_norm for encoder and decoder (left out, JoeyNMT 2.3 "
+            "builds pre-LN encoder layers with no final norm but a post-LN decoder)"
+        )
+    for part in (enc, dec):
+        if float(part.get("alpha", 1.0)) != 1.0:
+            raise not_supported(f"JoeyNMT residual alpha {part.get('alpha')!r} (only 1.0)")
+        if part.get("activation", "relu") not in ("relu", "gelu"):
+            raise not_supported(f"JoeyNMT transformer activation {part.get('activation')!r}")
+    for key in ("hidden_size", "num_heads", "ff_size"):
+        if enc.get(key) != dec.get(key):
+            raise not_supported(f"JoeyNMT transformers whose encoder and decoder {key} differ")
+    if bool(_section(enc, "embeddings").get("scale", False)) != bool(_section(dec, "embeddings").get("scale", False)):
+        raise not_supported("JoeyNMT transformers that scale only one side's embeddings")
+    symbols = data.get("special_symbols") or {}
+    if symbols.get("sep_token") or symbols.get("lang_tags"):
+        raise not_supported("JoeyNMT sep_token / lang_tags (prompted or multilingual models)")
+    for side in ("src", "trg"):
+        spec = _section(data, side)
+        if spec.get("level", "word") not in ("word", "char"):
+            raise not_supported(f"JoeyNMT {side} level {spec.get('level')!r} (subword models need their tokenizer)")
+
+
+def _transformer_config(
+    enc: dict[str, Any], dec: dict[str, Any], src_size: int, tgt_size: int, generate_unk: bool
+) -> TransformerConfig:
+    try:
+        hidden = int(enc["hidden_size"])
+        for part in (enc, dec):
+            if int(_section(part, "embeddings").get("embedding_dim", hidden)) != hidden:
+                raise not_supported("JoeyNMT transformers whose embedding_dim differs from hidden_size")
+        return TransformerConfig(
+            src_vocab_size=src_size,
+            tgt_vocab_size=tgt_size,
+            d_model=hidden,
+            heads=int(enc.get("num_heads", 8)),
+            enc_layers=int(enc.get("num_layers", 6)),
+            dec_layers=int(dec.get("num_layers", 6)),
+            ffn_dim=int(enc["ff_size"]),
+            dropout=0.0,
+            norm=str(enc["layer_norm"]),
+            final_norm=enc["layer_norm"] == "pre",
+            emb_scale=bool(_section(enc, "embeddings").get("scale", False)),
+            activation=str(enc.get("activation", "relu")),
+            layer_norm_eps=1e-6,
+            max_positions=5000,
+            output_bias=False,
+            never_generate=(BOS_ID,) if generate_unk else (BOS_ID, UNK_ID),
+            toolkit="joeynmt",
+        )
+    except (KeyError, TypeError, ValueError, ConfigError) as exc:
+        raise CheckpointError(f"config.yaml: the model section cannot describe a transformer ({exc})") from exc
+
+
+def _transformer_weights(state: dict[str, Any], config: TransformerConfig) -> dict[str, Tensor]:
+    out: dict[str, Tensor] = {}
+    for name, tensor in state.items():
+        if not isinstance(tensor, Tensor):
+            raise CheckpointError(f"JoeyNMT: '{name}' is not a tensor")
+        if name in ("encoder.pe.pe", "decoder.pe.pe"):  # the sinusoidal table: ours is the same
+            table = tensor.reshape(-1, config.d_model)[: config.max_positions]
+            if not torch.allclose(table, sinusoids(len(table), config.d_model), atol=1e-5):
+                raise not_supported(f"JoeyNMT positional encoding '{name}' that is not the sinusoidal table")
+            continue
+        out[_transformer_name(name)] = tensor.detach().to(torch.float32)
+    return out
+
+
+def _transformer_name(name: str) -> str:
+    if name in _T_FIXED:
+        return _T_FIXED[name]
+    m = _T_LAYER.fullmatch(name)
+    if m is not None:
+        side, index, rest = m.groups()
+        module, _, leaf = rest.rpartition(".")
+        prefix = f"{side}_layers.{index}."
+        if module in _T_NORMS[side]:
+            return f"{prefix}norms.{_T_NORMS[side][module]}.{leaf}"
+        if module in _T_PARTS:
+            return f"{prefix}{_T_PARTS[module]}.{leaf}"
+        head, _, layer = module.rpartition(".")
+        kinds = {"q_layer": "q_proj", "k_layer": "k_proj", "v_layer": "v_proj", "output_layer": "out_proj"}
+        if head in _T_PARTS and layer in kinds:
+            return f"{prefix}{_T_PARTS[head]}.{kinds[layer]}.{leaf}"
+    raise not_supported(f"JoeyNMT tensor '{name}' this importer does not know")

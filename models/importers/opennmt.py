@@ -5,13 +5,23 @@ modules.GlobalAttention, modules.StackedGRU/LSTM): query = the new top decoder s
 attn_h = linear_out([c; h]) with a bias only for mlp and a tanh only for dot/general; input
 feeding of attn_h; logits = generator(attn_h); decoder state = the encoder's final state per
 layer (directions concatenated), optionally through the relu bridge; no end token on the source.
+
+Transformers follow OpenNMT-py 3.5.1's TransformerEncoder/Decoder: embeddings × √d plus the interleaved
+sinusoidal PositionalEncoding, pre-LN layers (x + F(LN(x)), LayerNorm eps norm_eps) with final encoder
+and decoder LayerNorms, q/k/v/output projections with biases only with add_qkvbias, feed-forward biases
+only with add_ffnbias; generator with a bias.  Relative or rotary positions, RMS norms, parallel
+residuals, grouped key/value heads, gated activations and average attention are refused.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
+
+import torch
+from torch import Tensor
 
 from models.checkpoint import Checkpoint, CheckpointError
 from models.foreign import ForeignConfig, ForeignTokenizer
@@ -23,10 +33,14 @@ from models.importers.common import (
     rename_weights,
     require,
     safe_torch_load,
+    sha256,
     special_id,
     take_rows,
     whole,
 )
+from models.rnn.config import ConfigError
+from models.transformer.config import TransformerConfig
+from models.transformer.model import TransformerSeq2Seq, sinusoids
 
 ALLOWED_GLOBALS = (argparse.Namespace,)  # OpenNMT-py pickles its options as a Namespace: nothing else
 HARMLESS_TRANSFORMS = {"filtertoolong"}  # training-only filters; anything else changes the text
@@ -37,6 +51,8 @@ def load(path: Path, ckpt: Any = None) -> Checkpoint:
     if not is_checkpoint(ckpt):
         raise CheckpointError(f"{path.name}: not an OpenNMT-py checkpoint (expects model, generator, vocab, opt)")
     opt = vars(ckpt["opt"])
+    if opt.get("encoder_type") == "transformer" and opt.get("decoder_type") == "transformer":
+        return _load_transformer(path, ckpt, opt)
     _check_supported(opt, ckpt)
     src_itos, tgt_itos = _itos(ckpt["vocab"], "src"), _itos(ckpt["vocab"], "tgt")
     src_vocab, src_rows = remap_vocab(src_itos, _specials(src_itos, "source"), "source")
@@ -195,3 +211,154 @@ def _names(config: ForeignConfig, opt: dict[str, Any]) -> dict[str, str]:
             theirs = f"decoder.rnn.layers.{layer}.{kind}" if stacked else f"decoder.rnn.{kind}_l{layer}"
             names[theirs] = f"decoder_rnn.{kind}_l{layer}"
     return names
+
+
+# -- transformers ------------------------------------------------------------------------------------------------
+
+_T_LAYER = re.compile(r"(encoder)\.transformer\.(\d+)\.(.+)|(decoder)\.transformer_layers\.(\d+)\.(.+)")
+_T_MODULES = {
+    "self_attn": "self_attn",
+    "context_attn": "cross_attn",
+    "feed_forward.w_1": "ffn.linear1",
+    "feed_forward.w_2": "ffn.linear2",
+    "linear_query": "q_proj",
+    "linear_keys": "k_proj",
+    "linear_values": "v_proj",
+    "final_linear": "out_proj",
+}
+_T_NORMS = {
+    "encoder": {"layer_norm": 0, "feed_forward.layer_norm": 1},
+    "decoder": {"layer_norm_1": 0, "layer_norm_2": 1, "feed_forward.layer_norm": 2},
+}
+_T_FIXED = {
+    "encoder.embeddings.make_embedding.emb_luts.0.weight": "src_embed.weight",
+    "decoder.embeddings.make_embedding.emb_luts.0.weight": "tgt_embed.weight",
+    "encoder.layer_norm.weight": "encoder_norm.weight",
+    "encoder.layer_norm.bias": "encoder_norm.bias",
+    "decoder.layer_norm.weight": "decoder_norm.weight",
+    "decoder.layer_norm.bias": "decoder_norm.bias",
+    "generator.weight": "output.weight",
+    "generator.bias": "output.bias",
+}
+_T_UNSUPPORTED = (
+    ("max_relative_positions", 0, "relative or rotary positions"),
+    ("layer_norm", "standard", "RMS layer norms"),
+    ("parallel_residual", False, "parallel residuals"),
+    ("shared_layer_norm", False, "a shared layer norm"),
+    ("num_kv", 0, "grouped key/value heads"),
+    ("position_encoding_type", "SinusoidalInterleaved", "a concatenated sinusoidal position encoding"),
+)
+
+
+def _load_transformer(path: Path, ckpt: dict[str, Any], opt: dict[str, Any]) -> Checkpoint:
+    _check_transformer(opt, ckpt)
+    src_itos, tgt_itos = _itos(ckpt["vocab"], "src"), _itos(ckpt["vocab"], "tgt")
+    src_vocab, src_rows = remap_vocab(src_itos, _specials(src_itos, "source"), "source")
+    tgt_vocab, tgt_rows = remap_vocab(tgt_itos, _specials(tgt_itos, "target"), "target")
+    config = _transformer_config(opt, len(src_vocab), len(tgt_vocab))
+    state = {**ckpt["model"], **{f"generator.{k}": v for k, v in ckpt["generator"].items()}}
+    weights = _transformer_weights(state, config)
+    weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
+    for name in ("tgt_embed.weight", "output.weight", "output.bias"):
+        weights[name] = take_rows(weights[name], tgt_rows)
+    model = TransformerSeq2Seq(config)
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path.name}: the weights do not fit the options' transformer ({exc})") from exc
+    model.eval()
+    tokenizers = (
+        ForeignTokenizer(kind="word", lowercase=False, scheme="opennmt-py"),
+        ForeignTokenizer(kind="word", lowercase=False, scheme="opennmt-py"),
+    )
+    training = {"imported_from": {"toolkit": "opennmt-py", "version": "3.x", "model_file": path.name,
+                                  "sha256": sha256(path)}}  # fmt: skip
+    card = (
+        f"# Imported opennmt-py transformer\n\nConverted by attnscope from `{path.name}`; it runs with OpenNMT-py's "
+        f"own equations (pre-LN, {config.enc_layers}+{config.dec_layers} layers, {config.heads} heads, d_model "
+        f"{config.d_model}).\n\n- Text is split on spaces, as OpenNMT-py reads it without tokenising transforms; the "
+        "source has no end token.\n"
+    )
+    return Checkpoint(model, src_vocab, tgt_vocab, tokenizers[0], tokenizers[1], training, card, path)
+
+
+def _check_transformer(opt: dict[str, Any], ckpt: dict[str, Any]) -> None:
+    for key, wanted, what in _T_UNSUPPORTED:
+        if opt.get(key, wanted) not in (wanted, None):
+            raise not_supported(f"OpenNMT-py transformers with {what} ({key}={opt[key]!r})")
+    if not opt.get("position_encoding", False):
+        raise not_supported("OpenNMT-py transformers without position_encoding (learned positions)")
+    if opt.get("pos_ffn_activation_fn", "relu") not in ("relu", "gelu"):
+        raise not_supported(f"OpenNMT-py feed-forward activation {opt.get('pos_ffn_activation_fn')!r}")
+    if opt.get("self_attn_type", "scaled-dot") not in ("scaled-dot", "scaled-dot-flash"):
+        raise not_supported(f"OpenNMT-py self_attn_type {opt.get('self_attn_type')!r}")
+    if opt.get("model_task", "seq2seq") != "seq2seq":
+        raise not_supported(f"OpenNMT-py model_task {opt.get('model_task')!r}")
+    transforms = set(opt.get("transforms") or []) - HARMLESS_TRANSFORMS
+    if transforms:
+        raise not_supported(
+            f"OpenNMT-py transforms {sorted(transforms)} (attnscope cannot reproduce their tokenisation)"
+        )
+    if not isinstance(ckpt.get("model"), dict) or not isinstance(ckpt.get("generator"), dict):
+        raise not_supported("OpenNMT-py checkpoint without weights in the .pt (saved with save_format safetensors?)")
+
+
+def _transformer_config(opt: dict[str, Any], src_size: int, tgt_size: int) -> TransformerConfig:
+    try:
+        d = _size(opt, "enc_hid_size")
+        for key in ("src_word_vec_size", "tgt_word_vec_size"):
+            if int(opt.get(key) or opt.get("word_vec_size") or d) != d:
+                raise not_supported("OpenNMT-py transformers whose word_vec_size differs from hidden_size")
+        return TransformerConfig(
+            src_vocab_size=src_size,
+            tgt_vocab_size=tgt_size,
+            d_model=d,
+            heads=int(opt["heads"]),
+            enc_layers=int(opt["enc_layers"]),
+            dec_layers=int(opt["dec_layers"]),
+            ffn_dim=int(opt["transformer_ff"]),
+            dropout=0.0,
+            norm="pre",
+            final_norm=True,
+            activation=str(opt.get("pos_ffn_activation_fn", "relu")),
+            layer_norm_eps=float(opt.get("norm_eps", 1e-6)),
+            max_positions=5000,
+            attention_bias=bool(opt.get("add_qkvbias", False)),
+            ffn_bias=bool(opt.get("add_ffnbias", True)),
+            toolkit="opennmt-py",
+        )
+    except (KeyError, TypeError, ValueError, ConfigError) as exc:
+        raise CheckpointError(f"OpenNMT-py options cannot describe a transformer ({exc})") from exc
+
+
+def _transformer_weights(state: dict[str, Any], config: TransformerConfig) -> dict[str, Tensor]:
+    out: dict[str, Tensor] = {}
+    for name, tensor in state.items():
+        if not isinstance(tensor, Tensor):
+            raise CheckpointError(f"OpenNMT-py: '{name}' is not a tensor")
+        if name.endswith("make_embedding.pe.pe"):  # the sinusoidal table: ours is the same
+            table = tensor.reshape(-1, config.d_model)[: config.max_positions]
+            if not torch.allclose(table, sinusoids(len(table), config.d_model), atol=1e-5):
+                raise not_supported(f"OpenNMT-py position encoding '{name}' that is not the sinusoidal table")
+            continue
+        out[_transformer_name(name)] = tensor.detach().to(torch.float32)
+    return out
+
+
+def _transformer_name(name: str) -> str:
+    if name in _T_FIXED:
+        return _T_FIXED[name]
+    m = _T_LAYER.fullmatch(name)
+    if m is not None:
+        side = m.group(1) or m.group(4)
+        index, rest = m.group(2) or m.group(5), m.group(3) or m.group(6)
+        module, _, leaf = rest.rpartition(".")
+        prefix = f"{side}_layers.{index}."
+        if module in _T_NORMS[side]:
+            return f"{prefix}norms.{_T_NORMS[side][module]}.{leaf}"
+        if module in _T_MODULES:
+            return f"{prefix}{_T_MODULES[module]}.{leaf}"
+        head, _, layer = module.rpartition(".")
+        if head in ("self_attn", "context_attn") and layer in _T_MODULES:
+            return f"{prefix}{_T_MODULES[head]}.{_T_MODULES[layer]}.{leaf}"
+    raise not_supported(f"OpenNMT-py tensor '{name}' this importer does not know")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -30,7 +31,7 @@ class DecoderState:
 @dataclass(frozen=True)
 class StepOutput:
     logits: Tensor  # (B, V) unnormalised next-token scores
-    state: DecoderState  # s_i
+    state: Any  # s_i: a DecoderState for the RNNs (a transformer's cache for models.transformer)
     scores: Tensor  # (B, T) e_i·
     alpha: Tensor  # (B, T) α_i·
     context: Tensor  # (B, H_enc) c_i

@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from models.rnn.seq2seq import Seq2Seq
+from models.step_api import StepModel
 from models.tokens import BOS_ID, EOS_ID, PAD_ID
 
 
 @torch.inference_mode()
-def greedy_batch(model: Seq2Seq, src: Tensor, lengths: Tensor, max_len: int) -> tuple[list[list[int]], list[Tensor]]:
+def greedy_batch(model: StepModel, src: Tensor, lengths: Tensor, max_len: int) -> tuple[list[list[int]], list[Tensor]]:
     """Greedy-decode a padded batch; returns each row's ids (no <eos>) and its α matrix (U, T_b)."""
     memory = model.encode(src, lengths)
     state = model.init_state(memory)

@@ -17,10 +17,12 @@ from tqdm import tqdm
 
 from models.checkpoint import Checkpoint, save_checkpoint
 from models.data.dataset import Example, batches, make_batch, read_pairs, tokenize_pairs
+from models.registry import build_model
 from models.rnn.config import ModelConfig
-from models.rnn.seq2seq import Seq2Seq
+from models.step_api import StepModel
 from models.tokens import PAD_ID, Tokenizer, Vocab
 from models.training.batch_decode import greedy_batch
+from models.transformer.config import TransformerConfig
 
 
 @dataclass
@@ -28,6 +30,7 @@ class TrainOptions:
     data: list[Path]
     valid: Path
     out: Path
+    arch: str = "rnn"  # "rnn" or "transformer"
     attention: str = "bahdanau"
     rnn: str = "gru"
     tokenizer: str = "word"
@@ -38,6 +41,11 @@ class TrainOptions:
     dec_layers: int = 1
     bidirectional: bool = True
     dropout: float = 0.1
+    d_model: int = 128  # transformer sizes and order (Vaswani et al. 2017)
+    heads: int = 4
+    ffn_dim: int = 512
+    norm: str = "post"
+    warmup: int = 0  # updates of linear learning-rate warm-up (0: none)
     epochs: int = 20
     batch_size: int = 64
     lr: float = 2e-3
@@ -71,7 +79,7 @@ def train(opts: TrainOptions) -> Checkpoint:
     valid_ex = tokenize_pairs(read_pairs(opts.valid), tok, tok)
     src_vocab = Vocab.build((e.source for e in train_ex), opts.min_freq)
     tgt_vocab = Vocab.build((e.target for e in train_ex), opts.min_freq)
-    model = Seq2Seq(_config(opts, len(src_vocab), len(tgt_vocab))).to(opts.device)
+    model = build_model(_config(opts, len(src_vocab), len(tgt_vocab))).to(opts.device)
     ckpt = Checkpoint(model, src_vocab, tgt_vocab, tok, tok)
     history, best_state = _fit(opts, ckpt, train_ex, valid_ex)
     ckpt.training = _summary(opts, ckpt, history, len(train_ex), len(valid_ex))
@@ -92,6 +100,7 @@ def _fit(
     model = ckpt.model
     best_state: dict[str, torch.Tensor] = {}
     optimiser = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    warmup = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / max(opts.warmup, 1)))
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID)
     rng = random.Random(opts.seed)
     history: list[EpochResult] = []
@@ -116,6 +125,7 @@ def _fit(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), opts.clip)
             optimiser.step()
+            warmup.step()
             total, count, steps = total + loss.item(), count + 1, steps + 1
             bar.set_postfix(loss=f"{total / count:.3f}")
             if opts.max_steps and steps >= opts.max_steps:
@@ -138,7 +148,7 @@ def _fit(
 
 @torch.no_grad()
 def evaluate_loss_and_exact(
-    model: Seq2Seq, src_vocab: Vocab, tgt_vocab: Vocab, examples: Sequence[Example], batch_size: int, device: str
+    model: StepModel, src_vocab: Vocab, tgt_vocab: Vocab, examples: Sequence[Example], batch_size: int, device: str
 ) -> tuple[float, float]:
     """Teacher-forced loss per token and greedy exact-match rate."""
     model.eval()
@@ -159,7 +169,20 @@ def _should_stop(history: list[EpochResult], patience: int) -> bool:
     return len(history) - 1 - best >= patience
 
 
-def _config(opts: TrainOptions, src_size: int, tgt_size: int) -> ModelConfig:
+def _config(opts: TrainOptions, src_size: int, tgt_size: int) -> ModelConfig | TransformerConfig:
+    if opts.arch == "transformer":
+        return TransformerConfig(
+            src_vocab_size=src_size,
+            tgt_vocab_size=tgt_size,
+            d_model=opts.d_model,
+            heads=opts.heads,
+            enc_layers=opts.enc_layers,
+            dec_layers=opts.dec_layers,
+            ffn_dim=opts.ffn_dim,
+            dropout=opts.dropout,
+            norm=opts.norm,
+            final_norm=opts.norm == "pre",
+        )
     return ModelConfig(
         src_vocab_size=src_size,
         tgt_vocab_size=tgt_size,

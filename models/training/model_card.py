@@ -15,6 +15,7 @@ from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save
 from models.data.dataset import DataError, batches, make_batch, read_pairs, tokenize_pairs
 from models.hygiene import printable_message
 from models.training.batch_decode import greedy_batch
+from models.transformer.config import TransformerConfig
 from models.untrusted import load_json
 
 
@@ -69,8 +70,6 @@ def render(
     extra: Sequence[str] = (),
 ) -> str:
     t, c = ckpt.training, ckpt.config
-    encoder = f"{c.rnn.upper()} {'bidirectional ' if c.bidirectional else ''}encoder ({c.enc_layers} layer)"
-    sizes = f"embedding {c.embed_dim}, hidden {c.hidden_dim}, attention {c.attn_dim}"
     vocab = f"{len(ckpt.src_vocab)} source / {len(ckpt.tgt_vocab)} target ({ckpt.src_tokenizer.kind}-level)"
     data = f"{t.get('train_pairs', '?')} pairs, validation {t.get('valid_pairs', '?')} pairs, seed {t.get('seed')}"
     run = f"{t.get('epochs_run')} epochs (best {t.get('best_epoch')}), {t.get('seconds')} s on CPU"
@@ -78,7 +77,7 @@ def render(
     lines = [
         f"# {title}",
         "",
-        f"- Architecture: {c.attention} attention, {encoder}, decoder {c.dec_layers} layer, {sizes}",
+        f"- Architecture: {_architecture(c)}",
         f"- Parameters: {ckpt.model.parameter_count():,}",
         f"- Vocabulary: {vocab}",
         f"- Training: {data}, {run}",
@@ -92,6 +91,19 @@ def render(
     lines += [f"| {r['file']} | {r['pairs']} | {r['source_tokens']} | {r['exact_match']:.2%} |" for r in results]
     lines += ["", *extra, "## Reproduce", "", "```sh", *data_commands, t.get("command", ""), "```", ""]
     return "\n".join(lines)
+
+
+def _architecture(c: Any) -> str:
+    if isinstance(c, TransformerConfig):
+        order = "post-LN (Vaswani et al. 2017)" if c.norm == "post" else "pre-LN, final LayerNorms"
+        return (
+            f"transformer, {c.enc_layers} encoder + {c.dec_layers} decoder layers, {c.heads} heads, "
+            f"d_model {c.d_model}, feed-forward {c.ffn_dim}, {order}, sinusoidal positions, "
+            "embeddings × √d_model, untied output layer"
+        )
+    encoder = f"{c.rnn.upper()} {'bidirectional ' if c.bidirectional else ''}encoder ({c.enc_layers} layer)"
+    sizes = f"embedding {c.embed_dim}, hidden {c.hidden_dim}, attention {c.attn_dim}"
+    return f"{c.attention} attention, {encoder}, decoder {c.dec_layers} layer, {sizes}"
 
 
 def main(argv: list[str]) -> int:

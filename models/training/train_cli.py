@@ -15,12 +15,14 @@ from models.training.loop import TrainOptions, train
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="main.py train", description="Train an attention seq2seq model on tab-separated pairs."
+        prog="main.py train",
+        description="Train an attention seq2seq model (RNN, or --arch transformer) on tab-separated pairs.",
     )
     p.add_argument("--data", type=Path, nargs="+", required=True, help="training pairs: source<TAB>target per line")
     p.add_argument("--valid", type=Path, required=True, help="validation pairs, same format")
     p.add_argument("--out", type=Path, required=True, help="checkpoint to write (.safetensors)")
-    p.add_argument("--attention", choices=ATTENTION_TYPES, default="bahdanau")
+    p.add_argument("--arch", choices=("rnn", "transformer"), default="rnn", help="recurrent or transformer model")
+    p.add_argument("--attention", choices=ATTENTION_TYPES, default="bahdanau", help="RNN attention")
     p.add_argument("--rnn", choices=RNN_TYPES, default="gru")
     p.add_argument("--tokenizer", choices=("word", "char"), default="word")
     p.add_argument("--unidirectional", action="store_true", help="one-directional encoder (needed for luong-dot)")
@@ -36,8 +38,13 @@ def parser() -> argparse.ArgumentParser:
         ("seed", 1),
         ("threads", 0),
         ("max-steps", 0),
+        ("d-model", 128),
+        ("heads", 4),
+        ("ffn-dim", 512),
+        ("warmup", 0),
     ):
         p.add_argument(f"--{name}", type=int, default=default)
+    p.add_argument("--norm", choices=("post", "pre"), default="post", help="transformer: LayerNorm after or before")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps")

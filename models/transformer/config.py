@@ -1,0 +1,136 @@
+"""TransformerConfig: the dataclass that fully describes a transformer encoder–decoder's architecture."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from models.rnn.config import MAX_PARAMETERS, ConfigError
+
+NORMS = ("post", "pre")  # LayerNorm after each residual sum (Vaswani) or before each sublayer
+ACTIVATIONS = ("relu", "gelu")
+TOOLKITS = ("attnscope", "pytorch-transformer-tutorial", "joeynmt", "opennmt-py")
+LIMITS = {
+    "src_vocab_size": (5, 2_000_000),
+    "tgt_vocab_size": (5, 2_000_000),
+    "d_model": (2, 8192),
+    "heads": (1, 128),
+    "enc_layers": (1, 48),
+    "dec_layers": (1, 48),
+    "ffn_dim": (1, 65536),
+    "max_positions": (16, 65536),
+}
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Sizes and the equation switches; `final_norm` adds a LayerNorm after the last encoder and decoder layer
+    (pre-LN needs it; nn.Transformer has one in either order)."""
+
+    src_vocab_size: int
+    tgt_vocab_size: int
+    d_model: int = 128
+    heads: int = 4
+    enc_layers: int = 2
+    dec_layers: int = 2
+    ffn_dim: int = 512
+    dropout: float = 0.1
+    norm: str = "post"
+    final_norm: bool = False
+    emb_scale: bool = True  # embeddings × √d_model before the positions are added
+    activation: str = "relu"
+    layer_norm_eps: float = 1e-5
+    max_positions: int = 1024
+    output_bias: bool = True  # JoeyNMT's output layer has none
+    attention_bias: bool = True  # biases in the q, k, v and output projections (OpenNMT-py's default has none)
+    ffn_bias: bool = True  # biases in the feed-forward layers (likewise)
+    never_generate: tuple[int, ...] = ()  # target ids whose logits are -inf at every step (as the toolkit's search)
+    toolkit: str = "attnscope"
+    arch: str = "transformer"  # the key that tells a transformer config from an RNN one in a checkpoint
+
+    def __post_init__(self) -> None:
+        if isinstance(self.never_generate, list):  # JSON gives a list
+            object.__setattr__(self, "never_generate", tuple(self.never_generate))
+        self.validate()
+
+    # The engine reads these from every model's config.
+    @property
+    def enc_out_dim(self) -> int:
+        return self.d_model
+
+    @property
+    def hidden_dim(self) -> int:
+        return self.d_model
+
+    @property
+    def attention(self) -> str:
+        return "multi-head"
+
+    @property
+    def head_layout(self) -> tuple[int, int, int]:
+        """(decoder layers, heads, head width) of the cross-attention."""
+        return self.dec_layers, self.heads, self.d_model // self.heads
+
+    def validate(self) -> None:
+        for name, (lo, hi) in LIMITS.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+        if self.d_model % self.heads:
+            raise ConfigError(f"d_model ({self.d_model}) must be a multiple of heads ({self.heads})")
+        for name, allowed in (("norm", NORMS), ("activation", ACTIVATIONS), ("toolkit", TOOLKITS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.arch != "transformer":
+            raise ConfigError(f"arch must be 'transformer', got {self.arch!r}")
+        if not isinstance(self.never_generate, tuple) or any(
+            not isinstance(i, int) or not 0 <= i < self.tgt_vocab_size for i in self.never_generate
+        ):
+            raise ConfigError("never_generate must hold target ids")
+        for name in ("final_norm", "emb_scale", "output_bias", "attention_bias", "ffn_bias"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false")
+        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not isinstance(self.layer_norm_eps, (int, float)) or not 0.0 < self.layer_norm_eps < 1.0:
+            raise ConfigError(f"layer_norm_eps must be in (0, 1), got {self.layer_norm_eps!r}")
+        if self.approx_parameters() > MAX_PARAMETERS:
+            raise ConfigError(
+                f"config describes about {self.approx_parameters():,} parameters; the limit is {MAX_PARAMETERS:,}"
+            )
+
+    def approx_parameters(self) -> int:
+        d, f = self.d_model, self.ffn_dim
+        layer = 4 * d * d + 2 * d * f + 8 * d + f
+        vocab = (self.src_vocab_size + 2 * self.tgt_vocab_size) * d
+        return self.enc_layers * layer + self.dec_layers * (layer + 4 * d * d) + vocab
+
+    def min_parameters(self) -> int:
+        """Weights every model built from this config has at least (embeddings, output, the attention matrices)."""
+        d = self.d_model
+        return (self.src_vocab_size + 2 * self.tgt_vocab_size) * d + (self.enc_layers + 2 * self.dec_layers) * 4 * d * d
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TransformerConfig:
+        if not isinstance(data, dict):
+            raise ConfigError("config must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+        missing = sorted({"src_vocab_size", "tgt_vocab_size"} - set(data))
+        if missing:
+            raise ConfigError(f"missing config keys: {', '.join(missing)}")
+        return cls(**data)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "architecture": f"transformer ({self.norm}-LN, sinusoidal positions)",
+            "attention": f"multi-head, {self.heads} heads × {self.dec_layers} decoder layers",
+            "layers": f"{self.enc_layers} enc / {self.dec_layers} dec",
+            "hidden": self.d_model,
+            "feed-forward": self.ffn_dim,
+        }
