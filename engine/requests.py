@@ -119,6 +119,9 @@ class DecodeOptions(TypedDict, total=False):
     prefix: tuple[str, ...]
     perturb: str
     perturb_with: str
+    layer: int | None
+    head: int | None
+    self_attention: bool
 
 
 def first_edited_step(interventions: Iterable[Intervention], score_temperature: float = 1.0) -> int | None:

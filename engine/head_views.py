@@ -1,0 +1,89 @@
+"""Which of a transformer's cross-attention maps to show, and the matrix it is: one head, a layer's mean, the mean
+of all, the maximum; α or the value-weighted norms; attention sinks found and hidden (numpy only).
+
+A view is computed from the arrays every record carries (engine.records.StepHeads / HeadMatrices), so the
+window can switch views without decoding again.  Value-weighted norms ‖αᵢⱼ W_O vⱼ‖ are not a distribution:
+shown in place of α, each row is scaled to sum to 1 (a share of the step's norm), and the caption says so.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from models import EOS
+
+VIEW_KINDS = ("head", "layer", "all", "max")  # one head | mean of a layer's heads | mean of all | maximum
+SINK_SHARE = 0.5  # a head that puts more than this of its weight on sink columns, on average, is flagged
+END_TOKENS = (EOS, "</s>", "<eos>", "[SEP]", "<|endoftext|>")
+
+
+class HeadChoice(NamedTuple):
+    kind: str = "layer"  # one of VIEW_KINDS
+    layer: int = -1  # for "head" and "layer"; -1: the last
+    head: int = 0  # for "head"
+    norms: bool = False  # the value-weighted norms instead of α
+
+    def describe(self, layers: int) -> str:
+        layer = self.layer % layers if layers else self.layer
+        what = {
+            "head": f"head {self.head} of layer {layer}",
+            "layer": f"mean over the heads of layer {layer}",
+            "all": "mean over every layer's heads",
+            "max": "maximum over every layer and head",
+        }[self.kind]
+        if self.norms:
+            return f"value-weighted norms ‖α W_O v‖, {what}, each row scaled to sum to 1"
+        return f"α, {what}"
+
+
+def view_rows(weights: np.ndarray, norms: np.ndarray, choice: HeadChoice) -> np.ndarray:
+    """The (U, T) matrix `choice` names, from (U, L, H, T) weights and norms (one step: pass (1, L, H, T))."""
+    source = norms if choice.norms else weights
+    if choice.kind == "head":
+        rows = source[:, choice.layer, choice.head]
+    elif choice.kind == "layer":
+        rows = source[:, choice.layer].mean(axis=1)
+    elif choice.kind == "all":
+        rows = source.mean(axis=(1, 2))
+    elif choice.kind == "max":
+        rows = source.max(axis=(1, 2))
+    else:
+        raise ValueError(f"view kind must be one of {VIEW_KINDS}, not {choice.kind!r}")
+    return _row_shares(rows) if choice.norms else np.asarray(rows, dtype=np.float32)
+
+
+def _row_shares(rows: np.ndarray) -> np.ndarray:
+    total = rows.sum(axis=-1, keepdims=True)
+    return np.divide(rows, total, out=np.zeros_like(rows, dtype=np.float32), where=total > 0).astype(np.float32)
+
+
+def sink_columns(source_tokens: Sequence[str]) -> list[int]:
+    """Source positions that attention often parks on: the end token and punctuation."""
+    return [j for j, token in enumerate(source_tokens) if token in END_TOKENS or _punctuation(token)]
+
+
+def _punctuation(token: str) -> bool:
+    text = token.lstrip("▁Ġ")
+    return bool(text) and all(unicodedata.category(ch).startswith("P") for ch in text)
+
+
+def sink_heads(weights: np.ndarray, source_tokens: Sequence[str], share: float = SINK_SHARE) -> np.ndarray:
+    """(L, H) True for each head whose weight on sink columns, averaged over the steps, is above `share`."""
+    columns = sink_columns(source_tokens)
+    if not columns or not len(weights):
+        return np.zeros(weights.shape[1:3], dtype=bool)
+    on_sinks = weights[..., columns].sum(axis=-1)  # (U, L, H)
+    return np.asarray(on_sinks.mean(axis=0) > share)
+
+
+def hide_columns(rows: np.ndarray, tokens: Sequence[str], hidden: Sequence[int]) -> tuple[np.ndarray, list[str]]:
+    """`rows` (U, T) without the `hidden` source columns, each row renormalised to sum to 1; the tokens kept."""
+    keep = [j for j in range(rows.shape[1]) if j not in set(hidden)]
+    return _row_shares(rows[:, keep]), [tokens[j] for j in keep]
+
+
+SINKS_HIDDEN_NOTE = "end token and punctuation columns hidden, rows renormalised"
