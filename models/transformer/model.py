@@ -84,9 +84,10 @@ class TeacherForced:
 
 def sinusoids(positions: int, d: int) -> Tensor:
     """PE(p, 2i) = sin(p / 10000^(2i/d)), PE(p, 2i+1) = cos(p / 10000^(2i/d))."""
-    position = torch.arange(positions, dtype=torch.float32).unsqueeze(1)
-    rate = torch.exp(-torch.arange(0, d, 2, dtype=torch.float32) * math.log(10000.0) / d)
-    table = torch.zeros(positions, d)
+    # On the CPU even while a model is built on the meta device (for loading): no file holds this table.
+    position = torch.arange(positions, dtype=torch.float32, device="cpu").unsqueeze(1)
+    rate = torch.exp(-torch.arange(0, d, 2, dtype=torch.float32, device="cpu") * math.log(10000.0) / d)
+    table = torch.zeros(positions, d, device="cpu")
     table[:, 0::2] = torch.sin(position * rate)
     table[:, 1::2] = torch.cos(position * rate[: d // 2])
     return table
@@ -202,14 +203,16 @@ class TransformerSeq2Seq(nn.Module):
             self.encoder_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
             self.decoder_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
         self.output = nn.Linear(c.d_model, c.tgt_vocab_size, bias=c.output_bias)
-        forbid = torch.zeros(c.tgt_vocab_size, dtype=torch.bool)
+        # On the CPU even when the model is built on the meta device (for loading): no file holds this buffer.
+        forbid = torch.zeros(c.tgt_vocab_size, dtype=torch.bool, device="cpu")
         forbid[list(c.never_generate)] = True
         self.register_buffer("forbidden", forbid, persistent=False)
         self.dropout = nn.Dropout(c.dropout)
         self.register_buffer("positions", sinusoids(c.max_positions, c.d_model), persistent=False)
-        for embedding in (self.src_embed, self.tgt_embed):  # std d^-0.5: after the √d scale, as large as the positions
-            nn.init.normal_(embedding.weight, std=c.d_model**-0.5)
-            nn.init.zeros_(embedding.weight[PAD_ID])
+        if not torch.empty(0).is_meta:  # built for loading: the file's weights replace any init (and meta's imports)
+            for embedding in (self.src_embed, self.tgt_embed):  # std d^-0.5: after the √d scale, as large as positions
+                nn.init.normal_(embedding.weight, std=c.d_model**-0.5)
+                nn.init.zeros_(embedding.weight[PAD_ID])
 
     def _embed(self, embedding: nn.Embedding, ids: Tensor, start: int) -> Tensor:
         if start + ids.shape[1] > self.config.max_positions:
