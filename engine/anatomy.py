@@ -94,3 +94,50 @@ def _anatomy(
         candidates=tuple(sorted(record.topk, key=lambda c: c.prob, reverse=True)),
         pair_scores=pairs,
     )
+
+
+class HeadAnatomy(NamedTuple):
+    """One cross-attention head of a transformer at one step: q·k/√d → softmax → α → Σⱼ αⱼ vⱼ, then the layer's heads
+    concatenated and projected by W_O."""
+
+    step: int
+    layer: int
+    head: int
+    source_tokens: tuple[str, ...]
+    token: str
+    prob: float
+    scores: np.ndarray  # (T,) q·kⱼ/√d of this head
+    alpha: np.ndarray  # (T,) its softmax
+    norms: np.ndarray  # (T,) ‖αⱼ W_O^h vⱼ‖: what each source token adds to the layer's output through this head
+    context: np.ndarray  # (d_head,) Σⱼ αⱼ vⱼ
+    concatenated: np.ndarray  # (H · d_head,) every head's context of the layer, this one's at head · d_head
+    output: np.ndarray | None  # (d_model,) W_O [c¹; …; c^H] + b, when the records hold this layer's output
+    candidates: tuple[Candidate, ...]
+    pair_scores: int  # Tx × Ty × heads × layers: the scores the sentence pair needs
+
+
+def head_anatomy(
+    record: StepRecord, source: tuple[str, ...], layer: int, head: int, steps: int, output_layer: int
+) -> HeadAnatomy:
+    """Head `head` of layer `layer` at the step `record` is; `output_layer`: the layer whose output the record's
+    context holds (the view's), `steps`: the output length Ty so far."""
+    heads = record.heads
+    if heads is None:
+        raise ValueError("this step has no heads (not a transformer)")
+    layers, count = heads.weights.shape[:2]
+    return HeadAnatomy(
+        step=record.step,
+        layer=layer,
+        head=head,
+        source_tokens=source,
+        token=record.token,
+        prob=record.prob,
+        scores=np.asarray(heads.scores[layer, head], dtype=np.float64),
+        alpha=np.asarray(heads.weights[layer, head], dtype=np.float64),
+        norms=np.asarray(heads.norms[layer, head], dtype=np.float64),
+        context=np.asarray(heads.contexts[layer, head], dtype=np.float64),
+        concatenated=np.asarray(heads.contexts[layer], dtype=np.float64).reshape(-1),
+        output=np.asarray(record.context, dtype=np.float64) if layer == output_layer % layers else None,
+        candidates=tuple(sorted(record.topk, key=lambda c: c.prob, reverse=True)),
+        pair_scores=len(source) * steps * layers * count,
+    )

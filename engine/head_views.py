@@ -14,9 +14,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from engine.records import DecodeResult, StepRecord
 from models import EOS
 
 VIEW_KINDS = ("head", "layer", "all", "max")  # one head | mean of a layer's heads | mean of all | maximum
+SINKS_HIDDEN_NOTE = "end token and punctuation columns hidden, rows renormalised"
 SINK_SHARE = 0.5  # a head that puts more than this of its weight on sink columns, on average, is flagged
 END_TOKENS = (EOS, "</s>", "<eos>", "[SEP]", "<|endoftext|>")
 
@@ -86,4 +88,44 @@ def hide_columns(rows: np.ndarray, tokens: Sequence[str], hidden: Sequence[int])
     return _row_shares(rows[:, keep]), [tokens[j] for j in keep]
 
 
-SINKS_HIDDEN_NOTE = "end token and punctuation columns hidden, rows renormalised"
+def _view_scores(scores: np.ndarray, choice: HeadChoice) -> np.ndarray:
+    """The pre-softmax scores behind the view: the head's, or their mean (or maximum) over the heads it takes."""
+    if choice.kind == "head":
+        return np.asarray(scores[:, choice.layer, choice.head], dtype=np.float32)
+    if choice.kind == "layer":
+        return np.asarray(scores[:, choice.layer].mean(axis=1), dtype=np.float32)
+    reduce = np.max if choice.kind == "max" else np.mean
+    return np.asarray(reduce(scores, axis=(1, 2)), dtype=np.float32)
+
+
+def kept_columns(tokens: Sequence[str], hide_sinks: bool) -> list[int]:
+    """The source positions a view shows: all, or all but the sinks."""
+    hidden = set(sink_columns(tokens)) if hide_sinks else set()
+    return [j for j in range(len(tokens)) if j not in hidden]
+
+
+def viewed_result(result: DecodeResult, choice: HeadChoice, hide_sinks: bool = False) -> DecodeResult:
+    """`result` with alpha / scores (and, hiding sinks, source_tokens) as the view shows them; a decode without
+    heads (an RNN) is returned as it is."""
+    heads = result.heads
+    if heads is None:
+        return result
+    keep = kept_columns(result.source_tokens, hide_sinks)
+    alpha = view_rows(heads.weights, heads.norms, choice)[:, keep]
+    scores = _view_scores(heads.scores, choice)[:, keep]
+    tokens = tuple(result.source_tokens[j] for j in keep)
+    return result._replace(alpha=_row_shares(alpha) if hide_sinks else alpha, scores=scores, source_tokens=tokens)
+
+
+def viewed_records(run: Sequence[StepRecord], choice: HeadChoice, keep: Sequence[int], hide: bool) -> list[StepRecord]:
+    """Streamed records with alpha / scores as the view shows them (`keep`: kept_columns of the source)."""
+    out = []
+    for record in run:
+        heads = record.heads
+        if heads is None:
+            out.append(record)
+            continue
+        alpha = view_rows(heads.weights[None], heads.norms[None], choice)[:, keep]
+        scores = _view_scores(heads.scores[None], choice)[0, keep]
+        out.append(record._replace(alpha=(_row_shares(alpha) if hide else alpha)[0], scores=scores))
+    return out

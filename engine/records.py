@@ -150,6 +150,7 @@ class ModelInfo:
     card: str  # the model card text shipped in the checkpoint
     device: str  # e.g. "cpu", "cuda:0"
     messages: tuple[str, ...] = ()  # e.g. a device fallback
+    head_layout: tuple[int, int, int] | None = None  # a transformer's (decoder layers, heads, head width)
 
     @property
     def has_attention(self) -> bool:

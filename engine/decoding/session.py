@@ -95,7 +95,8 @@ class InferenceSession:
 
     def info(self) -> ModelInfo:
         ckpt = self.checkpoint
-        return ModelInfo(str(ckpt.path or ""), describe(ckpt), ckpt.card, str(self.device), self.messages)
+        layout = head_layout(self.model.config)
+        return ModelInfo(str(ckpt.path or ""), describe(ckpt), ckpt.card, str(self.device), self.messages, layout)
 
     def run(self, request: DecodeRequest) -> DecodeResult:
         """Decode to the end without streaming."""

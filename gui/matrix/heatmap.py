@@ -391,6 +391,7 @@ class HeatmapWidget(QWidget):
         self._hover_text = ""
         self._torn_down = False
         self._attention = True  # False: the model has no α (greyed matrix, caption)
+        self._caption = ""  # what the matrix is, when it needs saying (set_caption)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REPAINT_INTERVAL_MS)
@@ -566,7 +567,7 @@ class HeatmapWidget(QWidget):
         self._top.relayout()
 
     def _label_axes(self) -> None:
-        self._source_axis().setLabel("source")
+        self._source_axis().setLabel(f"source — {self._caption}" if self._caption else "source")
         self._output_axis().setLabel("output")
 
     def _source_axis(self) -> TokenAxis:
@@ -667,6 +668,14 @@ class HeatmapWidget(QWidget):
         """The decoded rows' cells, in view coordinates."""
         rows, cols = self._rows, len(self._source)
         return QRectF(0, 0, rows, cols) if self._transposed else QRectF(0, 0, cols, rows)
+
+    def set_caption(self, text: str) -> None:
+        """What the matrix is, when it needs saying (a transformer's view of its heads), under the source title."""
+        self._caption = text
+        self._label_axes()
+
+    def caption(self) -> str:
+        return self._caption
 
     def no_attention_caption(self) -> str:
         """The caption over a greyed matrix (a model without attention), else ''."""

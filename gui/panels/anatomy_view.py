@@ -17,7 +17,7 @@ from PySide6.QtCore import QRectF, Qt, QVariantAnimation, Slot
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from engine import StepAnatomy
+from engine import HeadAnatomy, StepAnatomy
 from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.style.theme import Theme, clamp_zoom, get_theme, lookup_table
 
@@ -31,7 +31,7 @@ class AnatomyView(QWidget):
         super().__init__(parent)
         self._theme: Theme = get_theme(theme)
         self._zoom = clamp_zoom(zoom)
-        self.anatomy: StepAnatomy | None = None
+        self.anatomy: StepAnatomy | HeadAnatomy | None = None
         self.note = EMPTY_TEXT  # shown instead of the drawing (no step, or a model without attention)
         self.phase = 1.0  # 0: the weights' bars show the scores; 1: they show α
         self._animation = QVariantAnimation(self)
@@ -43,7 +43,7 @@ class AnatomyView(QWidget):
         self.setMinimumSize(360, 240)
 
     # -- data ------------------------------------------------------------------------------------
-    def show_step(self, anatomy: StepAnatomy, animate: bool = True) -> None:
+    def show_step(self, anatomy: StepAnatomy | HeadAnatomy, animate: bool = True) -> None:
         """Step `anatomy.step` taken apart; a new step replays the scores → weights animation."""
         new = self.anatomy is None or anatomy.step != self.anatomy.step or anatomy.token != self.anatomy.token
         self.anatomy, self.note = anatomy, ""
@@ -110,6 +110,9 @@ class AnatomyView(QWidget):
         p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
         fg = QColor(self._theme.plot_foreground)
         a = self.anatomy
+        if isinstance(a, HeadAnatomy):
+            self._paint_head(p, a, area, fg)
+            return
         if a is None:
             p.setPen(fg)
             p.setFont(self._font(1.2))
@@ -137,6 +140,97 @@ class AnatomyView(QWidget):
         self._footer(p, a, QRectF(flow.left(), area.bottom() - pad - line * 1.4, flow.width(), line * 1.4), fg)
         right = QRectF(flow.right() + pad, inner.top(), candidates_w, inner.height())
         self._candidates(p, a, right, fg)
+
+    def _paint_head(self, p: QPainter, a: HeadAnatomy, area: QRectF, fg: QColor) -> None:
+        """One head: each word's q·k/√d, its softmax α and ‖α W_O^h v‖; Σ α v; the heads joined; W_O."""
+        line = QFontMetricsF(self._font()).height()
+        pad = line * 0.6
+        inner = area.adjusted(pad, pad, -pad, -pad)
+        candidates_w = min(inner.width() * 0.24, line * 11)
+        flow = QRectF(inner.left(), inner.top(), inner.width() - candidates_w - pad, inner.height())
+        p.setPen(fg)
+        p.setFont(self._font(1.25, bold=True))
+        title = f'Step {a.step}, layer {a.layer}, head {a.head}: how this head reads the source for "{a.token}"'
+        p.drawText(QRectF(flow.left(), flow.top(), flow.width(), line * 1.2), _left(), title)
+        footer = line * 5.2
+        body = QRectF(flow.left(), flow.top() + line * 2.8, flow.width(), flow.height() - line * 2.8 - footer)
+        columns = self._columns(body)
+        heads = {
+            "score": "q·kⱼ/√d",
+            "alpha": f"softmax → {alpha_symbol()}",
+            "weighted": "‖αⱼ W_O vⱼ‖ (into the output)",
+        }
+        p.setFont(self._font(0.9, bold=True))
+        for name, text in heads.items():
+            c = columns[name]
+            p.drawText(QRectF(c.left() + 4, body.top() - line * 1.15, c.width() - 8, line), _left(), text)
+        rows = _shown_rows(a.alpha)
+        row_h = body.height() / max(len(rows), 1)
+        widest = float(a.norms.max(initial=1e-9))
+        for n, j in enumerate(rows):
+            self._head_row(
+                p, a, j, columns, QRectF(body.left(), body.top() + n * row_h, body.width(), row_h), widest, fg
+            )
+        self._head_vectors(p, a, columns, QRectF(flow.left(), body.bottom() + line * 0.3, flow.width(), footer), fg)
+        self._candidates(p, a, QRectF(flow.right() + pad, inner.top(), candidates_w, inner.height()), fg)
+
+    def _head_row(
+        self, p: QPainter, a: HeadAnatomy, j: int, columns: dict[str, QRectF], row: QRectF, widest: float, fg: QColor
+    ) -> None:
+        gap = min(row.height() * 0.18, 6 * self._zoom)
+        strongest = j == int(np.argmax(a.alpha))
+        p.setFont(self._font(1.0, bold=strongest))
+        p.setPen(fg)
+        word = columns["word"]
+        p.drawText(QRectF(word.left(), row.top(), word.width() - 8, row.height()), _right(), a.source_tokens[j])
+
+        def box(name: str) -> QRectF:
+            column = columns[name]
+            return QRectF(column.left() + 4, row.top() + gap, column.width() - 8, row.height() - 2 * gap)
+
+        norm = float(np.abs(a.scores).max(initial=1e-9))
+        self._signed_bar(p, a.scores[j], norm, box("score"), fg)
+        shown = (1.0 - self.phase) * (a.scores[j] / norm) + self.phase * a.alpha[j]
+        self._weight_bar(p, float(shown), float(a.alpha[j]), box("alpha"), fg, strongest)
+        bar = box("weighted")
+        length = bar.width() * 0.75 * float(a.norms[j]) / widest * self.phase
+        p.fillRect(QRectF(bar.left(), bar.top(), length, bar.height()), QColor(self._theme.accent))
+        p.setFont(self._font(0.85))
+        p.drawText(
+            QRectF(bar.left() + bar.width() * 0.77, bar.top(), bar.width() * 0.23, bar.height()),
+            _left(),
+            f"{a.norms[j]:.2f}",
+        )
+
+    def _head_vectors(self, p: QPainter, a: HeadAnatomy, columns: dict[str, QRectF], rect: QRectF, fg: QColor) -> None:
+        """Σ α v of this head, every head's joined, and the layer's output through W_O."""
+        line = rect.height() / 4
+        label_w = columns["weighted"].left() - rect.left() - 8
+        strip = columns["weighted"].adjusted(4, 0, -4, 0)
+        rows = [
+            (f"Σⱼ {alpha_symbol()}ⱼ vⱼ = c^{a.head}", a.context),
+            (f"[c⁰ … c^{len(a.concatenated) // max(len(a.context), 1) - 1}]", a.concatenated),
+            (f"W_O [ … ] + b  (layer {a.layer})", a.output),
+        ]
+        p.setFont(self._font(0.95, bold=True))
+        for n, (label, values) in enumerate(rows):
+            top = rect.top() + n * line
+            p.setPen(fg)
+            p.drawText(QRectF(rect.left(), top, label_w, line * 0.9), _right(), label)
+            target = QRectF(strip.left(), top + line * 0.1, strip.width(), line * 0.7)
+            if values is None:
+                p.setFont(self._font(0.85))
+                p.drawText(target, _left(), "the records keep the output of the viewed layer only")
+                continue
+            self._strip(p, values, target, self.phase)
+            if n == 1:  # this head's part of the joined vector
+                width = target.width() * len(a.context) / max(len(a.concatenated), 1)
+                p.setPen(QPen(QColor(self._theme.focus), 2.5 * self._zoom))
+                p.drawRect(QRectF(target.left() + a.head * width, target.top(), width, target.height()))
+        p.setPen(QColor(self._theme.muted))
+        p.setFont(self._font(0.9))
+        text = f"Each step needs Tx × layers × heads scores; the sentence pair: {a.pair_scores}."
+        p.drawText(QRectF(rect.left(), rect.top() + 3 * line, rect.width(), line), _left(), text)
 
     def _title(self, p: QPainter, a: StepAnatomy, rect: QRectF, fg: QColor) -> None:
         p.setPen(fg)
@@ -268,7 +362,7 @@ class AnatomyView(QWidget):
         )
         p.drawText(rect, _left(), text)
 
-    def _candidates(self, p: QPainter, a: StepAnatomy, rect: QRectF, fg: QColor) -> None:
+    def _candidates(self, p: QPainter, a: StepAnatomy | HeadAnatomy, rect: QRectF, fg: QColor) -> None:
         p.setPen(fg)
         p.setFont(self._font(1.0, bold=True))
         line = QFontMetricsF(p.font()).height()

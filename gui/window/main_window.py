@@ -20,7 +20,19 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
-from engine import DecodeResult, DecodeStart, ModelInfo, StepRecord, output_pieces, step_anatomy
+from engine import (
+    DecodeResult,
+    DecodeStart,
+    ModelInfo,
+    StepRecord,
+    head_anatomy,
+    kept_columns,
+    output_pieces,
+    sink_heads,
+    step_anatomy,
+    viewed_records,
+    viewed_result,
+)
 from gui.bridge.decode_flow import DecodeFlow
 from gui.bridge.engine_controller import EngineController
 from gui.export.exports import ExportError, ask_export, export_view, heatmap_size
@@ -31,6 +43,7 @@ from gui.matrix.heatmap import HeatmapWidget
 from gui.panels.anatomy_view import AnatomyView
 from gui.panels.context_view import ContextInspector
 from gui.panels.controls_panel import ControlsPanel
+from gui.panels.heads_panel import HeadsPanel
 from gui.panels.message_banner import MessageBanner, load_error_text
 from gui.panels.model_panel import ModelPanel
 from gui.panels.source_panel import SourcePanel
@@ -88,6 +101,8 @@ class MainWindow(QMainWindow):
         self._fitted = False  # fitted to its screen once shown
         self.fit_on_show = True  # made to fit its screen when first shown (screenshots of a set size say no)
         self._was_maximized = False  # before presentation mode took the full screen
+        self.head_layout: tuple[int, int, int] | None = None  # the loaded model's heads (a transformer)
+        self._kept: list[int] = []  # the source positions the heatmap shows (all, or all but the sinks)
         self._side_views = QTimer(self)  # streamed steps cost ~nothing each; the side panels catch up on its tick
         self._side_views.setSingleShot(True)
         self._side_views.timeout.connect(self._show_streamed_step)
@@ -122,6 +137,7 @@ class MainWindow(QMainWindow):
         self.inspector = ContextInspector(self, theme=self.theme_name, zoom=self.zoom)
         self.topk = TopKPanel(self, theme=self.theme_name, zoom=self.zoom)
         self.anatomy = AnatomyView(self, theme=self.theme_name, zoom=self.zoom)
+        self.heads = HeadsPanel(self, theme=self.theme_name, zoom=self.zoom)
         area = Qt.DockWidgetArea
         self.docks = [
             self._dock("Decoding", self.controls, area.LeftDockWidgetArea),
@@ -129,8 +145,11 @@ class MainWindow(QMainWindow):
             self._dock(INSPECTOR_TITLE, self.inspector, area.RightDockWidgetArea),
             self._dock("Top-k candidates", self.topk, area.RightDockWidgetArea),
             self._dock("Anatomy of a step", self.anatomy, area.RightDockWidgetArea),
+            self._dock("Heads", self.heads, area.RightDockWidgetArea),
         ]
         self.tabifyDockWidget(self.docks[2], self.docks[4])  # a tab beside the context vector
+        self.tabifyDockWidget(self.docks[2], self.docks[5])  # a transformer's heads: shown when one is loaded
+        self.docks[5].hide()
         self.docks[2].raise_()
         self.layout_restored = False  # set when a saved layout is restored; else the first show shares out the room
         self._share_room(QSize(1500, 950))
@@ -188,6 +207,7 @@ class MainWindow(QMainWindow):
         m.last_step.triggered.connect(lambda: self.step_to_end(first=False))
         m.presentation.toggled.connect(self.set_presentation)
         m.anatomy_slide.toggled.connect(self.show_anatomy_slide)
+        self.heads.choice_changed.connect(self._on_head_choice)
         m.leave_presentation.triggered.connect(lambda: self.set_presentation(False))
         m.zoom_in.triggered.connect(lambda: self.set_zoom(self.zoom * ZOOM_STEP))
         m.zoom_out.triggered.connect(lambda: self.set_zoom(self.zoom / ZOOM_STEP))
@@ -217,6 +237,12 @@ class MainWindow(QMainWindow):
         self.model_path, self.last_load_error = info.path, ""
         self.model_panel.show_model(info.path, info.description, info.card, info.device)
         self.flow.set_tokenizer(str(info.description.get("tokenizer", "word")))
+        self.head_layout = info.head_layout
+        layers, heads = info.head_layout[:2] if info.head_layout else (0, 0)
+        self.heads.set_layout_shape(layers, heads)
+        self.docks[5].setVisible(bool(layers))  # the heads of a transformer; none for an RNN
+        if layers:
+            self.docks[5].raise_()
         self.menus.fill_recent(self.settings.add_recent_file(info.path))
         self.setWindowTitle(f"attnscope — {Path(info.path).name}")
         self.statusBar().showMessage(f"Loaded {Path(info.path).name}", 5000)
@@ -294,12 +320,20 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_started(self, start: DecodeStart) -> None:
         self._follow = True
-        self.heatmap.begin(start.source_tokens, start.max_steps, clear_now=False)  # no empty plot for a short decode
+        tokens = start.source_tokens
+        self._kept = kept_columns(tokens, self.heads.sinks_hidden()) if self.head_layout else list(range(len(tokens)))
+        shown = [tokens[j] for j in self._kept]
+        self.heatmap.begin(shown, start.max_steps, clear_now=False)  # no empty plot for a short decode
         self.inspector.begin(start)
+        if self.head_layout:
+            self.heads.begin(tokens, *self.head_layout[:2], start.max_steps)
 
     @Slot(object)
     def _on_steps(self, run: tuple[StepRecord, ...]) -> None:
         # Runs can arrive every 0.1 ms (paced steps): anything slower here queues them up and stalls the loop.
+        if self.head_layout:  # the main heatmap shows the chosen head view; the grid shows every head
+            self.heads.append_steps(run)
+            run = tuple(viewed_records(run, self.heads.choice(), self._kept, self.heads.sinks_hidden()))
         self.heatmap.append_steps(run)
         if not self._side_views.isActive():
             first = len(self.flow.records) == len(run)
@@ -321,7 +355,7 @@ class MainWindow(QMainWindow):
     def _on_finished(self, result: DecodeResult) -> None:
         self._side_views.stop()
         self.banner.clear_topic("decode")
-        self.heatmap.set_result(result)
+        self._show_result_views(result)
         # The heatmap first (its paint also paints whatever else is waiting, so before the texts change);
         # the panels beside it take as long again, so they fill a moment later, letting input and timers in
         # between (select_step fills them at once if asked first).
@@ -335,6 +369,22 @@ class MainWindow(QMainWindow):
         self.timing_label.setText(f"{result.strategy}: {steps} steps in {result.seconds * 1000:.0f} ms")
         if result.messages:
             self.statusBar().showMessage("  ".join(result.messages), 10000)
+
+    def _show_result_views(self, result: DecodeResult) -> None:
+        """The heatmap (a transformer's: the chosen view of its heads) and the grid of every head."""
+        self.heatmap.set_result(viewed_result(result, self.heads.choice(), self.heads.sinks_hidden()))
+        self.heatmap.set_caption(self.heads.describe() if result.heads is not None else "")
+        if result.heads is not None:
+            self.heads.set_result(result, sink_heads(result.heads.weights, result.source_tokens))
+
+    @Slot()
+    def _on_head_choice(self) -> None:
+        """Another view of the heads: the heatmap shows it at once (no new decode)."""
+        result = self.flow.current_result()
+        if result is not None and result.heads is not None:
+            selected = self.heatmap.selected_step()
+            self._show_result_views(result)
+            self.heatmap.select_step(selected)
 
     @Slot()
     def _show_details(self) -> None:
@@ -369,6 +419,8 @@ class MainWindow(QMainWindow):
         token, the context inspector and the top-k table."""
         result, records = self.flow.current_result(), self.flow.records
         self.heatmap.select_step(i)  # moving the outline every streamed step would repaint every step: ≤ 20 Hz
+        if self.head_layout:
+            self.heads.set_step(i)
         if result is not None and 0 <= i < len(result.topk):
             self.inspector.select_step(i)
             self.topk.show_candidates(i, result.topk[i], result.output_tokens[i], float(result.token_probs[i]))
@@ -393,6 +445,10 @@ class MainWindow(QMainWindow):
                 view.show_note("This model has no attention: every step reads the same fixed vector c.")
             elif start is None or not 0 <= i < len(records):
                 view.show_note(f"Step {i} has not been decoded yet.")
+            elif query == "heads":  # a transformer: the head the Heads panel names (its layer's first, else)
+                choice = self.heads.choice()
+                anatomy = head_anatomy(records[i], start.source_tokens, choice.layer, choice.head, len(records), -1)
+                view.show_step(anatomy)
             else:
                 view.show_step(step_anatomy(start, records, i, query, self.flow.step_count()))
 
@@ -428,7 +484,7 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, self.theme_name, zoom)
         scale_controls(self, get_theme(self.theme_name), zoom)
-        for view in (self.heatmap, self.inspector, self.topk, self.anatomy, self.anatomy_slide):
+        for view in (self.heatmap, self.inspector, self.topk, self.anatomy, self.anatomy_slide, self.heads):
             view.set_theme(self.theme_name)
             view.set_zoom(zoom)
         # In a lecture a big matrix keeps readable cells, and its part on show follows the step.
