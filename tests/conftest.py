@@ -70,3 +70,23 @@ def tiny_none_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     train(opts)
     return opts.out
+
+
+@pytest.fixture(scope="session")
+def tiny_transformer_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained transformer (2 decoder layers x 4 heads) whose vocabulary has a full stop: for the heads' views."""
+    import torch
+
+    from models import SPECIALS, Checkpoint, Tokenizer, Vocab, save_checkpoint
+    from models.transformer.config import TransformerConfig
+    from models.transformer.model import TransformerSeq2Seq
+
+    torch.manual_seed(0)
+    words = (*TOY_WORDS, ".")
+    vocab = Vocab(SPECIALS + words)
+    config = TransformerConfig(
+        len(vocab.itos), len(vocab.itos), d_model=16, heads=4, enc_layers=1, dec_layers=2, ffn_dim=32, dropout=0.0
+    )
+    path = tmp_path_factory.mktemp("tiny_transformer") / "transformer.safetensors"
+    save_checkpoint(Checkpoint(TransformerSeq2Seq(config).eval(), vocab, vocab, Tokenizer(), Tokenizer()), path)
+    return path
