@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine.anatomy import StepAnatomy, result_anatomy, step_anatomy
 from engine.decoding.control import DecodeControl
+from engine.evaluation.head_report import HEAD_KINDS, HeadRankingReport, HeadScore, format_head_table
 from engine.evaluation.report import EvaluationReport, report_csv, report_rows
 from engine.export import FORMATS, export_result
 from engine.records import (
@@ -56,6 +57,7 @@ from models.lazy import lazy_attributes
 if TYPE_CHECKING:
     from engine.decoding.device import available_devices, prepare_thread, resolve_device
     from engine.decoding.session import InferenceSession, failure_text
+    from engine.evaluation.head_ranking import NoHeadsError, rank_head_file, rank_heads
     from engine.evaluation.quality import EvaluationCancelled, evaluate_files
 
 _TORCH_BACKED = {
@@ -66,6 +68,9 @@ _TORCH_BACKED = {
     "resolve_device": "engine.decoding.device",
     "EvaluationCancelled": "engine.evaluation.quality",
     "evaluate_files": "engine.evaluation.quality",
+    "NoHeadsError": "engine.evaluation.head_ranking",
+    "rank_head_file": "engine.evaluation.head_ranking",
+    "rank_heads": "engine.evaluation.head_ranking",
 }
 __getattr__ = lazy_attributes(__name__, _TORCH_BACKED)
 
@@ -74,6 +79,7 @@ __all__ = [
     "EOS",
     "NEEDS_ATTENTION",
     "FORMATS",
+    "HEAD_KINDS",
     "PERTURB_MODES",
     "STRATEGIES",
     "BeamNode",
@@ -87,11 +93,14 @@ __all__ = [
     "DecodeStart",
     "EditRow",
     "EvaluationCancelled",
+    "HeadRankingReport",
+    "HeadScore",
     "Hypothesis",
     "InferenceSession",
     "InputError",
     "Intervention",
     "MaskSource",
+    "NoHeadsError",
     "ModelInfo",
     "Pair",
     "Perturbation",
@@ -109,6 +118,7 @@ __all__ = [
     "describe_intervention",
     "evaluate_files",
     "export_result",
+    "format_head_table",
     "failure_text",
     "first_edited_step",
     "frozen_array",
@@ -116,6 +126,8 @@ __all__ = [
     "log_probability_text",
     "output_pieces",
     "probability_text",
+    "rank_head_file",
+    "rank_heads",
     "report_csv",
     "report_rows",
     "resolve_device",
