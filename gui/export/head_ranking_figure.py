@@ -134,7 +134,9 @@ def _hatch(painter: QPainter, rect: QRectF, colour: QColor, zoom: float) -> None
     painter.save()
     painter.setClipRect(rect)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-    painter.setPen(QPen(colour, 1.0 * zoom))
+    faint = QColor(colour)
+    faint.setAlphaF(0.45)  # the value on top stays readable
+    painter.setPen(QPen(faint, 1.0 * zoom))
     step = 9.0 * zoom
     x = rect.left() - rect.height()
     while x < rect.right():
