@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from engine.decoding.device import available_devices, prepare_thread, resolve_device
     from engine.decoding.session import InferenceSession, failure_text
     from engine.evaluation.head_ranking import NoHeadsError, rank_head_file, rank_heads
-    from engine.evaluation.quality import EvaluationCancelled, evaluate_files
+    from engine.evaluation.quality import EvaluationCancelled, evaluate_files, read_eval_pairs
 
 _TORCH_BACKED = {
     "InferenceSession": "engine.decoding.session",
@@ -68,6 +68,7 @@ _TORCH_BACKED = {
     "resolve_device": "engine.decoding.device",
     "EvaluationCancelled": "engine.evaluation.quality",
     "evaluate_files": "engine.evaluation.quality",
+    "read_eval_pairs": "engine.evaluation.quality",
     "NoHeadsError": "engine.evaluation.head_ranking",
     "rank_head_file": "engine.evaluation.head_ranking",
     "rank_heads": "engine.evaluation.head_ranking",
@@ -128,6 +129,7 @@ __all__ = [
     "probability_text",
     "rank_head_file",
     "rank_heads",
+    "read_eval_pairs",
     "report_csv",
     "report_rows",
     "resolve_device",
