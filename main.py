@@ -23,10 +23,11 @@ COMMANDS = {
 }
 
 
-# The commands that draw images get the window's renderer as a callable; Qt is imported only if it is called.
+# The commands that draw images get the window's renderers as callables (in this order, after argv); Qt is
+# imported only if one is called.
 IMAGE_WRITERS = {
-    "inspect": "gui.export.render:render_file",
-    "evaluate": "gui.tools.quality_plot:export_report_plot",
+    "inspect": ("gui.export.render:render_file",),
+    "evaluate": ("gui.tools.quality_plot:export_report_plot", "gui.export.head_ranking_figure:export_head_ranking"),
 }
 
 
@@ -64,8 +65,8 @@ def main(argv: list[str]) -> int:
     argv = configure_logging(argv)
     if argv and argv[0] in COMMANDS:
         command = importlib.import_module(COMMANDS[argv[0]])
-        writer = IMAGE_WRITERS.get(argv[0])
-        return int(command.main(argv[1:], gui_writer(writer)) if writer else command.main(argv[1:]))
+        writers = [gui_writer(target) for target in IMAGE_WRITERS.get(argv[0], ())]
+        return int(command.main(argv[1:], *writers))
     # One BLAS thread for numpy: the plots' linear algebra is tiny, and OpenBLAS's spinning worker threads, up
     # against the engine thread on the same cores, turn the inspector's 1 ms PCA into 100+ ms.  Only effective
     # before numpy is first imported; torch (the engine) uses its own thread pool.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine.anatomy import HeadAnatomy, StepAnatomy, head_anatomy, result_anatomy, step_anatomy
 from engine.decoding.control import DecodeControl
+from engine.evaluation.head_report import HEAD_KINDS, HeadRankingReport, HeadScore, format_head_table
 from engine.evaluation.report import EvaluationReport, report_csv, report_rows
 from engine.export import FORMATS, export_result
 from engine.head_views import (
@@ -68,7 +69,8 @@ from models.lazy import lazy_attributes
 if TYPE_CHECKING:
     from engine.decoding.device import available_devices, prepare_thread, resolve_device
     from engine.decoding.session import InferenceSession, failure_text
-    from engine.evaluation.quality import EvaluationCancelled, evaluate_files
+    from engine.evaluation.head_ranking import NoHeadsError, rank_head_file, rank_heads
+    from engine.evaluation.quality import EvaluationCancelled, evaluate_files, read_eval_pairs
 
 _TORCH_BACKED = {
     "InferenceSession": "engine.decoding.session",
@@ -78,6 +80,10 @@ _TORCH_BACKED = {
     "resolve_device": "engine.decoding.device",
     "EvaluationCancelled": "engine.evaluation.quality",
     "evaluate_files": "engine.evaluation.quality",
+    "read_eval_pairs": "engine.evaluation.quality",
+    "NoHeadsError": "engine.evaluation.head_ranking",
+    "rank_head_file": "engine.evaluation.head_ranking",
+    "rank_heads": "engine.evaluation.head_ranking",
 }
 __getattr__ = lazy_attributes(__name__, _TORCH_BACKED)
 
@@ -85,6 +91,7 @@ __all__ = [
     "BEAM_STATUSES",
     "EOS",
     "FORMATS",
+    "HEAD_KINDS",
     "NEEDS_ATTENTION",
     "PERTURB_MODES",
     "SINKS_HIDDEN_NOTE",
@@ -103,11 +110,14 @@ __all__ = [
     "EvaluationReport",
     "HeadChoice",
     "HeadMatrices",
+    "HeadRankingReport",
+    "HeadScore",
     "Hypothesis",
     "InferenceSession",
     "InputError",
     "Intervention",
     "MaskSource",
+    "NoHeadsError",
     "ModelInfo",
     "Pair",
     "Perturbation",
@@ -127,6 +137,7 @@ __all__ = [
     "describe_intervention",
     "evaluate_files",
     "export_result",
+    "format_head_table",
     "failure_text",
     "first_edited_step",
     "frozen_array",
@@ -135,6 +146,9 @@ __all__ = [
     "output_pieces",
     "prepare_thread",
     "probability_text",
+    "rank_head_file",
+    "rank_heads",
+    "read_eval_pairs",
     "report_csv",
     "report_rows",
     "resolve_device",

@@ -73,13 +73,17 @@ def _punctuation(token: str) -> bool:
     return bool(text) and all(unicodedata.category(ch).startswith("P") for ch in text)
 
 
-def sink_heads(weights: np.ndarray, source_tokens: Sequence[str], share: float = SINK_SHARE) -> np.ndarray:
-    """(L, H) True for each head whose weight on sink columns, averaged over the steps, is above `share`."""
+def sink_shares(weights: np.ndarray, source_tokens: Sequence[str]) -> np.ndarray:
+    """(L, H) each head's weight on sink columns, averaged over the steps of (U, L, H, T) `weights` (0: none)."""
     columns = sink_columns(source_tokens)
     if not columns or not len(weights):
-        return np.zeros(weights.shape[1:3], dtype=bool)
-    on_sinks = weights[..., columns].sum(axis=-1)  # (U, L, H)
-    return np.asarray(on_sinks.mean(axis=0) > share)
+        return np.zeros(weights.shape[1:3], dtype=np.float64)
+    return np.asarray(weights[..., columns].sum(axis=-1).mean(axis=0), dtype=np.float64)
+
+
+def sink_heads(weights: np.ndarray, source_tokens: Sequence[str], share: float = SINK_SHARE) -> np.ndarray:
+    """(L, H) True for each head whose weight on sink columns, averaged over the steps, is above `share`."""
+    return np.asarray(sink_shares(weights, source_tokens) > share)
 
 
 def hide_columns(rows: np.ndarray, tokens: Sequence[str], hidden: Sequence[int]) -> tuple[np.ndarray, list[str]]:

@@ -3,6 +3,7 @@ greedy equals generate(), and every bad folder is one CheckpointError at the loa
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import pytest
 import torch
 
 from engine import DecodeRequest, InferenceSession
+from engine.evaluation.evaluate_cli import main as evaluate_main
 from engine.inspect_cli import main as inspect_main
 from engine.requests import EditHead
 from models import CheckpointError, detect, load_any
@@ -124,6 +126,18 @@ def test_source_pieces_and_text(session: InferenceSession, folder: Path) -> None
     assert description["architecture"].startswith("Hugging Face") and description["tokenizer"]
     forced = session.run(DecodeRequest(1, "w1 w2", strategy="forced", target="w3 w4"))
     assert forced.output_tokens[-3:] == ("w3", "w4", "<eos>")
+
+
+def test_heads_are_ranked_past_the_start_and_end_tokens(folder: Path, tmp_path: Path) -> None:
+    """`evaluate --heads` on a folder: <s> and <eos> are in α but are no word, so every sentence is scored."""
+    data, out = tmp_path / "gold.tsv", tmp_path / "heads.json"
+    data.write_text("w1 w2 w3\tw3 w2 w1\t0-2 1-1 2-0\nw4 w5\tw5 w4\t0-1 1-0\n", "utf-8")
+    argv = ["--heads", "--model", str(folder), "--data", str(data), "--out", str(out), "--device", "cpu"]
+    assert evaluate_main(argv) == 0
+    report = json.loads(out.read_text("utf-8"))
+    assert (report["sentences"], report["skipped"]) == (2, 0)
+    assert len(report["ranking"]) == report["layers"] * report["heads"] + report["layers"] + 1
+    assert all(0.0 <= row["aer"] <= 1.0 for row in report["ranking"])
 
 
 # -- bad folders: one CheckpointError at the loader, exit 2 on the command line ---------------------------

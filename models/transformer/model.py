@@ -203,12 +203,14 @@ class TransformerSeq2Seq(nn.Module):
             self.encoder_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
             self.decoder_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
         self.output = nn.Linear(c.d_model, c.tgt_vocab_size, bias=c.output_bias)
-        # On the CPU even when the model is built on the meta device (for loading): no file holds this buffer.
-        forbid = torch.zeros(c.tgt_vocab_size, dtype=torch.bool, device="cpu")
-        forbid[list(c.never_generate)] = True
+        # On the CPU even when the model is built on the meta device (for loading): no file holds these buffers.
+        with torch.device("cpu"):
+            forbid = torch.zeros(c.tgt_vocab_size, dtype=torch.bool)
+            forbid[list(c.never_generate)] = True
+            table = sinusoids(c.max_positions, c.d_model)
         self.register_buffer("forbidden", forbid, persistent=False)
         self.dropout = nn.Dropout(c.dropout)
-        self.register_buffer("positions", sinusoids(c.max_positions, c.d_model), persistent=False)
+        self.register_buffer("positions", table, persistent=False)
         if not torch.empty(0).is_meta:  # built for loading: the file's weights replace any init (and meta's imports)
             for embedding in (self.src_embed, self.tgt_embed):  # std d^-0.5: after the √d scale, as large as positions
                 nn.init.normal_(embedding.weight, std=c.d_model**-0.5)
