@@ -18,7 +18,10 @@ result).
 evaluate() scores models per source-length bucket (engine.evaluation.quality) on the same engine thread, so
 decodes queue behind it.  It loads its own copies of the models: the decoding model stays as it is.
 It ends with exactly one of evaluation_finished / evaluation_failed / evaluation_cancelled, unless a
-newer evaluate() superseded it (then it ends silently, like a superseded decode).
+newer evaluate() superseded it (then it ends silently, like a superseded decode).  rank_heads() ranks the loaded
+transformer's cross-attention heads by word-level AER on a test TSV (engine.rank_heads on the session the window
+decodes with), the same way on the same thread, with its own head_ranking_* signals: the two never supersede
+each other.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, SignalInstance, Slot
 
 import engine
 from engine import (
@@ -42,6 +46,7 @@ from engine import (
     DecodeResult,
     DecodeStart,
     EvaluationReport,
+    HeadRankingReport,
     InputError,
     ModelInfo,
     Run,
@@ -58,13 +63,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EvaluationRequest:
-    """Models and test data to score; the controller sets `stop` to cancel it at the next batch."""
+    """Models and test data to score (or with `heads`, the loaded model's heads to rank); the controller sets
+    `stop` to cancel it at the next batch (the next sentence when ranking heads)."""
 
     request_id: int
     model_paths: tuple[str, ...]
     data_path: str
     device: str = "auto"
     batch_size: int = 32
+    heads: bool = False
     stop: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
 
@@ -81,7 +88,7 @@ class EngineWorker(QObject):
     device_changed = Signal(str)  # device in use, e.g. "cpu"
     notice_posted = Signal(str)  # one-line note, e.g. a device fallback
     evaluation_progressed = Signal(int, int, int)  # request id, sentences done, total
-    evaluation_finished = Signal(int, object)  # request id, report dict
+    evaluation_finished = Signal(int, object)  # request id, report dict (a HeadRankingReport for heads)
     evaluation_failed = Signal(int, str)  # request id, message
     evaluation_cancelled = Signal(int)  # request id
 
@@ -173,11 +180,7 @@ class EngineWorker(QObject):
         try:
             if request.stop.is_set():  # cancelled while queued behind a decode
                 raise engine.EvaluationCancelled
-            device = engine.resolve_device(request.device).device
-            engine.prepare_thread(device)
-            report = engine.evaluate_files(
-                request.model_paths, request.data_path, str(device), request.batch_size, progress
-            )
+            report = self._rank_heads(request, progress) if request.heads else self._evaluate(request, progress)
         except engine.EvaluationCancelled:
             self.evaluation_cancelled.emit(rid)
         except (CheckpointError, OSError, ValueError) as exc:  # DataError is a ValueError
@@ -188,6 +191,20 @@ class EngineWorker(QObject):
             self.evaluation_failed.emit(rid, f"Evaluation failed: {type(exc).__name__}: {exc}")
         else:
             self.evaluation_finished.emit(rid, report)
+
+    def _evaluate(self, request: EvaluationRequest, progress: Callable[[int, int], bool]) -> EvaluationReport:
+        device = engine.resolve_device(request.device).device
+        engine.prepare_thread(device)
+        return engine.evaluate_files(request.model_paths, request.data_path, str(device), request.batch_size, progress)
+
+    def _rank_heads(self, request: EvaluationRequest, progress: Callable[[int, int], bool]) -> HeadRankingReport:
+        """The session the window decodes with: its heads, forced through each reference (NoHeadsError: an RNN)."""
+        if self.session is None:
+            raise ValueError("No model is loaded: open a transformer first.")
+        pairs = engine.read_eval_pairs(request.data_path)  # a bad file fails before any decoding
+        path = self.session.checkpoint.path
+        name = Path(path).stem if path else "model"
+        return engine.rank_heads(self.session, pairs, progress, model=name, data=request.data_path)
 
 
 class EngineController(QObject):
@@ -207,6 +224,10 @@ class EngineController(QObject):
     evaluation_finished = Signal(object)
     evaluation_failed = Signal(str)  # readable message naming the bad data file or model
     evaluation_cancelled = Signal()
+    head_ranking_progressed = Signal(int, int)  # sentences with gold links forced so far, their total
+    head_ranking_finished = Signal(object)  # engine.HeadRankingReport
+    head_ranking_failed = Signal(str)  # readable message: bad data, no gold links, a model without heads
+    head_ranking_cancelled = Signal()
 
     _load_requested = Signal(str, str)  # path, device
     _decode_requested = Signal(object)  # DecodeRequest
@@ -223,7 +244,7 @@ class EngineController(QObject):
         self._result_follows = False
         self._closed = False
         self._model_info: ModelInfo | None = None
-        self._evaluation: EvaluationRequest | None = None  # the one running or queued
+        self._evaluations: dict[bool, EvaluationRequest] = {}  # by `heads`: the one running or queued of each
         self._evaluation_id = 0
         self._thread = QThread()
         self._thread.setObjectName("attnscope-engine")
@@ -279,7 +300,12 @@ class EngineController(QObject):
     @property
     def evaluating(self) -> bool:
         """An evaluate() has not ended yet."""
-        return self._evaluation is not None
+        return False in self._evaluations
+
+    @property
+    def ranking_heads(self) -> bool:
+        """A rank_heads() has not ended yet."""
+        return True in self._evaluations
 
     @property
     def latest_request_id(self) -> int:
@@ -346,17 +372,37 @@ class EngineController(QObject):
         → evaluation_progressed (from (0, total) once the models are loaded), then one of
         evaluation_finished / evaluation_failed / evaluation_cancelled.
         """
-        self._check_open()
-        self.cancel_evaluation()
-        self._evaluation_id += 1
         paths = tuple(str(p) for p in model_paths)
-        self._evaluation = EvaluationRequest(self._evaluation_id, paths, str(data_path), device, batch_size)
-        self._evaluate_requested.emit(self._evaluation)
+        self._start_evaluation(EvaluationRequest(self._evaluation_id + 1, paths, str(data_path), device, batch_size))
 
     def cancel_evaluation(self) -> None:
         """Stop the evaluation after its current batch; it ends with evaluation_cancelled."""
-        if self._evaluation is not None:
-            self._evaluation.stop.set()
+        self._stop_evaluation(heads=False)
+
+    def rank_heads(self, data_path: str) -> None:
+        """Rank the loaded model's cross-attention heads on the test TSV's gold alignments; a running ranking is
+        superseded.  Decodes queue behind it.
+
+        → head_ranking_progressed (from (0, total) once the data is read), then one of head_ranking_finished /
+        head_ranking_failed (also for a model without heads) / head_ranking_cancelled.
+        """
+        self._start_evaluation(EvaluationRequest(self._evaluation_id + 1, (), str(data_path), heads=True))
+
+    def cancel_head_ranking(self) -> None:
+        """Stop the ranking after its current sentence; it ends with head_ranking_cancelled."""
+        self._stop_evaluation(heads=True)
+
+    def _start_evaluation(self, request: EvaluationRequest) -> None:
+        self._check_open()
+        self._stop_evaluation(request.heads)
+        self._evaluation_id = request.request_id
+        self._evaluations[request.heads] = request
+        self._evaluate_requested.emit(request)
+
+    def _stop_evaluation(self, heads: bool) -> None:
+        request = self._evaluations.get(heads)
+        if request is not None:
+            request.stop.set()
 
     def shutdown(self) -> None:
         """Stop any decode or evaluation, end the engine thread and wait for it.  Safe to call twice."""
@@ -364,6 +410,7 @@ class EngineController(QObject):
             return
         self._closed = True
         self.cancel_evaluation()
+        self.cancel_head_ranking()
         self._control.close()
         self._thread.quit()
         self._thread.wait()
@@ -440,35 +487,40 @@ class EngineController(QObject):
     # -- evaluation signals, on the GUI thread ---------------------------------------------------------
 
     def _evaluation_for(self, request_id: int) -> EvaluationRequest | None:
-        """The running evaluation if `request_id` is it (a superseded one is dropped)."""
-        current = self._evaluation
-        return current if not self._closed and current is not None and current.request_id == request_id else None
+        """The running evaluation or ranking if `request_id` is one (a superseded one is dropped)."""
+        found = [r for r in self._evaluations.values() if r.request_id == request_id]
+        return found[0] if found and not self._closed else None
+
+    def _signal(self, request: EvaluationRequest, name: str) -> SignalInstance:
+        """The signal `name` (progressed, finished, failed, cancelled) of the request's kind."""
+        signal: SignalInstance = getattr(self, f"{'head_ranking' if request.heads else 'evaluation'}_{name}")
+        return signal
 
     @Slot(int, int, int)
     def _on_evaluation_progressed(self, request_id: int, done: int, total: int) -> None:
         current = self._evaluation_for(request_id)
         if current is not None and not current.stop.is_set():
-            self.evaluation_progressed.emit(done, total)
+            self._signal(current, "progressed").emit(done, total)
 
     @Slot(int, object)
-    def _on_evaluation_finished(self, request_id: int, report: EvaluationReport) -> None:
-        self._end_evaluation(request_id, lambda: self.evaluation_finished.emit(report))
+    def _on_evaluation_finished(self, request_id: int, report: EvaluationReport | HeadRankingReport) -> None:
+        self._end_evaluation(request_id, "finished", report)
 
     @Slot(int, str)
     def _on_evaluation_failed(self, request_id: int, message: str) -> None:
-        self._end_evaluation(request_id, lambda: self.evaluation_failed.emit(message))
+        self._end_evaluation(request_id, "failed", message)
 
     @Slot(int)
     def _on_evaluation_cancelled(self, request_id: int) -> None:
-        self._end_evaluation(request_id, self.evaluation_cancelled.emit)
+        self._end_evaluation(request_id, "cancelled")
 
-    def _end_evaluation(self, request_id: int, emit: Callable[[], None]) -> None:
-        """One terminal signal per evaluation; one the user cancelled always ends as cancelled."""
+    def _end_evaluation(self, request_id: int, outcome: str, *value: object) -> None:
+        """One terminal signal per evaluation or ranking; one the user cancelled always ends as cancelled."""
         current = self._evaluation_for(request_id)
         if current is None:
             return
-        self._evaluation = None
+        del self._evaluations[current.heads]
         if current.stop.is_set():
-            self.evaluation_cancelled.emit()
+            self._signal(current, "cancelled").emit()
         else:
-            emit()
+            self._signal(current, outcome).emit(*value)

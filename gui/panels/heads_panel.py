@@ -73,10 +73,18 @@ class HeadsPanel(QWidget):
 
     @Slot(int, int)
     def show_head(self, layer: int, head: int) -> None:
-        """One head in the main heatmap (a click on the grid)."""
+        """One head in the main heatmap (a click on the grid, or on a row of the head ranking)."""
+        self._show("head", layer, head)
+
+    @Slot(int)
+    def show_mean(self, layer: int) -> None:
+        """The mean of layer `layer`'s heads in the main heatmap; -1: the mean of every head."""
+        self._show("layer" if layer >= 0 else "all", max(layer, 0), self.head.value())
+
+    def _show(self, kind: str, layer: int, head: int) -> None:
         for widget in (self.kind, self.layer, self.head):
             widget.blockSignals(True)
-        self.kind.setCurrentIndex(VIEW_KINDS.index("head"))
+        self.kind.setCurrentIndex(VIEW_KINDS.index(kind))
         self.layer.setValue(layer)
         self.head.setValue(head)
         for widget in (self.kind, self.layer, self.head):

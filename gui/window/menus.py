@@ -42,6 +42,7 @@ class Menus(QObject):
         self.zoom_out = self._action("Zoom &out", QKeySequence.StandardKey.ZoomOut)
         self.zoom_reset = self._action("&Reset zoom", "Ctrl+0")
         self.quality_vs_length = self._action("&Quality vs length…")
+        self.which_head = self._action("Which &head to trust…")
         self.animation_anatomy = self._action("Animations show the &anatomy of each step", checkable=True)
         self.themes = {name: self._action(f"{name.capitalize()} theme", checkable=True) for name in ("light", "dark")}
         group = QActionGroup(self)
@@ -94,7 +95,9 @@ class Menus(QObject):
         for action in self.themes.values():
             self.view_menu.addAction(action)
         self.view_menu.addSeparator()
-        bar.addMenu("&Tools").addAction(self.quality_vs_length)
+        tools = bar.addMenu("&Tools")
+        tools.addAction(self.quality_vs_length)
+        tools.addAction(self.which_head)
         self.fill_examples()
 
     def fill_recent(self, paths: list[str]) -> None:

@@ -1,5 +1,5 @@
-"""The tools attached to a main window: the "What-if" menu with four docks (hidden until asked for) and the
-quality-vs-length view behind Tools → Quality vs length….
+"""The tools attached to a main window: the "What-if" menu with four docks (hidden until asked for), the
+quality-vs-length view behind Tools → Quality vs length… and the head ranking behind Tools → Which head to trust….
 
     install_tools(window)  # gui.app does this before it restores the layout
 
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QDockWidget, QWidget
 from engine import DecodeResult
 from gui.tools.beam_view import BeamExplorer
 from gui.tools.compare_view import CompareView
+from gui.tools.head_ranking_view import HeadRankingView
 from gui.tools.perturbation_table import PerturbationPanel
 from gui.tools.quality_view import QualityView
 from gui.tools.whatif_panel import WhatIfPanel
@@ -28,6 +29,7 @@ from gui.window.main_window import MainWindow
 
 TOOLS_OBJECT_NAME = "whatif_tools"
 QUALITY_OBJECT_NAME = "quality_tool"
+HEADS_OBJECT_NAME = "head_ranking_tool"
 
 
 class WhatIfTools(QObject):
@@ -248,6 +250,42 @@ class QualityTool(QObject):
             self.view.hide()
 
 
+class HeadRankingTool(QObject):
+    """Opens the window's HeadRankingView from Tools → Which head to trust…; a row clicked there shows that head
+    in the main heatmap through the Heads panel.  A child of the window."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.setObjectName(HEADS_OBJECT_NAME)
+        self.window = window
+        self.view: HeadRankingView | None = None
+        window.menus.which_head.triggered.connect(self.open_view)
+        window.closing.connect(self.teardown)
+
+    @Slot()
+    def open_view(self) -> HeadRankingView:
+        """Show the view (made on first use), on the model the window has loaded."""
+        w = self.window
+        if self.view is None:
+            theme, zoom = w.theme_name, w.effective_zoom()
+            self.view = HeadRankingView(w.controller, w, theme=theme, zoom=zoom, settings=w.settings)
+            self.view.head_chosen.connect(w.heads.show_head)
+            self.view.mean_chosen.connect(w.heads.show_mean)
+        else:
+            self.view.set_look(w.theme_name, w.effective_zoom())
+        self.view.show()
+        self.view.raise_()
+        self.view.activateWindow()
+        return self.view
+
+    @Slot()
+    def teardown(self) -> None:
+        """Before the window stops its engine: cancel a ranking and stop listening to the controller."""
+        if self.view is not None:
+            self.view.teardown()
+            self.view.hide()
+
+
 def window_models(window: MainWindow) -> list[str]:
     """The model the window decodes with, then the compare view's model B (if one was loaded)."""
     tools = window.findChild(WhatIfTools)
@@ -256,6 +294,8 @@ def window_models(window: MainWindow) -> list[str]:
 
 
 def install_tools(window: MainWindow) -> None:
-    """Tools → Quality vs length…, then the "What-if" menu and docks (the quality view tears down first on close)."""
+    """Tools → Quality vs length… and Which head to trust…, then the "What-if" menu and docks (the Tools views
+    tear down first on close)."""
     QualityTool(window)
+    HeadRankingTool(window)
     WhatIfTools(window)
