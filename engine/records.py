@@ -85,6 +85,7 @@ class Hypothesis(NamedTuple):
     alpha: np.ndarray | None  # (U, T); None: the model has no attention
     finished: bool
     length_penalty: float = 1.0  # the exponent the score was normalised with
+    heads: HeadMatrices | None = None  # a transformer's every layer and head along this hypothesis; None: an RNN
 
 
 @dataclass(frozen=True)  # not a named tuple: its `index` field would hide tuple.index

@@ -151,6 +151,19 @@ def test_zeroing_or_pinning_a_head_from_a_step_on(session: InferenceSession) -> 
     np.testing.assert_array_equal(edited.heads.weights[0], plain.heads.weights[0])  # step 0: nothing edited
 
 
+def test_each_beam_hypothesis_carries_its_heads(session: InferenceSession) -> None:
+    result = session.run(DecodeRequest(1, SOURCE, strategy="beam", beam_width=3, max_len=6, layer=0, head=2))
+    assert result.heads is not None and len(result.hypotheses) >= 2
+    best = result.hypotheses[0].heads
+    assert best is not None
+    for name in ("weights", "scores", "contexts", "norms"):
+        np.testing.assert_array_equal(getattr(best, name), getattr(result.heads, name))
+    for h in result.hypotheses:
+        assert h.heads is not None and h.heads.weights.shape[:3] == (len(h.tokens), 3, 4)
+        np.testing.assert_allclose(h.alpha, h.heads.weights[:, 0, 2], atol=1e-6)  # the request's view
+        assert not h.heads.weights.flags.writeable and h.heads.view == result.heads.view
+
+
 def test_alpha_edits_act_on_the_viewed_heads(session: InferenceSession) -> None:
     masked = session.run(DecodeRequest(1, SOURCE, max_len=5, interventions=(MaskSource(1),)))
     assert masked.heads is not None

@@ -31,7 +31,7 @@ from torch import Tensor
 from engine.decoding.heads import HeadView, rnn_parts
 from engine.decoding.inputs import PreparedRequest
 from engine.decoding.step_stats import StepStats
-from engine.records import BeamNode, Hypothesis, Run, StepRecord, frozen_array, read_only
+from engine.records import BeamNode, HeadMatrices, Hypothesis, Run, StepRecord, frozen_array, read_only
 from engine.whatif.alpha_edits import no_edit
 from models import BOS_ID, EOS_ID, StepModel, StepOutput
 
@@ -390,7 +390,15 @@ class _BeamSearch:
             alpha=frozen_array(np.stack(rows)) if stats.attention else None,
             finished=finished,
             length_penalty=self.ctx.prepared.request.length_penalty,
+            heads=self._heads(path) if self.ctx.view is not None else None,
         )
+
+    def _heads(self, path: list[_Node]) -> HeadMatrices:
+        """A transformer hypothesis's every layer and head, step by step (copied out of the shared blocks)."""
+        assert self.ctx.view is not None
+        steps = [self.ctx.stats.head_matrices(self.blocks[p.step][p.row : p.row + 1]) for p in path]
+        weights, scores, contexts, norms = (read_only(np.concatenate(parts)) for parts in zip(*steps, strict=True))
+        return HeadMatrices(weights, scores, contexts, norms, (), self.ctx.view.describe())
 
 
 STRATEGY_FUNCTIONS: dict[str, Callable[[DecodeContext, Gate], Steps]] = {

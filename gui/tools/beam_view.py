@@ -3,7 +3,8 @@
 Every candidate the search scored is a node at (step, row), labelled with its token and cumulative
 log probability: filled circles were kept (extended), hollow grey ones pruned, stars finished a
 hypothesis.  Choosing a hypothesis (in the list, or by clicking its star) outlines its path and
-shows its attention in a heatmap.
+shows its attention in a heatmap: for a transformer, the view of its heads the window's Heads panel
+has chosen (set_head_view), with a caption that says which.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import BeamNode, DecodeResult, frozen_array
+from engine import BeamNode, DecodeResult, HeadChoice, frozen_array, viewed_result
 from gui.bridge.engine_client import EngineClient
 from gui.bridge.engine_controller import EngineController
 from gui.matrix.heatmap import HeatmapWidget
@@ -73,13 +74,16 @@ def tree_layout(tree: Sequence[BeamNode]) -> np.ndarray:
     return pos
 
 
-def hypothesis_result(result: DecodeResult, k: int) -> DecodeResult:
-    """Hypothesis k as a DecodeResult a HeatmapWidget can show (no scores: beam keeps α only)."""
+def hypothesis_result(
+    result: DecodeResult, k: int, choice: HeadChoice | None = None, hide_sinks: bool = False
+) -> DecodeResult:
+    """Hypothesis k as a DecodeResult a HeatmapWidget can show (an RNN's: no scores, beam keeps α only).  A
+    transformer's shows `choice` of its heads (and their scores), sinks hidden or not; None: its α as decoded."""
     h = result.hypotheses[k]
     if h.alpha is None:  # no attention: the one fixed vector (every step's c is the same)
         context = frozen_array(np.repeat(result.context[:1], len(h.tokens), axis=0))
         return result._replace(output_tokens=h.tokens, context=context, topk=(), token_probs=_nan(len(h.tokens)))
-    return result._replace(
+    shown = result._replace(
         output_tokens=h.tokens,
         alpha=h.alpha,
         scores=frozen_array(np.full(h.alpha.shape, np.nan)),
@@ -87,7 +91,9 @@ def hypothesis_result(result: DecodeResult, k: int) -> DecodeResult:
         topk=(),
         token_probs=_nan(len(h.tokens)),
         text=" ".join(h.tokens),
+        heads=h.heads,
     )
+    return viewed_result(shown, choice, hide_sinks) if choice is not None and h.heads is not None else shown
 
 
 def _nan(count: int) -> np.ndarray:
@@ -110,6 +116,7 @@ class BeamExplorer(QWidget):
         self._labels: list[pg.TextItem] = []
         self._labelled: list[BeamNode] = []  # the nodes the labels belong to
         self._positions = np.zeros((0, 2))
+        self._head_view: tuple[HeadChoice | None, bool, str] = (None, False, "")  # choice, sinks hidden, caption
         self._torn_down = False
         self.client = EngineClient(controller, self)
         self.client.finished.connect(self._on_finished)
@@ -343,13 +350,20 @@ class BeamExplorer(QWidget):
     def select_hypothesis(self, k: int) -> None:
         if self.result is None or not 0 <= k < len(self.result.hypotheses):
             return
-        shown = hypothesis_result(self.result, k)
-        self.heatmap.set_result(shown)
+        choice, hide_sinks, caption = self._head_view
         h = self.result.hypotheses[k]
+        self.heatmap.set_result(hypothesis_result(self.result, k, choice, hide_sinks))
+        self.heatmap.set_caption(caption if h.heads is not None else "")
         length = f"length {len(h.tokens)}, penalty {h.length_penalty:g}"
         scores = f"log p = {log_p(h.log_prob)}, score = log p / length^penalty = {log_p(h.score)} ({length})"
         self.output_label.setText(f"#{k + 1}: {' '.join(h.tokens)}\n{scores}")
         self._outline_path(h.tokens)
+
+    def set_head_view(self, choice: HeadChoice | None, hide_sinks: bool = False, caption: str = "") -> None:
+        """A transformer's hypotheses show `choice` of their heads, said by `caption` (the window's Heads panel)."""
+        self._head_view = (choice, hide_sinks, caption)
+        if self.result is not None:
+            self.select_hypothesis(self.hypotheses.currentRow())
 
     def _outline_path(self, tokens: tuple[str, ...]) -> None:
         assert self.result is not None

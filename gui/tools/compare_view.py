@@ -6,6 +6,8 @@ main controller keeps model A loaded and its "latest request wins" rule never cu
 is watching, and B's model is loaded once rather than swapped in and out.  B is decoded greedily.
 
 The two heatmaps stay in step: selecting a row in either (or in the difference, B − A) selects it in all.
+A transformer's heatmap (either side) shows α as it was decoded, the mean of its last layer's heads, and its
+caption says so; an RNN beside a transformer works, since only the tokens are aligned.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ class CompareView(QWidget):
         """A: the main view's decode, the model it came from, and its input text."""
         self.a, self._model_a, self._source_a = result, model_path, source_text
         self.a_map.set_result(result)
+        self.a_map.set_caption(decoded_view(result))
         self.compare_button.setEnabled(True)
         self._show_pair()
 
@@ -160,6 +163,7 @@ class CompareView(QWidget):
     def _on_b_finished(self, result: DecodeResult) -> None:
         self.b = result
         self.b_map.set_result(result)
+        self.b_map.set_caption(decoded_view(result))
         model = Path(self._wanted[0]).name
         self.status.setText(f"B: {model}, greedy.  Right: B − A (red: B attends more; rows and columns aligned).")
         self._show_pair()
@@ -231,3 +235,8 @@ class CompareView(QWidget):
             self.engine.shutdown()
         for view in (self.a_map, self.b_map, self.diff):
             view.teardown()
+
+
+def decoded_view(result: DecodeResult) -> str:
+    """What a transformer decode's α holds, as a heatmap caption ('' for an RNN, whose α is its one attention)."""
+    return f"α, {result.heads.view.split(';')[0]}" if result.heads is not None else ""

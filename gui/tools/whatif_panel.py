@@ -2,7 +2,9 @@
 
 Edits accumulate until cleared: "zero word j everywhere", "pin step i on word j", an explicit row
 for step i (editing one weight rescales the others so the row keeps summing to 1), and the score
-temperature τ.  Each change re-decodes through the engine (engine.whatif.redecode.whatif_options:
+temperature τ; for a transformer (whose α here is the mean of its last layer's heads, and whose α edits set
+every head of that layer) also "zero a head from step i on" and "pin a head on word j from step i on", for one
+head or every head of a layer.  Each change re-decodes through the engine (engine.whatif.redecode.whatif_options:
 the original tokens are kept before the first edited step, greedy after), then the original and
 edited outputs are shown with changed tokens marked, above a heatmap of edited α − original α.
 """
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSlider,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +35,7 @@ from PySide6.QtWidgets import (
 from engine import (
     NEEDS_ATTENTION,
     DecodeResult,
+    EditHead,
     EditRow,
     Intervention,
     MaskSource,
@@ -60,6 +64,7 @@ TAU_TICKS_PER_DECADE = 50
 TAU_DEBOUNCE_MS = 250
 MIN_DIFF_HEIGHT = 240
 DIFF_FILTERS = "SVG image (*.svg);;PDF document (*.pdf);;PNG image (*.png)"
+EVERY_HEAD = -1  # the head choice's data for "every head of the layer"
 NO_ORIGINAL = "Decode a sentence first: the what-if tools edit the decode shown in the main view."
 
 
@@ -172,6 +177,7 @@ class WhatIfPanel(QWidget):
         self.pin_button.clicked.connect(self.pin_step)
         self.apply_row_button.clicked.connect(self.apply_row)
         self.clear_button.clicked.connect(self.clear_edits)
+        self._build_head_row()
         self.row_editor = RowEditor(self)
         scroll = QScrollArea(self)
         scroll.setWidget(self.row_editor)
@@ -192,6 +198,23 @@ class WhatIfPanel(QWidget):
         self.diff = DiffHeatmap(self, self._theme.name, self._zoom)
         self.diff.setMinimumHeight(MIN_DIFF_HEIGHT)  # the reason for the panel: never squeezed away
         self._lay_out()
+
+    def _build_head_row(self) -> None:
+        """A transformer's head edits (hidden for an RNN): which head, then zero it or pin it on word j."""
+        self.head_row = QWidget(self)
+        self.head_layer, self.head_choice = QSpinBox(self.head_row), QComboBox(self.head_row)
+        self.zero_head_button = QPushButton("Zero it from step i on", self.head_row)
+        self.pin_head_button = QPushButton("Pin it on word j from step i on", self.head_row)
+        self.zero_head_button.clicked.connect(self.zero_head)
+        self.pin_head_button.clicked.connect(self.pin_head)
+        row = QHBoxLayout(self.head_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        for widget in (QLabel("Head: layer", self.head_row), self.head_layer, self.head_choice):
+            row.addWidget(widget)
+        row.addWidget(self.zero_head_button)
+        row.addWidget(self.pin_head_button)
+        row.addStretch(1)
+        self.head_row.hide()
 
     def _lay_out(self) -> None:
         pick = QHBoxLayout()
@@ -214,6 +237,7 @@ class WhatIfPanel(QWidget):
         layout.addWidget(QLabel("Attention of step i (edit a weight; the others rescale):", self))
         layout.addWidget(self._row_scroll)
         layout.addLayout(buttons)
+        layout.addWidget(self.head_row)
         layout.addLayout(tau)
         layout.addWidget(self.edits_label)
         layout.addLayout(outputs)
@@ -245,6 +269,7 @@ class WhatIfPanel(QWidget):
         self.step_choice.clear()
         self.word_choice.clear()
         self.row_editor.set_words(())
+        self.head_row.hide()
         self.diff.clear()
         self.original_label.clear()
         self.edited_label.clear()
@@ -257,9 +282,21 @@ class WhatIfPanel(QWidget):
             combo.addItems([f"{i}: {t}" for i, t in enumerate(tokens)])
             combo.blockSignals(False)
         self.row_editor.set_words(result.source_tokens)
+        self._fill_heads(result)
         self._fit_row_editor()
         self.step_choice.setCurrentIndex(0)
         self._on_step_chosen(0)
+
+    def _fill_heads(self, result: DecodeResult) -> None:
+        """The layers and heads a transformer's head edits can name; none for an RNN."""
+        layers, heads = result.heads.weights.shape[1:3] if result.heads is not None else (0, 0)
+        self.head_row.setVisible(bool(layers))
+        self.head_layer.setRange(0, max(layers - 1, 0))
+        self.head_layer.setValue(max(layers - 1, 0))
+        self.head_choice.clear()
+        self.head_choice.addItem("every head", EVERY_HEAD)
+        for h in range(heads):
+            self.head_choice.addItem(f"head {h}", h)
 
     def _fit_row_editor(self) -> None:
         """Tall enough for the labels and boxes plus a horizontal scroll bar (long sources scroll sideways)."""
@@ -315,9 +352,36 @@ class WhatIfPanel(QWidget):
         """A step has one explicit row: the new one replaces any earlier one."""
         if not self._editable():
             return
-        self._edits = [x for x in self._edits if isinstance(x, MaskSource) or x.step != edit.step]
+        self._edits = [x for x in self._edits if isinstance(x, MaskSource | EditHead) or x.step != edit.step]
         self._edits.append(edit)
         self._on_step_chosen(self.step())
+        self._run()
+
+    @Slot()
+    def zero_head(self) -> None:
+        """Zero the chosen head's row (or every head's of the layer) from step i on."""
+        self._set_head_edit("zero")
+
+    @Slot()
+    def pin_head(self) -> None:
+        """Put all of the chosen head's weight (or every head's of the layer) on word j from step i on."""
+        self._set_head_edit("pin")
+
+    def set_head(self, layer: int, head: int | None) -> None:
+        """Choose the head the head edits act on (None: every head of the layer)."""
+        self.head_layer.setValue(layer)
+        self.head_choice.setCurrentIndex(self.head_choice.findData(EVERY_HEAD if head is None else head))
+
+    def _set_head_edit(self, mode: str) -> None:
+        """A head has one edit: the new one replaces an earlier one for the same head (or layer)."""
+        if not self._editable() or self.original is None or self.original.heads is None:
+            return
+        chosen = int(self.head_choice.currentData())
+        head = None if chosen == EVERY_HEAD else chosen
+        edit = EditHead(self.head_layer.value(), head, mode, self.word() if mode == "pin" else 0, self.step())
+        same = (edit.layer, edit.head)
+        self._edits = [x for x in self._edits if not (isinstance(x, EditHead) and (x.layer, x.head) == same)]
+        self._edits.append(edit)
         self._run()
 
     def set_tau(self, tau: float) -> None:
@@ -422,6 +486,7 @@ class WhatIfPanel(QWidget):
             self.tau_slider,
             self.step_choice,
             self.word_choice,
+            self.head_row,
         ):
             widget.setEnabled(has)
         words = self.original.source_tokens if self.original is not None else ()

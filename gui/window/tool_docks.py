@@ -57,6 +57,7 @@ class WhatIfTools(QObject):
         self._tabify(right)
         self.menu_actions = self._build_menu()
         self._wire()
+        self._on_head_choice()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         name = "whatif_" + title.split(":")[-1].strip().replace(" ", "_").lower()
@@ -103,6 +104,7 @@ class WhatIfTools(QObject):
             (w.flow.finished, self.set_result),
             (w.controller.model_loaded, self._on_model_loaded),
             (w.heatmap.step_selected, self._on_step_selected),
+            (w.heads.choice_changed, self._on_head_choice),
             *((dock.visibilityChanged, self._on_dock_visibility) for dock in self.docks),
             (m.presentation.toggled, self._on_presentation),
         ]
@@ -152,6 +154,13 @@ class WhatIfTools(QObject):
     def _on_step_selected(self, i: int) -> None:
         if self.whatif not in self._pending:  # a pending decode takes the selected step when shown
             self.whatif.set_step(i)
+
+    @Slot()
+    def _on_head_choice(self) -> None:
+        """The beam explorer shows a transformer's hypotheses the way the main heatmap shows its heads."""
+        if not self._torn_down:
+            heads = self.window.heads
+            self.beam.set_head_view(heads.choice(), heads.sinks_hidden(), heads.describe())
 
     @Slot(object)
     def _on_model_loaded(self, _info: object) -> None:
