@@ -159,7 +159,7 @@ def test_each_beam_hypothesis_carries_its_heads(session: InferenceSession) -> No
     for name in ("weights", "scores", "contexts", "norms"):
         np.testing.assert_array_equal(getattr(best, name), getattr(result.heads, name))
     for h in result.hypotheses:
-        assert h.heads is not None and h.heads.weights.shape[:3] == (len(h.tokens), 3, 4)
+        assert h.heads is not None and h.heads.weights.shape[:3] == (len(h.tokens), 3, 4) and h.alpha is not None
         np.testing.assert_allclose(h.alpha, h.heads.weights[:, 0, 2], atol=1e-6)  # the request's view
         assert not h.heads.weights.flags.writeable and h.heads.view == result.heads.view
 

@@ -147,6 +147,7 @@ def test_the_beam_explorer_shows_each_hypothesiss_heads(qtbot: QtBot, window: Ma
         assert h.heads is not None and h.heads.weights.shape[:3] == (len(h.tokens), 2, 4)
         assert beam.heatmap.axis_labels()[1] == list(h.tokens)
         np.testing.assert_allclose(beam.heatmap.image_data(), h.heads.weights[:, 1].mean(axis=1), atol=1e-6)
+        assert h.alpha is not None
         np.testing.assert_allclose(beam.heatmap.image_data(), h.alpha, atol=1e-6)  # α as the search decoded it
         assert beam.heatmap.caption() == LAST_LAYER_MEAN
     window.heads.show_head(0, 2)  # the Heads panel's choice: the beam explorer follows it
@@ -168,10 +169,10 @@ def _compare(qtbot: QtBot, window: MainWindow, model_b: Path) -> tuple[DecodeRes
     with qtbot.waitSignal(compare.compared, timeout=WAIT_MS) as blocker:
         compare.compare()
     a, b = window.flow.result, blocker.args[0]
-    assert a is not None and compare.a is a and compare.b is b
+    assert isinstance(a, DecodeResult) and isinstance(b, DecodeResult)
+    assert compare.a is a and compare.b is b and a.alpha is not None and b.alpha is not None
     np.testing.assert_allclose(compare.a_map.image_data(), a.alpha, atol=1e-6)
     np.testing.assert_allclose(compare.b_map.image_data(), b.alpha, atol=1e-6)
-    assert a.alpha is not None and b.alpha is not None
     rows, columns = align(a.output_tokens, b.output_tokens), align(a.source_tokens, b.source_tokens)
     expected = alpha_difference(a.alpha, b.alpha, rows, columns)
     np.testing.assert_allclose(compare.diff.image_data(), expected.astype(np.float32), equal_nan=True)
