@@ -193,7 +193,7 @@ def test_an_rnn_beside_a_transformer_in_the_compare_view(
         np.testing.assert_allclose(b.alpha, b.heads.weights[:, 1].mean(axis=1), atol=1e-6)  # type: ignore[arg-type]
         compare = tools.compare
         assert compare.a_map.caption() == ""
-        assert compare.b_map.caption() == "α, mean over the 4 heads of decoder layer 1 (the last)"
+        assert compare.b_map.caption() == LAST_LAYER_MEAN
         assert "B: transformer.safetensors, greedy." in compare.status.text()
     finally:
         close_window(window)
@@ -205,5 +205,5 @@ def test_a_transformer_beside_an_rnn_in_the_compare_view(
     a, b = _compare(qtbot, window, tiny_model_path)
     assert a.heads is not None and b.heads is None
     compare = tools_of(window).compare
-    assert compare.a_map.caption().startswith("α, mean over the 4 heads of decoder layer 1")
+    assert compare.a_map.caption() == LAST_LAYER_MEAN
     assert compare.b_map.caption() == ""

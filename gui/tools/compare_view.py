@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import DecodeResult, ModelInfo, align, alpha_difference, changed_sides, step_labels
+from engine import DecodeResult, HeadChoice, ModelInfo, align, alpha_difference, changed_sides, step_labels
 from gui.bridge.engine_client import EngineClient
 from gui.bridge.engine_controller import EngineController
 from gui.matrix.diff_heatmap import DiffHeatmap
@@ -238,5 +238,9 @@ class CompareView(QWidget):
 
 
 def decoded_view(result: DecodeResult) -> str:
-    """What a transformer decode's α holds, as a heatmap caption ('' for an RNN, whose α is its one attention)."""
-    return f"α, {result.heads.view.split(';')[0]}" if result.heads is not None else ""
+    """What a transformer decode's α holds (both sides decode with the default view, the mean of the last layer's
+    heads), as a heatmap caption; '' for an RNN, whose α is its one attention."""
+    if result.heads is None:
+        return ""
+    layers = result.heads.weights.shape[1]
+    return HeadChoice("layer", layers - 1).describe(layers)
