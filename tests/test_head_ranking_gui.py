@@ -197,18 +197,18 @@ def test_the_shipped_transformer_gets_its_test_data_by_default(window: MainWindo
     assert view.run_button.isEnabled()
 
 
-def test_an_rnn_gets_a_message_instead(qtbot: QtBot, tiny_model_path: Path, tmp_path: Path, gold: Path) -> None:
-    window = open_window(qtbot, tiny_model_path, tmp_path / "settings")
-    try:
-        view = open_view(window)
-        view.data_edit.setText(str(gold))
-        assert view.banner.isVisible() and view.banner.level == "warning"
-        assert view.banner.text().startswith(f"{tiny_model_path.name} has no attention heads")
-        assert "needs a transformer" in view.banner.text()
-        assert not view.run_button.isEnabled() and not view.run()
-        # The engine says the same if asked anyway.
-        with qtbot.waitSignal(window.controller.head_ranking_failed, timeout=WAIT_MS) as blocker:
-            window.controller.rank_heads(str(gold))
-        assert "has no attention heads (an RNN)" in blocker.args[0]
-    finally:
-        close_window(window)
+def test_an_rnn_gets_a_message_instead(qtbot: QtBot, window: MainWindow, tiny_model_path: Path, gold: Path) -> None:
+    view = open_view(window)
+    rank(qtbot, view, gold)
+    window.open_model(str(tiny_model_path))  # the view stays open while the window's model changes
+    qtbot.waitUntil(lambda: view.info is not None and view.info.head_layout is None, timeout=WAIT_MS)
+    assert view.report is None and view.table.rowCount() == 0  # the ranking was the transformer's
+    assert view.banner.isVisible() and view.banner.level == "warning"
+    assert view.banner.text().startswith(f"{tiny_model_path.name} has no attention heads")
+    assert "needs a transformer" in view.banner.text()
+    assert not view.run_button.isEnabled() and not view.run()
+    assert not any(button.isEnabled() for button in view.export_buttons.values())
+    # The engine says the same if asked anyway.
+    with qtbot.waitSignal(window.controller.head_ranking_failed, timeout=WAIT_MS) as blocker:
+        window.controller.rank_heads(str(gold))
+    assert "has no attention heads (an RNN)" in blocker.args[0]
