@@ -57,8 +57,9 @@ def title_lines(result: DecodeResult, size: QSizeF) -> list[str]:
     steps, source = len(result.output_tokens), len(result.source_tokens)
     lines = [
         f"{' '.join(result.source_tokens)}  →  {result.text}",
-        f"{alpha_symbol()} of every cross-attention head: rows are the {steps} output steps, columns the {source} "
-        "source tokens; dashed: an attention sink (over half its weight on the end token or punctuation)",
+        f"{alpha_symbol()} of every cross-attention head, from 0 (palest) to 1 (darkest) as in the heatmap: rows are "
+        f"the {steps} output steps, columns the {source} source tokens; dashed: an attention sink (over half its "
+        "weight on the end token or punctuation)",
     ]
     title = Text(ui_font(12))
     return [part for line in lines for part in title.wrap(line, size.width() - 2 * MARGIN)]
