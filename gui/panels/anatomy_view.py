@@ -208,8 +208,8 @@ class AnatomyView(QWidget):
         label_w = columns["weighted"].left() - rect.left() - 8
         strip = columns["weighted"].adjusted(4, 0, -4, 0)
         rows = [
-            (f"Σⱼ {alpha_symbol()}ⱼ vⱼ = c^{a.head}", a.context),
-            (f"[c⁰ … c^{len(a.concatenated) // max(len(a.context), 1) - 1}]", a.concatenated),
+            (f"Σⱼ {alpha_symbol()}ⱼ vⱼ = c{_superscript(a.head)}", a.context),
+            (f"[c⁰ … c{_superscript(len(a.concatenated) // max(len(a.context), 1) - 1)}]", a.concatenated),
             (f"W_O [ … ] + b  (layer {a.layer})", a.output),
         ]
         p.setFont(self._font(0.95, bold=True))
@@ -408,3 +408,7 @@ def _left() -> int:
 
 def _right() -> int:
     return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
+def _superscript(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
