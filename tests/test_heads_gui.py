@@ -172,3 +172,14 @@ def test_every_head_exports_as_one_labelled_figure(window: MainWindow, tmp_path:
             pixel = image.pixelColor(round(x), round(y))
             assert (pixel.red(), pixel.green(), pixel.blue()) == tuple(int(v) for v in table[index])
     assert b"<image" not in (tmp_path / "grid.svg").read_bytes()  # cells drawn as vectors, not a bitmap
+
+
+def test_presentation_and_recent_files_take_a_transformer(
+    qtbot, window: MainWindow, tiny_transformer_path: Path
+) -> None:
+    assert str(tiny_transformer_path) in window.settings.recent_files()
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    assert window.presenting and all(dock.isHidden() for dock in window.docks)
+    np.testing.assert_allclose(window.heatmap.image_data(), _weights(window)[:, 1].mean(axis=1), atol=1e-6)
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    assert not window.presenting and not window.docks[5].isHidden()  # the Heads dock comes back
