@@ -84,6 +84,7 @@ def _heads_dict(result: DecodeResult) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {
         "attention_view": f"alpha and scores: {heads.view}",
+        **({"heads_source_tokens": list(heads.source_tokens)} if heads.source_tokens else {}),
         "cross_attention": heads.weights.tolist(),
         "cross_scores": heads.scores.tolist(),
         "value_weighted_norms": heads.norms.tolist(),
@@ -146,7 +147,9 @@ def alpha_csv(result: DecodeResult) -> str:
         writer.writerow([NO_ALPHA_HEADER])
         writer.writerows([token] for token in result.output_tokens)
         return out.getvalue()
-    writer.writerow([CSV_CORNER, *result.source_tokens])
+    # A transformer's α is one view of its heads: the corner cell says which (a CSV has no other place for it).
+    corner = CSV_CORNER if result.heads is None else f"{CSV_CORNER} ({result.heads.view})"
+    writer.writerow([corner, *result.source_tokens])
     for token, row in zip(result.output_tokens, result.alpha, strict=True):
         writer.writerow([token, *(f"{w:.9g}" for w in row.tolist())])  # 9 digits: float32 round-trips
     return out.getvalue()
@@ -198,6 +201,8 @@ def _heads_arrays(result: DecodeResult) -> dict[str, np.ndarray]:
         "cross_scores": heads.scores,
         "value_weighted_norms": heads.norms,
         "head_contexts": heads.contexts,
+        "attention_view": np.array(f"alpha and scores: {heads.view}"),
+        **({"heads_source_tokens": np.array(heads.source_tokens, dtype=str)} if heads.source_tokens else {}),
     }
 
 

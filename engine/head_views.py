@@ -42,6 +42,11 @@ class HeadChoice(NamedTuple):
         return f"α, {what}"
 
 
+def describe_view(choice: HeadChoice, layers: int, hide_sinks: bool) -> str:
+    """The view in words, as the heatmap's caption and every export state it."""
+    return choice.describe(layers) + (f"; {SINKS_HIDDEN_NOTE}" if hide_sinks else "")
+
+
 def view_rows(weights: np.ndarray, norms: np.ndarray, choice: HeadChoice) -> np.ndarray:
     """The (U, T) matrix `choice` names, from (U, L, H, T) weights and norms (one step: pass (1, L, H, T))."""
     source = norms if choice.norms else weights
@@ -118,7 +123,14 @@ def viewed_result(result: DecodeResult, choice: HeadChoice, hide_sinks: bool = F
     alpha = view_rows(heads.weights, heads.norms, choice)[:, keep]
     scores = _view_scores(heads.scores, choice)[:, keep]
     tokens = tuple(result.source_tokens[j] for j in keep)
-    return result._replace(alpha=_row_shares(alpha) if hide_sinks else alpha, scores=scores, source_tokens=tokens)
+    view = describe_view(choice, heads.weights.shape[1], hide_sinks)
+    columns = result.source_tokens if len(keep) < len(result.source_tokens) else ()
+    return result._replace(
+        alpha=_row_shares(alpha) if hide_sinks else alpha,
+        scores=scores,
+        source_tokens=tokens,
+        heads=heads._replace(view=view, source_tokens=columns),  # exports say what the view is
+    )
 
 
 def viewed_records(run: Sequence[StepRecord], choice: HeadChoice, keep: Sequence[int], hide: bool) -> list[StepRecord]:

@@ -49,6 +49,7 @@ class HeadMatrices(NamedTuple):
     norms: np.ndarray  # (U, L, H, T)
     self_weights: tuple[np.ndarray, ...]  # per step (L, H, i + 1); empty unless requested
     view: str  # what the records' alpha / scores / context hold, in words
+    source_tokens: tuple[str, ...] = ()  # the columns of these arrays, where a view hides some of the result's
 
 
 class StepRecord(NamedTuple):

@@ -168,6 +168,8 @@ def take_screenshot(
     window.setWindowState(Qt.WindowState.WindowNoState)
     window.resize(*SCREENSHOT_SIZES[mode])
     window.show()
+    if not window.layout_restored:  # as a first start on a screen of the picture's size shares out the room
+        window.share_room(window.size())
     waiter = _DecodeWaiter(window, timeout_s)
     outcome = waiter.wait()
     if outcome == "load_failed":

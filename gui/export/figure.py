@@ -149,6 +149,16 @@ class Text:
     def width(self, text: str) -> float:
         return self.metrics.horizontalAdvance(text)
 
+    def wrap(self, line: str, width: float) -> list[str]:
+        """`line` broken at spaces into lines no wider than `width` (a longer single word stays whole)."""
+        lines: list[str] = []
+        for word in line.split(" "):
+            if lines and self.width(f"{lines[-1]} {word}") <= width:
+                lines[-1] = f"{lines[-1]} {word}"
+            else:
+                lines.append(word)
+        return lines
+
     def path(self, text: str) -> QPainterPath:
         """`text` as outlines, its line box's top-left corner at (0, 0)."""
         path = QPainterPath()

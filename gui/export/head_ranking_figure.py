@@ -39,7 +39,7 @@ def paint_head_ranking(
     painter.fillRect(QRectF(0, 0, size.width(), size.height()), QColor(background))
     width = size.width() - 2 * MARGIN
     notes = _notes(report)
-    note_lines = [line for note in notes for line in _wrap(look.note, note, width)]
+    note_lines = [line for note in notes for line in look.note.wrap(note, width)]
     top = _draw_titles(painter, report, look, width)
     bottom = size.height() - MARGIN - len(note_lines) * look.note.line
     y = _draw_grid(painter, QRectF(MARGIN, top, width, bottom - top - MARGIN), report, look)
@@ -67,7 +67,7 @@ def _draw_titles(painter: QPainter, report: Mapping[str, Any], look: _Look, widt
     )
     y = MARGIN
     for text, font in ((title, look.title), (data, look.label)):
-        for line in _wrap(font, text, width):
+        for line in font.wrap(text, width):
             font.draw(painter, line, QPointF(MARGIN, y + font.line / 2), look.foreground)
             y += font.line
     return y + look.label.line
@@ -163,17 +163,6 @@ def _notes(report: Mapping[str, Any]) -> list[str]:
         f"Attention sinks (hatched): {sinks}; {sink_rule}.",
         f"Rule: {rule}.",
     ]
-
-
-def _wrap(text: Text, line: str, width: float) -> list[str]:
-    """`line` broken at spaces into lines no wider than `width` (a longer single word stays whole)."""
-    lines: list[str] = []
-    for word in line.split(" "):
-        if lines and text.width(f"{lines[-1]} {word}") <= width:
-            lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
-    return lines
 
 
 def export_head_ranking(

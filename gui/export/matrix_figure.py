@@ -60,7 +60,8 @@ def result_figure(
     levels = (0.0, 1.0) if mode == "alpha" else score_levels(matrix)
     colours = lookup_table(look.alpha_colormap if mode == "alpha" else look.scores_colormap)
     title = alpha_symbol() if mode == "alpha" else "score e"
-    figure = MatrixFigure(matrix, rows, columns, "output", "source", colours, levels, title, look, zoom)
+    source = "source" if result.heads is None else f"source — {result.heads.view}"  # which of the heads, as shown
+    figure = MatrixFigure(matrix, rows, columns, "output", source, colours, levels, title, look, zoom)
     if values is None:
         figure = _greyed(figure)
     return transpose(figure) if transposed else figure
@@ -102,7 +103,7 @@ def paint_matrix(painter: QPainter, size: QSizeF, figure: MatrixFigure) -> None:
     look = _Look(figure)
     painter.fillRect(QRectF(0, 0, size.width(), size.height()), QColor(figure.theme.plot_background))
     plot, top, left = _layout(size, figure, look)
-    _draw_cells(painter, plot, figure)
+    draw_cells(painter, plot, figure)
     _draw_frame(painter, plot, look)
     _draw_top(painter, plot, figure.column_labels, top, look, figure.column_title)
     _draw_left(painter, plot, figure.row_labels, left, look, figure.row_title)
@@ -177,7 +178,7 @@ def _edges(start: float, length: float, count: int) -> list[int]:
     return [round(start + length * k / max(count, 1)) for k in range(count + 1)]
 
 
-def _draw_cells(painter: QPainter, plot: QRectF, figure: MatrixFigure) -> None:
+def draw_cells(painter: QPainter, plot: QRectF, figure: MatrixFigure) -> None:
     matrix = np.asarray(figure.matrix, dtype=np.float64)
     if matrix.size == 0:
         return

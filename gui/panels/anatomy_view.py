@@ -11,6 +11,7 @@ zoom and reads as a slide in presentation mode.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QVariantAnimation, Slot
@@ -174,9 +175,10 @@ class AnatomyView(QWidget):
         self._head_vectors(p, a, columns, QRectF(flow.left(), body.bottom() + line * 0.3, flow.width(), footer), fg)
         self._candidates(p, a, QRectF(flow.right() + pad, inner.top(), candidates_w, inner.height()), fg)
 
-    def _head_row(
-        self, p: QPainter, a: HeadAnatomy, j: int, columns: dict[str, QRectF], row: QRectF, widest: float, fg: QColor
-    ) -> None:
+    def _word_score_weight(
+        self, p: QPainter, a: StepAnatomy | HeadAnatomy, j: int, columns: dict[str, QRectF], row: QRectF, fg: QColor
+    ) -> Callable[[str], QRectF]:
+        """Row j's word, score bar and weight bar (animated e → α); returns where each column's drawing goes."""
         gap = min(row.height() * 0.18, 6 * self._zoom)
         strongest = j == int(np.argmax(a.alpha))
         p.setFont(self._font(1.0, bold=strongest))
@@ -192,6 +194,12 @@ class AnatomyView(QWidget):
         self._signed_bar(p, a.scores[j], norm, box("score"), fg)
         shown = (1.0 - self.phase) * (a.scores[j] / norm) + self.phase * a.alpha[j]
         self._weight_bar(p, float(shown), float(a.alpha[j]), box("alpha"), fg, strongest)
+        return box
+
+    def _head_row(
+        self, p: QPainter, a: HeadAnatomy, j: int, columns: dict[str, QRectF], row: QRectF, widest: float, fg: QColor
+    ) -> None:
+        box = self._word_score_weight(p, a, j, columns, row, fg)
         bar = box("weighted")
         length = bar.width() * 0.75 * float(a.norms[j]) / widest * self.phase
         p.fillRect(QRectF(bar.left(), bar.top(), length, bar.height()), QColor(self._theme.accent))
@@ -208,8 +216,8 @@ class AnatomyView(QWidget):
         label_w = columns["weighted"].left() - rect.left() - 8
         strip = columns["weighted"].adjusted(4, 0, -4, 0)
         rows = [
-            (f"Σⱼ {alpha_symbol()}ⱼ vⱼ = c^{a.head}", a.context),
-            (f"[c⁰ … c^{len(a.concatenated) // max(len(a.context), 1) - 1}]", a.concatenated),
+            (f"Σⱼ {alpha_symbol()}ⱼ vⱼ = c{_superscript(a.head)}", a.context),
+            (f"[c⁰ … c{_superscript(len(a.concatenated) // max(len(a.context), 1) - 1)}]", a.concatenated),
             (f"W_O [ … ] + b  (layer {a.layer})", a.output),
         ]
         p.setFont(self._font(0.95, bold=True))
@@ -279,21 +287,7 @@ class AnatomyView(QWidget):
             p.drawText(QRectF(c.left() + 4, bottom - height, c.width() - 8, height), _left(), text)
 
     def _row(self, p: QPainter, a: StepAnatomy, j: int, columns: dict[str, QRectF], row: QRectF, fg: QColor) -> None:
-        gap = min(row.height() * 0.18, 6 * self._zoom)
-        strongest = j == int(np.argmax(a.alpha))
-        p.setFont(self._font(1.0, bold=strongest))
-        p.setPen(fg)
-        word = columns["word"]
-        p.drawText(QRectF(word.left(), row.top(), word.width() - 8, row.height()), _right(), a.source_tokens[j])
-
-        def box(name: str) -> QRectF:
-            column = columns[name]
-            return QRectF(column.left() + 4, row.top() + gap, column.width() - 8, row.height() - 2 * gap)
-
-        norm = float(np.abs(a.scores).max(initial=1e-9))
-        self._signed_bar(p, a.scores[j], norm, box("score"), fg)
-        shown = (1.0 - self.phase) * (a.scores[j] / norm) + self.phase * a.alpha[j]
-        self._weight_bar(p, float(shown), float(a.alpha[j]), box("alpha"), fg, strongest)
+        box = self._word_score_weight(p, a, j, columns, row, fg)
         self._strip(
             p, a.weighted[j] / max(float(a.alpha[j]), 1e-9), box("weighted"), fade=float(a.alpha[j]) * self.phase
         )
@@ -408,3 +402,7 @@ def _left() -> int:
 
 def _right() -> int:
     return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
+def _superscript(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))

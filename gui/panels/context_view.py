@@ -3,6 +3,10 @@
 Four views of the same algebra: c_i per dimension; how much each source token adds
 (‖α_ij h_j‖ with its α); where c_i sits among the h_j in a 2-D PCA (inside their hull,
 being a convex combination); and how alike the c_i of all steps are (cosine matrix).
+
+A transformer's step is taken apart per head instead (c = Σ α h does not apply to it): each head's
+context cʰ = Σ_j αʰ_j v_j concatenated as W_O reads them, what each source token adds through each
+head (‖αʰ_j W_Oʰ v_j‖, stacked), each head's ‖cʰ‖, and how alike the steps' outputs are.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ from gui.matrix.heatmap import TokenAxis, settle_layout
 from gui.matrix.matrix_image import MatrixImage
 from gui.matrix.plot_lifetime import release_view
 from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
-from gui.style.theme import Theme, clamp_zoom, get_theme, lookup_table
+from gui.style.theme import Theme, clamp_zoom, get_theme, head_colour, lookup_table
 
 FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
 NO_DECOMPOSITION_NOTE = (
     "No attention: every step reads one fixed vector c (shown), the encoder's summary of the whole source. "
     "c = Σ α h does not apply: there are no weights α, so c has no per-word decomposition."
 )
+TRANSFORMER_NOTE = "Transformer: c = Σ α h does not apply. Its heads, each coloured, of the layer chosen in Heads:"
 SAME_CONTEXT_ATOL = 1e-6
 AXES = ("left", "bottom", "top", "right")
 MIN_WIDTH_EMS = 30  # two columns of plots, and still a third of a 1366-pixel screen
@@ -112,6 +117,9 @@ class ContextInspector(QWidget):
         self._h2d = np.zeros((0, 2))
         self._c2d = np.zeros((0, 2))
         self._cosine = np.zeros((0, 0))
+        self._head_contexts: np.ndarray | None = None  # a transformer's (steps, L, H, d_head) cʰ; None for an RNN
+        self._head_norms = np.zeros((0, 0, 0, 0))  # its (steps, L, H, T) ‖αʰ_j W_Oʰ v_j‖
+        self._layer = -1  # the layer whose heads are shown
         self._step: int | None = None
         self._torn_down = False
         self._token_texts: list[pg.TextItem] = []  # shown: one per source token
@@ -159,6 +167,8 @@ class ContextInspector(QWidget):
         self._contrib_plot.vb.sigResized.connect(self._label_bars)  # rows got thinner or thicker
         self._pca_plot.vb.sigResized.connect(self._label_points)  # points moved closer or apart
         self._contrib_plot.invertY(True)
+        self._head_bars = pg.BarGraphItem(x=[], height=[], width=0.7)  # a transformer's ‖cʰ‖ per head
+        self._pca_plot.addItem(self._head_bars)
         self._hull = pg.PlotDataItem()
         self._path = pg.PlotDataItem()
         self._h_points = pg.ScatterPlotItem(symbol="o")
@@ -200,8 +210,10 @@ class ContextInspector(QWidget):
             shape = (len(records), len(self._source))
             attention = records[0].alpha is not None
             alpha = np.array([r.alpha for r in records], dtype=np.float64).reshape(shape) if attention else None
-            context = np.array([r.context for r in records], dtype=np.float64).reshape(len(records), self._h.shape[1])
-            self._load(self._source, [r.token for r in records], self._h, alpha, context)
+            context = np.array([r.context for r in records], dtype=np.float64).reshape(len(records), -1)
+            heads = [r.heads for r in records if r.heads is not None]
+            parts = (np.stack([h.contexts for h in heads]), np.stack([h.norms for h in heads])) if heads else None
+            self._load(self._source, [r.token for r in records], self._h, alpha, context, parts)
         self.select_step(step)
 
     def set_result(self, result: DecodeResult) -> None:
@@ -212,6 +224,7 @@ class ContextInspector(QWidget):
             np.asarray(result.encoder_states, dtype=np.float64),
             None if result.alpha is None else np.asarray(result.alpha, dtype=np.float64),
             np.asarray(result.context, dtype=np.float64),
+            None if result.heads is None else (result.heads.contexts, result.heads.norms),
         )
         if result.output_tokens:
             self.select_step(0)
@@ -220,26 +233,42 @@ class ContextInspector(QWidget):
             settle_layout(self._data_plots(), [self._view.ci])
 
     def _load(
-        self, source: Sequence[str], outputs: list[str], h: np.ndarray, alpha: np.ndarray | None, context: np.ndarray
+        self,
+        source: Sequence[str],
+        outputs: list[str],
+        h: np.ndarray,
+        alpha: np.ndarray | None,
+        context: np.ndarray,
+        heads: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """The decode's numbers so far (its first len(outputs) steps), and what does not depend on the step.
 
         `alpha` None: the model has no attention (NaN weights: no decomposition, nothing labelled).
+        `heads`: a transformer's per-head contexts (steps, L, H, d_head) and value-weighted norms (steps, L, H, T).
         """
+        self._head_contexts = None if heads is None else np.asarray(heads[0], dtype=np.float64)
+        self._head_norms = np.zeros((0, 0, 0, 0)) if heads is None else np.asarray(heads[1], dtype=np.float64)
         self._attention = alpha is not None
         self._alpha = alpha if alpha is not None else np.full((len(outputs), len(source)), np.nan)
         self._source, self._outputs, self._h, self._context = tuple(source), outputs, h, context
         self._step = None
-        self._h2d, self._c2d = pca_project(h, context)  # the basis comes from the h_j alone
+        # The basis comes from the h_j alone.  No PCA for a transformer: its output is no mix of the h_j.
+        self._h2d, self._c2d = pca_project(h, context) if heads is None else (np.zeros((0, 2)), np.zeros((0, 2)))
+        self._head_bars.setOpts(x=[], height=[])
         self._cosine = cosine_similarity(context)
-        self._note.setText(FIXED_CONTEXT_NOTE if self._attention else NO_DECOMPOSITION_NOTE)
-        self._note.setVisible(is_fixed_context(context) or not self._attention)
+        note = (
+            TRANSFORMER_NOTE if self.has_heads() else FIXED_CONTEXT_NOTE if self._attention else NO_DECOMPOSITION_NOTE
+        )
+        self._note.setText(note)
+        self._note.setVisible(self.has_heads() or is_fixed_context(context) or not self._attention)
+        self._pca_plot.setAspectLocked(not self.has_heads())
         self._draw_step_independent()
 
     def _clear_step(self, header: str) -> None:
         self._header.setText(header)
         self._dims_bars.setOpts(x=[], height=[])
         self._contrib_bars.setOpts(x0=[], y0=[], width=[], height=[])
+        self._head_bars.setOpts(x=[], height=[])
         for item in self._token_texts:
             item.setText("")
         for mark in self._cos_marks:
@@ -255,6 +284,27 @@ class ContextInspector(QWidget):
 
     def selected_step(self) -> int | None:
         return self._step
+
+    def has_heads(self) -> bool:
+        """True when it shows a transformer's step, taken apart per head."""
+        return self._head_contexts is not None
+
+    def set_head_layer(self, layer: int) -> None:
+        """Show the heads of decoder layer `layer` (-1: the last)."""
+        self._layer = layer
+        if self._step is not None and self.has_heads():
+            self._draw_step()
+
+    def shown_layer(self) -> int:
+        """The layer whose heads are shown (for a transformer)."""
+        return self._layer % max(self._head_norms.shape[1], 1)
+
+    def head_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The selected step's (H, d_head) head contexts cʰ and (H, T) ‖αʰ_j W_Oʰ v_j‖ of the shown layer."""
+        if self._head_contexts is None or self._step is None:
+            return np.zeros((0, 0)), np.zeros((0, 0))
+        layer = self.shown_layer()
+        return self._head_contexts[self._step, layer].copy(), self._head_norms[self._step, layer].copy()
 
     def streaming(self) -> bool:
         """True while it shows the steps of a decode under way (before its result)."""
@@ -288,6 +338,9 @@ class ContextInspector(QWidget):
         if step is None:
             return ""
         norm = float(np.linalg.norm(self.current_context()))
+        if self.has_heads():  # the records' context is the last layer's attention output
+            layer = self.shown_layer()
+            return f'step {step} "{self._outputs[step]}":  layer {layer};  |last layer\'s output| = {norm:.3f}'
         return f'step {step} "{self._outputs[step]}":  |c_{step}| = {norm:.3f}'
 
     # -- drawing -----------------------------------------------------------------
@@ -303,7 +356,8 @@ class ContextInspector(QWidget):
         self._cos_plot.setRange(xRange=(0, max(len(output), 1)), yRange=(0, max(len(output), 1)), padding=0)
         self._contrib_plot.setYRange(0, max(len(source), 1), padding=0)
         self._token_texts = self._pooled_texts(self._contrib_plot, self._token_pool, ["" for _ in source])
-        self._point_texts = self._pooled_texts(self._pca_plot, self._point_pool, list(source))
+        points = [] if self.has_heads() else list(source)  # a transformer's plot shows heads, not the h_j
+        self._point_texts = self._pooled_texts(self._pca_plot, self._point_pool, points)
         self._draw_pca_cloud()
 
     def _pooled_texts(self, plot: pg.PlotItem, pool: list[pg.TextItem], texts: list[str]) -> list[pg.TextItem]:
@@ -340,29 +394,71 @@ class ContextInspector(QWidget):
     def _draw_step(self) -> None:
         assert self._step is not None
         i = self._step
+        norms = self._draw_head_parts(i) if self.has_heads() else self._draw_rnn_parts(i)
+        rows = np.arange(len(norms))
+        widest = max(float(norms.max(initial=0.0)), 1e-9) if self._attention else 1.0
+        self._contrib_plot.setXRange(0, widest * 1.5, padding=0)  # room for the α text
+        for item, n, j in zip(self._token_texts, norms, rows, strict=True):
+            item.setPos(float(n), float(j) + 0.5)
+        self._label_bars()
+        for mark, rect in zip(self._cos_marks, self._cos_rects(i), strict=True):
+            mark.setRect(rect)
+        self._set_title(
+            self._cos_plot,
+            "cos(out<sub>i</sub>, out<sub>k</sub>)" if self.has_heads() else "cos(c<sub>i</sub>, c<sub>k</sub>)",
+        )
+        self._header.setText(self.norm_text())
+        settle_layout(self._data_plots(), [self._view.ci])
+
+    def _draw_rnn_parts(self, i: int) -> np.ndarray:
+        """c_i per dimension, ‖α_ij h_j‖ per word, c_i among the h_j; returns the bars' lengths per word."""
         c = self._context[i]
-        self._dims_bars.setOpts(x=np.arange(len(c)), height=c, width=0.8)
+        self._dims_bars.setOpts(x=np.arange(len(c)), height=c, width=0.8, brushes=None, brush=self._theme.accent)
         self._set_title(self._dims_plot, f"c<sub>{i}</sub> ({len(c)} dims)")
         norms = np.nan_to_num(np.linalg.norm(self.contributions(), axis=1))  # no attention: NaN, drawn as nothing
         rows = np.arange(len(norms))
-        self._contrib_bars.setOpts(x0=np.zeros_like(norms), y0=rows + 0.15, width=norms, height=0.7)
-        widest = max(float(norms.max(initial=0.0)), 1e-9) if self._attention else 1.0
-        self._contrib_plot.setXRange(0, widest * 1.5, padding=0)  # room for the α text
+        self._contrib_bars.setOpts(
+            x0=np.zeros_like(norms), y0=rows + 0.15, width=norms, height=0.7, brushes=None, brush=self._theme.accent
+        )
         contrib_title = f"|{alpha_symbol()}<sub>{i}j</sub> h<sub>j</sub>| per word"
         if not self._attention:  # the bars are empty: nothing weights the h_j
             contrib_title = f"no {alpha_symbol()}: c = Σ {alpha_symbol()} h does not apply"
         self._set_title(self._contrib_plot, contrib_title)
-        for item, n, j in zip(self._token_texts, norms, rows, strict=True):
-            item.setPos(float(n), float(j) + 0.5)
-        self._label_bars()
         self._style_selected_point()
         self._label_points()
         self._set_title(self._pca_plot, f"PCA: h<sub>j</sub>, c, c<sub>{i}</sub> ★")
-        for mark, rect in zip(self._cos_marks, self._cos_rects(i), strict=True):
-            mark.setRect(rect)
-        self._set_title(self._cos_plot, "cos(c<sub>i</sub>, c<sub>k</sub>)")
-        self._header.setText(self.norm_text())
-        settle_layout(self._data_plots(), [self._view.ci])
+        return norms
+
+    def _draw_head_parts(self, i: int) -> np.ndarray:
+        """A transformer's step: [c¹; …; cᴴ] as W_O reads it, ‖αʰ_j W_Oʰ v_j‖ stacked per word, ‖cʰ‖ per head;
+        returns the stacked bars' lengths per word."""
+        contexts, norms = self.head_parts()
+        heads, width = contexts.shape
+        colours = [head_colour(h) for h in range(heads)]
+        self._dims_bars.setOpts(
+            x=np.arange(heads * width), height=contexts.reshape(-1), width=0.8, brushes=np.repeat(colours, width)
+        )
+        layer = self.shown_layer()
+        self._set_title(self._dims_plot, f"[c<sup>1</sup>; …; c<sup>{heads}</sup>] of layer {layer} → W<sub>O</sub>")
+        starts = np.vstack([np.zeros((1, norms.shape[1])), np.cumsum(norms, axis=0)[:-1]])  # each head after the last
+        rows = np.tile(np.arange(norms.shape[1]), heads)
+        self._contrib_bars.setOpts(
+            x0=starts.reshape(-1),
+            y0=rows + 0.15,
+            width=norms.reshape(-1),
+            height=0.7,
+            brushes=np.repeat(colours, norms.shape[1]),
+        )
+        self._set_title(
+            self._contrib_plot,
+            f"|{alpha_symbol()}<sup>h</sup><sub>j</sub> W<sub>O</sub><sup>h</sup> v<sub>j</sub>| per word, by head",
+        )
+        self._head_bars.setOpts(
+            x=np.arange(heads), height=np.linalg.norm(contexts, axis=1), width=0.7, brushes=colours, pen=None
+        )
+        self._pca_plot.enableAutoRange()
+        self._set_title(self._pca_plot, f"|c<sup>h</sup>| per head, layer {layer}")
+        return norms.sum(axis=0)
 
     def _label_bars(self, *_: object) -> None:
         """α beside the bars that have room for it, the largest weights first: with many source tokens the

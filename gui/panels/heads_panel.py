@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from engine import SINKS_HIDDEN_NOTE, VIEW_KINDS, DecodeResult, HeadChoice, StepRecord
+from engine import VIEW_KINDS, DecodeResult, HeadChoice, StepRecord, describe_view
 from gui.matrix.head_grid import HeadGrid
 
 KIND_NAMES = {"head": "one head", "layer": "mean of a layer's heads", "all": "mean of all heads", "max": "maximum"}
@@ -40,10 +40,9 @@ class HeadsPanel(QWidget):
             row.addWidget(QLabel(label, self))
             row.addWidget(widget)
         row.addStretch(1)
-        options = QHBoxLayout()
+        options = QVBoxLayout()  # one per line: the dock stays narrow enough for a 1366-pixel screen
         options.addWidget(self.norms)
         options.addWidget(self.hide_sinks)
-        options.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         for part in (row, options):
@@ -67,9 +66,7 @@ class HeadsPanel(QWidget):
 
     def describe(self) -> str:
         """What the main heatmap shows, as its caption and the exports say it."""
-        layers = self.grid.layout_shape[0]
-        text = self.choice().describe(layers)
-        return f"{text}; {SINKS_HIDDEN_NOTE}" if self.sinks_hidden() else text
+        return describe_view(self.choice(), self.grid.layout_shape[0], self.sinks_hidden())
 
     @Slot(int, int)
     def show_head(self, layer: int, head: int) -> None:

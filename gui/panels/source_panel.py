@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFontMetricsF, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QColor, QFontMetricsF, QPalette, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -166,6 +166,12 @@ class SourcePanel(QWidget):
 
     def set_reference_visible(self, visible: bool) -> None:
         self.target_edit.setVisible(visible)
+
+    def output_text(self) -> str:
+        """The output line as the user reads it (without the mark on the selected token)."""
+        document = QTextDocument()
+        document.setHtml(self.output_label.text())
+        return document.toPlainText()
 
     def set_output(self, text: str) -> None:
         self.output_label.setText(f"→ {html.escape(text)}" if text else "")

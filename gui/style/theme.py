@@ -32,6 +32,14 @@ PRESENTATION_ZOOM = 2.0  # lecture hall: every font twice the desktop size
 ZOOM_RANGE = (0.5, 4.0)
 
 
+# One colour per head (Okabe & Ito's colour-blind-safe set, legible on the light and the dark theme; cycled).
+HEAD_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
+
+
+def head_colour(head: int) -> str:
+    return HEAD_COLOURS[head % len(HEAD_COLOURS)]
+
+
 @dataclass(frozen=True)
 class Theme:
     name: str

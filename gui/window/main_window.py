@@ -37,6 +37,7 @@ from gui.bridge.decode_flow import DecodeFlow
 from gui.bridge.engine_controller import EngineController
 from gui.export.exports import ExportError, ask_export, export_view, heatmap_size
 from gui.export.figure import FigureSize
+from gui.export.head_grid_figure import export_head_grid
 from gui.files.model_files import ask_model_path, dropped_file
 from gui.files.settings_store import SettingsStore
 from gui.matrix.heatmap import HeatmapWidget
@@ -57,6 +58,7 @@ from gui.window.screen_fit import fit_to_screen
 log = logging.getLogger(__name__)
 
 ZOOM_STEP = 1.15
+HEAD_GRID_SIZE = FigureSize(1200, 800)  # every head's map large enough to read at 8 heads × 6 layers
 LEFT_SHARE, RIGHT_SHARE = 0.17, 0.34  # of the window's width, for the docks at a first start
 MIN_CELL_PX = 26  # presentation: a heatmap cell is at least this big at zoom 1 (× the zoom)
 PRESENTATION_THEME = "dark"  # the lecture theme until the user picks another there
@@ -152,9 +154,9 @@ class MainWindow(QMainWindow):
         self.docks[5].hide()
         self.docks[2].raise_()
         self.layout_restored = False  # set when a saved layout is restored; else the first show shares out the room
-        self._share_room(QSize(1500, 950))
+        self.share_room(QSize(1500, 950))
 
-    def _share_room(self, size: QSize) -> None:
+    def share_room(self, size: QSize) -> None:
         """The docks' first sizes for a window of `size`: the inspector gets the most, then the options."""
         width, height = size.width(), size.height()
         self.resizeDocks(self.docks[:1], [round(width * LEFT_SHARE)], Qt.Orientation.Horizontal)
@@ -197,6 +199,7 @@ class MainWindow(QMainWindow):
         m.open_model.triggered.connect(self.open_model_dialog)
         m.open_requested.connect(self.open_model)
         m.export_requested.connect(self.export_dialog)
+        m.heads_export_requested.connect(self.export_heads_dialog)
         m.copy_image.triggered.connect(self.copy_image)
         m.quit.triggered.connect(self.close)
         m.play_pause.triggered.connect(self.toggle_play)
@@ -241,6 +244,8 @@ class MainWindow(QMainWindow):
         layers, heads = info.head_layout[:2] if info.head_layout else (0, 0)
         self.heads.set_layout_shape(layers, heads)
         self.docks[5].setVisible(bool(layers))  # the heads of a transformer; none for an RNN
+        for action in self.menus.head_exports.values():
+            action.setEnabled(bool(layers))
         if layers:
             self.docks[5].raise_()
         self.menus.fill_recent(self.settings.add_recent_file(info.path))
@@ -379,7 +384,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_head_choice(self) -> None:
-        """Another view of the heads: the heatmap shows it at once (no new decode)."""
+        """Another view of the heads: the heatmap shows it at once (no new decode), the inspector its layer."""
+        self.inspector.set_head_layer(self.heads.choice().layer)
         result = self.flow.current_result()
         if result is not None and result.heads is not None:
             selected = self.heatmap.selected_step()
@@ -552,10 +558,33 @@ class MainWindow(QMainWindow):
         model = dict(info.description, path=info.path) if info is not None else None
         try:
             anatomy = self.menus.animation_anatomy.isChecked()
-            written = export_view(path, self.heatmap, self.flow.result, model, size, anatomy)
+            result = self.flow.result
+            if result is not None:  # a transformer's: the view of its heads shown, and saying so
+                result = viewed_result(result, self.heads.choice(), self.heads.sinks_hidden())
+            written = export_view(path, self.heatmap, result, model, size, anatomy)
         except ExportError as exc:
             log.warning("export to %s failed: %s", path, exc)
             self.banner.show_message(str(exc), "error")
+            return False
+        self.statusBar().showMessage(f"Exported {written}", 5000)
+        return True
+
+    @Slot(str)
+    def export_heads_dialog(self, fmt: str) -> None:
+        path, size = ask_export(self, self.settings, fmt, HEAD_GRID_SIZE)
+        if path:
+            self.export_heads_to(path, size)
+
+    def export_heads_to(self, path: str | Path, size: FigureSize | None = None) -> bool:
+        """Every head of the transformer's decode in one figure at `path`; errors go to the banner."""
+        result = self.flow.result
+        try:
+            if result is None or result.heads is None:
+                raise ValueError("no transformer decode to draw: load a transformer and let it decode")
+            written = export_head_grid(result, path, size or HEAD_GRID_SIZE, self.heatmap.theme())
+        except (OSError, ValueError) as exc:
+            log.warning("export of every head to %s failed: %s", path, exc)
+            self.banner.show_message(f"Could not export every head to {path}: {exc}", "error")
             return False
         self.statusBar().showMessage(f"Exported {written}", 5000)
         return True
@@ -597,7 +626,7 @@ class MainWindow(QMainWindow):
         if not self.presenting:
             fit_to_screen(self)
             if not self.layout_restored:  # a first start: share the room the screen gives out among the panels
-                self._share_room(self.size())
+                self.share_room(self.size())
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         """Ctrl+wheel zooms everything (the heatmap passes it on); a plain wheel scrolls whatever is under it."""

@@ -12,6 +12,7 @@ from gui.files.settings_store import MAX_RECENT
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
 EXPORT_FORMATS = ("png", "svg", "pdf", "gif", "mp4", "csv", "npz", "json")
+FIGURES = ("png", "svg", "pdf")
 
 
 class Menus(QObject):
@@ -19,6 +20,7 @@ class Menus(QObject):
 
     open_requested = Signal(str)
     export_requested = Signal(str)  # a suffix from EXPORT_FORMATS
+    heads_export_requested = Signal(str)  # png, svg or pdf: every head of a transformer in one figure
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
@@ -27,6 +29,9 @@ class Menus(QObject):
         self.copy_image = self._action("&Copy heatmap image", QKeySequence.StandardKey.Copy)
         self.quit = self._action("&Quit", QKeySequence.StandardKey.Quit)
         self.exports = {fmt: self._action(_export_label(fmt)) for fmt in EXPORT_FORMATS}
+        self.head_exports = {fmt: self._action(f"Every head (a transformer's) as {fmt.upper()}…") for fmt in FIGURES}
+        for action in self.head_exports.values():
+            action.setEnabled(False)  # until a transformer is loaded
         self.play_pause = self._action("&Play / pause", "Space")
         self.step = self._action("Decode one &step", "Ctrl+Right")
         self.prev_step = self._action("P&revious step", "Left")
@@ -50,6 +55,8 @@ class Menus(QObject):
             group.addAction(action)
         for fmt, action in self.exports.items():
             action.triggered.connect(lambda _checked=False, f=fmt: self.export_requested.emit(f))
+        for fmt, action in self.head_exports.items():
+            action.triggered.connect(lambda _checked=False, f=fmt: self.heads_export_requested.emit(f))
         self.recent_menu = QMenu("Open &recent", window)
         self.examples_menu = QMenu("&Examples", window)
         self.view_menu = QMenu("&View", window)
@@ -71,6 +78,9 @@ class Menus(QObject):
         file_menu.addSeparator()
         export_menu = file_menu.addMenu("&Export")
         for action in self.exports.values():
+            export_menu.addAction(action)
+        export_menu.addSeparator()
+        for action in self.head_exports.values():
             export_menu.addAction(action)
         export_menu.addSeparator()
         export_menu.addAction(self.animation_anatomy)
