@@ -71,7 +71,7 @@ def argv_of(command: str, folder: Path) -> tuple[list[str], str | None]:
         at = words.index("<")
         stdin, words = words[at + 1], words[:at]
     swap = placeholders(folder)
-    words = [swap.get(w, w) for w in words]
+    words = [swap.get(w, str(ROOT / w) if w.startswith("resources/") else w) for w in words]  # the shipped files
     if words[:1] == ["card"]:  # card rewrites the model it describes: a copy of a shipped one, never the original
         copy = folder / words[words.index("--model") + 1]
         shutil.copyfile(MODELS / "en_hi_bahdanau.safetensors", copy)
