@@ -29,8 +29,26 @@ LIMITS = {
 }
 
 
+class MultiHeadConfig:
+    """What the engine reads from every multi-head model's config, for a model whose layers are d_model wide."""
+
+    d_model: int
+
+    @property
+    def enc_out_dim(self) -> int:
+        return self.d_model
+
+    @property
+    def hidden_dim(self) -> int:
+        return self.d_model
+
+    @property
+    def attention(self) -> str:
+        return "multi-head"
+
+
 @dataclass(frozen=True)
-class TransformerConfig:
+class TransformerConfig(MultiHeadConfig):
     """Sizes and the equation switches; `final_norm` adds a LayerNorm after the last encoder and decoder layer
     (pre-LN needs it; nn.Transformer has one in either order)."""
 
@@ -59,19 +77,6 @@ class TransformerConfig:
         if isinstance(self.never_generate, list):  # JSON gives a list
             object.__setattr__(self, "never_generate", tuple(self.never_generate))
         self.validate()
-
-    # The engine reads these from every model's config.
-    @property
-    def enc_out_dim(self) -> int:
-        return self.d_model
-
-    @property
-    def hidden_dim(self) -> int:
-        return self.d_model
-
-    @property
-    def attention(self) -> str:
-        return "multi-head"
 
     @property
     def head_layout(self) -> tuple[int, int, int]:
