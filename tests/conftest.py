@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,52 +25,38 @@ def write_toy_pairs(path: Path, n: int, seed: int) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small Bahdanau GRU trained for a few hundred updates (a few seconds on CPU)."""
+def _train_toy(root: Path, name: str, sizes: tuple[int, int], **options: Any) -> Path:
+    """A model trained on `sizes` (training, validation) toy pairs; the options are TrainOptions'."""
     from models.training.loop import TrainOptions, train
 
-    root = tmp_path_factory.mktemp("tiny")
     opts = TrainOptions(
-        data=[write_toy_pairs(root / "train.tsv", 1500, 1)],
-        valid=write_toy_pairs(root / "valid.tsv", 100, 2),
-        out=root / "tiny.safetensors",
-        embed_dim=32,
-        hidden_dim=48,
-        attn_dim=48,
-        epochs=6,
+        data=[write_toy_pairs(root / "train.tsv", sizes[0], 1)],
+        valid=write_toy_pairs(root / "valid.tsv", sizes[1], 2),
+        out=root / f"{name}.safetensors",
         batch_size=32,
         seed=3,
         quiet=True,
         dropout=0.0,
+        **options,
     )
     train(opts)
     return opts.out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small Bahdanau GRU trained for a few hundred updates (a few seconds on CPU)."""
+    root = tmp_path_factory.mktemp("tiny")
+    return _train_toy(root, "tiny", (1500, 100), embed_dim=32, hidden_dim=48, attn_dim=48, epochs=6)
 
 
 @pytest.fixture(scope="session")
 def tiny_none_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small model without attention (one fixed context vector), trained for a few dozen updates."""
-    from models.training.loop import TrainOptions, train
-
     root = tmp_path_factory.mktemp("tiny_none")
-    opts = TrainOptions(
-        data=[write_toy_pairs(root / "train.tsv", 300, 1)],
-        valid=write_toy_pairs(root / "valid.tsv", 50, 2),
-        out=root / "tiny_none.safetensors",
-        attention="none",
-        embed_dim=16,
-        hidden_dim=24,
-        attn_dim=24,
-        epochs=1,
-        max_steps=40,
-        batch_size=32,
-        seed=3,
-        quiet=True,
-        dropout=0.0,
+    return _train_toy(
+        root, "tiny_none", (300, 50), attention="none", embed_dim=16, hidden_dim=24, attn_dim=24, epochs=1, max_steps=40
     )
-    train(opts)
-    return opts.out
 
 
 @pytest.fixture(scope="session")

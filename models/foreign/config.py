@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from models.rnn.config import ConfigError, ModelConfig
+from models.rnn.config import ConfigError, ModelConfig, check_choices, check_ranges
 
 TOOLKITS = ("joeynmt", "opennmt-py", "pytorch-tutorial")
 QUERIES = ("new", "prev")  # attend with s_i (after the RNN step) or s_{i-1} (before it)
@@ -18,6 +18,14 @@ ATT_VECTORS = ("none", "tanh[s;c]", "[c;s]")  # h̃_i = tanh(W[s;c]+b) (JoeyNMT)
 INITS = ("zero", "bridge", "last", "final")
 GENERAL_ON = ("keys", "query")  # Luong general: s^T (W h) (JoeyNMT) or (W s)^T h (OpenNMT linear_in)
 EXTRA_LIMITS = {"enc_hidden_dim": (1, 8192), "tgt_embed_dim": (1, 8192)}
+CHOICES = {
+    "toolkit": TOOLKITS,
+    "query": QUERIES,
+    "rnn_input": RNN_INPUTS,
+    "att_vector": ATT_VECTORS,
+    "init": INITS,
+    "general_on": GENERAL_ON,
+}
 
 
 @dataclass(frozen=True)
@@ -59,20 +67,8 @@ class ForeignConfig(ModelConfig):
 
     def validate(self) -> None:
         super().validate()
-        for name, (lo, hi) in EXTRA_LIMITS.items():
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-                raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-        for name, allowed in (
-            ("toolkit", TOOLKITS),
-            ("query", QUERIES),
-            ("rnn_input", RNN_INPUTS),
-            ("att_vector", ATT_VECTORS),
-            ("init", INITS),
-            ("general_on", GENERAL_ON),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        check_ranges(self, EXTRA_LIMITS)
+        check_choices(self, CHOICES)
         self._validate_combinations()
 
     def _validate_combinations(self) -> None:

@@ -22,7 +22,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from models.foreign.config import ForeignConfig
 from models.rnn.attention import AlphaEdit, AttentionOutput, masked_softmax, weighted_sum
-from models.rnn.decoder import DecoderState, StepOutput
+from models.rnn.decoder import DecoderState, StepOutput, rnn_step
 from models.rnn.encoder import Memory, make_embedding, make_rnn
 from models.rnn.seq2seq import Seq2Seq
 
@@ -176,22 +176,15 @@ class ForeignSeq2Seq(Seq2Seq):
         emb = self._scaled(self.tgt_embed(prev_token), c.tgt_emb_scale)
         if c.query == "prev":
             att = self.attention(state.hidden[-1], memory.states, memory.keys, memory.mask, edit)
-            top, hidden, cell = self._rnn(torch.cat([emb, att.context], -1), state)
+            top, hidden, cell = rnn_step(self.decoder_rnn, torch.cat([emb, att.context], -1), state)
         else:
             x = torch.cat([emb, state.feed], -1) if state.feed is not None else emb
-            top, hidden, cell = self._rnn(x, state)
+            top, hidden, cell = rnn_step(self.decoder_rnn, x, state)
             att = self.attention(top, memory.states, memory.keys, memory.mask, edit)
         readout = self._att_vector(top, att.context)
         feed = readout if c.rnn_input == "emb+feed" else None
         logits = self.output(readout).masked_fill(self.forbidden, float("-inf"))
         return StepOutput(logits, DecoderState(hidden, cell, feed), att.scores, att.alpha, att.context, top)
-
-    def _rnn(self, x: Tensor, state: DecoderState) -> tuple[Tensor, Tensor, Tensor | None]:
-        if state.cell is not None:
-            out, (hidden, cell) = self.decoder_rnn(x.unsqueeze(1), (state.hidden, state.cell))
-            return out.squeeze(1), hidden, cell
-        out, hidden = self.decoder_rnn(x.unsqueeze(1), state.hidden)
-        return out.squeeze(1), hidden, None
 
     def _att_vector(self, top: Tensor, context: Tensor) -> Tensor:
         c = self.config

@@ -27,6 +27,7 @@ from transformers import AttentionInterface
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from models.tokens import BOS, EOS, PAD, SPECIALS, UNK, Tokenizer
+from models.transformer.config import MultiHeadConfig
 from models.transformer.model import HeadEdit, HeadOutput, TransformerStepOutput, value_norms
 
 PROBE = "attnscope_probe"
@@ -113,7 +114,7 @@ def _keep_output(module: nn.Module, args: Any, output: Any) -> None:
 
 
 @dataclass(frozen=True)
-class HFConfig:
+class HFConfig(MultiHeadConfig):
     """What the engine reads from a model's config, for a Hugging Face model."""
 
     model_type: str
@@ -126,20 +127,8 @@ class HFConfig:
     tgt_vocab_size: int
 
     @property
-    def enc_out_dim(self) -> int:
-        return self.d_model
-
-    @property
-    def hidden_dim(self) -> int:
-        return self.d_model
-
-    @property
-    def attention(self) -> str:
-        return "multi-head"
-
-    @property
     def head_layout(self) -> tuple[int, int, int]:
-        return self.dec_layers, self.heads, self.head_dim
+        return self.dec_layers, self.heads, self.head_dim  # T5's d_kv need not be d_model / heads
 
     def describe(self) -> dict[str, Any]:
         return {

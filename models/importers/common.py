@@ -7,7 +7,7 @@ import os
 import pickle
 import re
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from models.checkpoint import MAX_TENSORS, Checkpoint, CheckpointError, assign_w
 from models.foreign import ForeignConfig
 from models.hygiene import shown_value
 from models.tokens import SPECIALS, Tokenizer, Vocab
+from models.transformer.config import TransformerConfig
+from models.transformer.model import TransformerSeq2Seq, sinusoids
 from models.untrusted import MACHINE_ERRORS
 
 MAX_TORCH_FILE_BYTES = 4 * 1024**3
@@ -153,6 +155,17 @@ def take_rows(weight: Tensor, rows: list[int]) -> Tensor:
     return out
 
 
+def take_vocab_rows(
+    weights: dict[str, Tensor], src_rows: list[int], tgt_rows: list[int], output_bias: bool = True
+) -> None:
+    """Put the embedding and output rows (in place) in the order of the vocabularies remap_vocab made."""
+    weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
+    weights["tgt_embed.weight"] = take_rows(weights["tgt_embed.weight"], tgt_rows)
+    weights["output.weight"] = take_rows(weights["output.weight"], tgt_rows)
+    if output_bias:
+        weights["output.bias"] = take_rows(weights["output.bias"], tgt_rows)
+
+
 def special_id(itos: list[str], token: str | None, side: str, required: bool = True) -> int | None:
     if token is not None and token in itos:
         return itos.index(token)
@@ -226,3 +239,45 @@ def _card(config: ForeignConfig, provenance: dict[str, Any], notes: list[str]) -
         *[f"- {n}" for n in notes],
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+# -- transformers ------------------------------------------------------------------------------------------------
+
+
+def is_sinusoid_table(tensor: Tensor, config: TransformerConfig) -> bool:
+    """Whether a stored position table is the sinusoidal one TransformerSeq2Seq computes itself (to max_positions)."""
+    table = tensor.reshape(-1, config.d_model)[: config.max_positions]
+    return bool(torch.allclose(table, sinusoids(len(table), config.d_model), atol=1e-5))
+
+
+def transformer_weights(
+    state: Mapping[str, Any],
+    config: TransformerConfig,
+    toolkit: str,
+    positions: Callable[[str], bool],
+    rename: Callable[[str], str],
+) -> dict[str, Tensor]:
+    """A toolkit's transformer tensors as float32 under TransformerSeq2Seq's names; its sinusoidal position tables
+    (`positions` tells them) are checked and left out, as ours computes the same."""
+    out: dict[str, Tensor] = {}
+    for name, tensor in state.items():
+        if not isinstance(tensor, Tensor):
+            raise CheckpointError(f"{toolkit}: '{name}' is not a tensor")
+        if positions(name):
+            if not is_sinusoid_table(tensor, config):
+                raise not_supported(f"{toolkit} positional encoding '{name}' that is not the sinusoidal table")
+            continue
+        out[rename(name)] = tensor.detach().to(torch.float32)
+    return out
+
+
+def transformer_model(
+    config: TransformerConfig, weights: dict[str, Tensor], source: Path, what: str
+) -> TransformerSeq2Seq:
+    """The transformer with exactly these weights (strict: every tensor, every shape), in eval mode."""
+    model = TransformerSeq2Seq(config)
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{source.name}: the weights do not fit {what} ({exc})") from exc
+    return model.eval()

@@ -17,9 +17,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import Tensor
-
 from models.checkpoint import Checkpoint, CheckpointError
 from models.foreign import ForeignConfig, ForeignTokenizer
 from models.hygiene import shown_token, shown_value
@@ -32,14 +29,15 @@ from models.importers.common import (
     require,
     safe_torch_load,
     sha256,
-    take_rows,
+    take_vocab_rows,
+    transformer_model,
+    transformer_weights,
     whole,
 )
 from models.importers.yaml_config import YAMLError, load_config
 from models.rnn.config import ConfigError
-from models.tokens import BOS_ID, PAD_ID, UNK_ID
+from models.tokens import BOS_ID, PAD_ID, UNK_ID, Vocab
 from models.transformer.config import TransformerConfig
-from models.transformer.model import TransformerSeq2Seq, sinusoids
 
 JOEY_SPECIALS = {"unk_token": "<unk>", "pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>"}
 MAX_CONFIG_BYTES = 256 * 1024  # a JoeyNMT config.yaml is a few KB; PyYAML reads ~250 KB/s
@@ -60,18 +58,12 @@ def load(path: Path) -> Checkpoint:
         return _load_transformer(model_dir, ckpt_file, cfg)
     _check_supported(model_cfg, enc, dec, _section(cfg, "data"))
     data = _section(cfg, "data")
-    symbols = _symbols(data)
-    src_itos = _vocab(model_dir / "src_vocab.txt", symbols)
-    tgt_itos = _vocab(model_dir / "trg_vocab.txt", symbols)
-    src_vocab, src_rows = remap_vocab(src_itos, _specials(src_itos, symbols), "source")
-    tgt_vocab, tgt_rows = remap_vocab(tgt_itos, _specials(tgt_itos, symbols), "target")
+    (src_vocab, src_rows), (tgt_vocab, tgt_rows) = _vocabs(model_dir, _symbols(data))
     config = _model_config(enc, dec, len(src_vocab), len(tgt_vocab))
     state = _model_state(ckpt_file)
     weights = rename_weights(state, _names(config), "JoeyNMT")
     require(weights, ("src_embed.weight", "tgt_embed.weight", "output.weight"), ckpt_file.name)
-    weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
-    weights["tgt_embed.weight"] = take_rows(weights["tgt_embed.weight"], tgt_rows)
-    weights["output.weight"] = take_rows(weights["output.weight"], tgt_rows)
+    take_vocab_rows(weights, src_rows, tgt_rows, output_bias=False)
     tokenizers = (_tokenizer(_section(data, "src"), True), _tokenizer(_section(data, "trg"), False))
     provenance = {
         "toolkit": "joeynmt",
@@ -164,6 +156,16 @@ def _vocab(path: Path, symbols: dict[str, Any]) -> list[str]:
     tokens = [symbols[k] for k in ("unk_token", "pad_token", "bos_token", "eos_token")]
     tokens += read_text(path).splitlines()
     return list(dict.fromkeys(tokens))
+
+
+def _vocabs(model_dir: Path, symbols: dict[str, Any]) -> tuple[tuple[Vocab, list[int]], tuple[Vocab, list[int]]]:
+    """Each side's vocabulary re-indexed (our specials first) and its new→old rows."""
+    src_itos = _vocab(model_dir / "src_vocab.txt", symbols)
+    tgt_itos = _vocab(model_dir / "trg_vocab.txt", symbols)
+    return (
+        remap_vocab(src_itos, _specials(src_itos, symbols), "source"),
+        remap_vocab(tgt_itos, _specials(tgt_itos, symbols), "target"),
+    )
 
 
 def _specials(itos: list[str], symbols: dict[str, Any]) -> dict[str, int | None]:
@@ -279,22 +281,15 @@ def _load_transformer(model_dir: Path, ckpt_file: Path, cfg: dict[str, Any]) -> 
     enc, dec = _section(model_cfg, "encoder"), _section(model_cfg, "decoder")
     _check_transformer(enc, dec, data)
     symbols = {**JOEY_SPECIALS, **(data.get("special_symbols") or {})}
-    src_itos = _vocab(model_dir / "src_vocab.txt", symbols)
-    tgt_itos = _vocab(model_dir / "trg_vocab.txt", symbols)
-    src_vocab, src_rows = remap_vocab(src_itos, _specials(src_itos, symbols), "source")
-    tgt_vocab, tgt_rows = remap_vocab(tgt_itos, _specials(tgt_itos, symbols), "target")
+    (src_vocab, src_rows), (tgt_vocab, tgt_rows) = _vocabs(model_dir, symbols)
     generate_unk = bool(_section(cfg, "testing").get("generate_unk", True))
     config = _transformer_config(enc, dec, len(src_vocab), len(tgt_vocab), generate_unk)
-    weights = _transformer_weights(_model_state(ckpt_file), config)
-    weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
-    weights["tgt_embed.weight"] = take_rows(weights["tgt_embed.weight"], tgt_rows)
-    weights["output.weight"] = take_rows(weights["output.weight"], tgt_rows)
-    model = TransformerSeq2Seq(config)
-    try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{ckpt_file.name}: the weights do not fit the config's transformer ({exc})") from exc
-    model.eval()
+    positions = ("encoder.pe.pe", "decoder.pe.pe")
+    weights = transformer_weights(
+        _model_state(ckpt_file), config, "JoeyNMT", lambda name: name in positions, _transformer_name
+    )
+    take_vocab_rows(weights, src_rows, tgt_rows, output_bias=False)
+    model = transformer_model(config, weights, ckpt_file, "the config's transformer")
     tokenizers = (_tokenizer(_section(data, "src"), True), _tokenizer(_section(data, "trg"), False))
     source = f"{model_dir.name}/{ckpt_file.name}"
     training = {"imported_from": {"toolkit": "joeynmt", "version": str(cfg.get("joeynmt_version", "?")),
@@ -363,20 +358,6 @@ def _transformer_config(
         )
     except (KeyError, TypeError, ValueError, ConfigError) as exc:
         raise CheckpointError(f"config.yaml: the model section cannot describe a transformer ({exc})") from exc
-
-
-def _transformer_weights(state: dict[str, Any], config: TransformerConfig) -> dict[str, Tensor]:
-    out: dict[str, Tensor] = {}
-    for name, tensor in state.items():
-        if not isinstance(tensor, Tensor):
-            raise CheckpointError(f"JoeyNMT: '{name}' is not a tensor")
-        if name in ("encoder.pe.pe", "decoder.pe.pe"):  # the sinusoidal table: ours is the same
-            table = tensor.reshape(-1, config.d_model)[: config.max_positions]
-            if not torch.allclose(table, sinusoids(len(table), config.d_model), atol=1e-5):
-                raise not_supported(f"JoeyNMT positional encoding '{name}' that is not the sinusoidal table")
-            continue
-        out[_transformer_name(name)] = tensor.detach().to(torch.float32)
-    return out
 
 
 def _transformer_name(name: str) -> str:

@@ -20,9 +20,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import Tensor
-
 from models.checkpoint import Checkpoint, CheckpointError
 from models.foreign import ForeignConfig, ForeignTokenizer
 from models.hygiene import shown_value
@@ -35,12 +32,14 @@ from models.importers.common import (
     safe_torch_load,
     sha256,
     special_id,
-    take_rows,
+    take_vocab_rows,
+    transformer_model,
+    transformer_weights,
     whole,
 )
 from models.rnn.config import ConfigError
+from models.tokens import Vocab
 from models.transformer.config import TransformerConfig
-from models.transformer.model import TransformerSeq2Seq, sinusoids
 
 ALLOWED_GLOBALS = (argparse.Namespace,)  # OpenNMT-py pickles its options as a Namespace: nothing else
 HARMLESS_TRANSFORMS = {"filtertoolong"}  # training-only filters; anything else changes the text
@@ -54,26 +53,17 @@ def load(path: Path, ckpt: Any = None) -> Checkpoint:
     if opt.get("encoder_type") == "transformer" and opt.get("decoder_type") == "transformer":
         return _load_transformer(path, ckpt, opt)
     _check_supported(opt, ckpt)
-    src_itos, tgt_itos = _itos(ckpt["vocab"], "src"), _itos(ckpt["vocab"], "tgt")
-    src_vocab, src_rows = remap_vocab(src_itos, _specials(src_itos, "source"), "source")
-    tgt_vocab, tgt_rows = remap_vocab(tgt_itos, _specials(tgt_itos, "target"), "target")
+    (src_vocab, src_rows), (tgt_vocab, tgt_rows) = _vocabs(ckpt)
     config = _model_config(opt, len(src_vocab), len(tgt_vocab))
-    state = {**ckpt["model"], **{f"generator.{k}": v for k, v in ckpt["generator"].items()}}
-    weights = rename_weights(state, _names(config, opt), "OpenNMT-py")
+    weights = rename_weights(_state(ckpt), _names(config, opt), "OpenNMT-py")
     require(weights, ("src_embed.weight", "tgt_embed.weight", "output.weight", "output.bias"), path.name)
-    weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
-    for name in ("tgt_embed.weight", "output.weight", "output.bias"):
-        weights[name] = take_rows(weights[name], tgt_rows)
-    tokenizers = (
-        ForeignTokenizer(kind="word", lowercase=False, scheme="opennmt-py"),
-        ForeignTokenizer(kind="word", lowercase=False, scheme="opennmt-py"),
-    )
+    take_vocab_rows(weights, src_rows, tgt_rows)
     provenance = {"toolkit": "opennmt-py", "version": "3.x", "model_file": path.name}
     notes = [
         "Text is split on spaces, as OpenNMT-py reads it without tokenising transforms; the source has no end token.",
         "OpenNMT-py's vocabulary padding tokens (averyunlikelytoken…) are kept: they are part of the model.",
     ]
-    return build_checkpoint(config, weights, (src_vocab, tgt_vocab), tokenizers, path, provenance, notes)
+    return build_checkpoint(config, weights, (src_vocab, tgt_vocab), _tokenizers(), path, provenance, notes)
 
 
 def is_checkpoint(ckpt: Any) -> bool:
@@ -128,6 +118,28 @@ def _itos(vocab: Any, side: str) -> list[str]:
             "OpenNMT-py vocabulary that is not a token list (OpenNMT-py < 3.0 pickled torchtext fields)"
         )
     return itos
+
+
+def _vocabs(ckpt: dict[str, Any]) -> tuple[tuple[Vocab, list[int]], tuple[Vocab, list[int]]]:
+    """Each side's vocabulary re-indexed (our specials first) and its new→old rows."""
+    src_itos, tgt_itos = _itos(ckpt["vocab"], "src"), _itos(ckpt["vocab"], "tgt")
+    return (
+        remap_vocab(src_itos, _specials(src_itos, "source"), "source"),
+        remap_vocab(tgt_itos, _specials(tgt_itos, "target"), "target"),
+    )
+
+
+def _state(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The model's and the generator's tensors in one state dict."""
+    return {**ckpt["model"], **{f"generator.{k}": v for k, v in ckpt["generator"].items()}}
+
+
+def _tokenizers() -> tuple[ForeignTokenizer, ForeignTokenizer]:
+    """Text split on spaces, as OpenNMT-py reads it without tokenising transforms."""
+    return (
+        ForeignTokenizer(kind="word", lowercase=False, scheme="opennmt-py"),
+        ForeignTokenizer(kind="word", lowercase=False, scheme="opennmt-py"),
+    )
 
 
 def _specials(itos: list[str], side: str) -> dict[str, int | None]:
@@ -252,25 +264,14 @@ _T_UNSUPPORTED = (
 
 def _load_transformer(path: Path, ckpt: dict[str, Any], opt: dict[str, Any]) -> Checkpoint:
     _check_transformer(opt, ckpt)
-    src_itos, tgt_itos = _itos(ckpt["vocab"], "src"), _itos(ckpt["vocab"], "tgt")
-    src_vocab, src_rows = remap_vocab(src_itos, _specials(src_itos, "source"), "source")
-    tgt_vocab, tgt_rows = remap_vocab(tgt_itos, _specials(tgt_itos, "target"), "target")
+    (src_vocab, src_rows), (tgt_vocab, tgt_rows) = _vocabs(ckpt)
     config = _transformer_config(opt, len(src_vocab), len(tgt_vocab))
-    state = {**ckpt["model"], **{f"generator.{k}": v for k, v in ckpt["generator"].items()}}
-    weights = _transformer_weights(state, config)
-    weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
-    for name in ("tgt_embed.weight", "output.weight", "output.bias"):
-        weights[name] = take_rows(weights[name], tgt_rows)
-    model = TransformerSeq2Seq(config)
-    try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path.name}: the weights do not fit the options' transformer ({exc})") from exc
-    model.eval()
-    tokenizers = (
-        ForeignTokenizer(kind="word", lowercase=False, scheme="opennmt-py"),
-        ForeignTokenizer(kind="word", lowercase=False, scheme="opennmt-py"),
+    weights = transformer_weights(
+        _state(ckpt), config, "OpenNMT-py", lambda name: name.endswith("make_embedding.pe.pe"), _transformer_name
     )
+    take_vocab_rows(weights, src_rows, tgt_rows)
+    model = transformer_model(config, weights, path, "the options' transformer")
+    tokenizers = _tokenizers()
     training = {"imported_from": {"toolkit": "opennmt-py", "version": "3.x", "model_file": path.name,
                                   "sha256": sha256(path)}}  # fmt: skip
     card = (
@@ -329,20 +330,6 @@ def _transformer_config(opt: dict[str, Any], src_size: int, tgt_size: int) -> Tr
         )
     except (KeyError, TypeError, ValueError, ConfigError) as exc:
         raise CheckpointError(f"OpenNMT-py options cannot describe a transformer ({exc})") from exc
-
-
-def _transformer_weights(state: dict[str, Any], config: TransformerConfig) -> dict[str, Tensor]:
-    out: dict[str, Tensor] = {}
-    for name, tensor in state.items():
-        if not isinstance(tensor, Tensor):
-            raise CheckpointError(f"OpenNMT-py: '{name}' is not a tensor")
-        if name.endswith("make_embedding.pe.pe"):  # the sinusoidal table: ours is the same
-            table = tensor.reshape(-1, config.d_model)[: config.max_positions]
-            if not torch.allclose(table, sinusoids(len(table), config.d_model), atol=1e-5):
-                raise not_supported(f"OpenNMT-py position encoding '{name}' that is not the sinusoidal table")
-            continue
-        out[_transformer_name(name)] = tensor.detach().to(torch.float32)
-    return out
 
 
 def _transformer_name(name: str) -> str:

@@ -26,10 +26,17 @@ from torch import Tensor
 
 from models.checkpoint import Checkpoint, CheckpointError
 from models.foreign import ForeignTokenizer
-from models.importers.common import read_text, remap_vocab, safe_torch_load, sha256, take_rows
+from models.importers.common import (
+    is_sinusoid_table,
+    read_text,
+    remap_vocab,
+    safe_torch_load,
+    sha256,
+    take_vocab_rows,
+    transformer_model,
+)
 from models.rnn.config import ConfigError
 from models.transformer.config import TransformerConfig
-from models.transformer.model import TransformerSeq2Seq, sinusoids
 
 FORMAT = "pytorch-transformer-tutorial"
 DEFAULT_SPECIALS = {"unk": 0, "pad": 1, "bos": 2, "eos": 3}
@@ -70,15 +77,8 @@ def load(path: Path) -> Checkpoint:
     tgt_vocab, tgt_rows = remap_vocab(spec["target_words"], specials, "target")
     config = _config(state, spec, len(src_vocab), len(tgt_vocab))
     weights = _weights(state, config)
-    weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
-    for name in ("tgt_embed.weight", "output.weight", "output.bias"):
-        weights[name] = take_rows(weights[name], tgt_rows)
-    model = TransformerSeq2Seq(config)
-    try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{model_file.name}: the weights do not fit nn.Transformer's layout ({exc})") from exc
-    model.eval()
+    take_vocab_rows(weights, src_rows, tgt_rows)
+    model = transformer_model(config, weights, model_file, "nn.Transformer's layout")
     tokenizers = (
         ForeignTokenizer(kind="word", lowercase=False, scheme="opennmt-py", append_eos=True, prepend_bos=True),
         ForeignTokenizer(kind="word", lowercase=False, scheme="opennmt-py"),
@@ -140,8 +140,7 @@ def _config(state: dict[str, Tensor], spec: dict[str, Any], src_size: int, tgt_s
 
 
 def _weights(state: dict[str, Tensor], config: TransformerConfig) -> dict[str, Tensor]:
-    table = state["positional_encoding.pos_embedding"].reshape(-1, config.d_model)
-    if not torch.allclose(table[: config.max_positions], sinusoids(config.max_positions, config.d_model), atol=1e-5):
+    if not is_sinusoid_table(state["positional_encoding.pos_embedding"], config):
         raise CheckpointError("the positional encoding is not the tutorial's sinusoidal table")
     out: dict[str, Tensor] = {}
     for name, tensor in state.items():

@@ -26,7 +26,7 @@ from models.importers.common import (
     rename_weights,
     require,
     safe_torch_load,
-    take_rows,
+    take_vocab_rows,
 )
 from models.tokens import PAD_ID, UNK_ID
 from models.untrusted import load_json
@@ -92,9 +92,7 @@ def load(path: Path) -> Checkpoint:
     config = _model_config(state, len(src_vocab), len(tgt_vocab))
     weights = rename_weights(state, NAMES, "tutorial")
     require(weights, ("src_embed.weight", "tgt_embed.weight", "output.weight", "output.bias"), path.name)
-    weights["src_embed.weight"] = take_rows(weights["src_embed.weight"], src_rows)
-    for name in ("tgt_embed.weight", "output.weight", "output.bias"):
-        weights[name] = take_rows(weights[name], tgt_rows)
+    take_vocab_rows(weights, src_rows, tgt_rows)
     normalize = spec.get("normalize", "tutorial") == "tutorial"
     tokenizers = (
         ForeignTokenizer(

@@ -1,9 +1,13 @@
-"""ModelConfig: the dataclass that fully describes a seq2seq model's architecture."""
+"""ModelConfig: the dataclass that fully describes a seq2seq model's architecture; the checks every config shares."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 RNN_TYPES = ("gru", "lstm")
 ATTENTION_TYPES = ("bahdanau", "luong-dot", "luong-general", "luong-concat", "none")
@@ -23,6 +27,47 @@ MAX_PARAMETERS = 2_000_000_000
 
 class ConfigError(ValueError):
     """A model configuration that cannot describe a valid model."""
+
+
+Config = TypeVar("Config", bound="DataclassInstance")
+
+
+def check_ranges(config: object, limits: Mapping[str, tuple[int, int]]) -> None:
+    """Each named size is a plain integer (a bool is not one) within its bounds."""
+    for name, (lo, hi) in limits.items():
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+            raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+
+
+def check_choices(config: object, choices: Mapping[str, tuple[str, ...]]) -> None:
+    for name, allowed in choices.items():
+        if getattr(config, name) not in allowed:
+            raise ConfigError(f"{name} must be one of {allowed}, got {getattr(config, name)!r}")
+
+
+def check_dropout(dropout: object) -> None:
+    if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"dropout must be in [0, 1), got {dropout!r}")
+
+
+def check_parameters(count: int) -> None:
+    if count > MAX_PARAMETERS:
+        raise ConfigError(f"config describes about {count:,} parameters; the limit is {MAX_PARAMETERS:,}")
+
+
+def config_from_json(cls: type[Config], data: Any) -> Config:
+    """A config dataclass from a JSON object: unknown keys are refused, the two vocabulary sizes required."""
+    if not isinstance(data, dict):
+        raise ConfigError("config must be a JSON object")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+    missing = sorted({"src_vocab_size", "tgt_vocab_size"} - set(data))
+    if missing:
+        raise ConfigError(f"missing config keys: {', '.join(missing)}")
+    return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -52,24 +97,14 @@ class ModelConfig:
         return self.attention.startswith("luong")
 
     def validate(self) -> None:
-        for name, (lo, hi) in LIMITS.items():
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-                raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-        if self.rnn not in RNN_TYPES:
-            raise ConfigError(f"rnn must be one of {RNN_TYPES}, got {self.rnn!r}")
-        if self.attention not in ATTENTION_TYPES:
-            raise ConfigError(f"attention must be one of {ATTENTION_TYPES}, got {self.attention!r}")
+        check_ranges(self, LIMITS)
+        check_choices(self, {"rnn": RNN_TYPES, "attention": ATTENTION_TYPES})
         if not isinstance(self.bidirectional, bool):
             raise ConfigError("bidirectional must be true or false")
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        check_dropout(self.dropout)
         if self.attention == "luong-dot" and self.hidden_dim != self.enc_out_dim:
             raise ConfigError("luong-dot needs decoder and encoder widths equal: use a unidirectional encoder")
-        if self.approx_parameters() > MAX_PARAMETERS:
-            raise ConfigError(
-                f"config describes about {self.approx_parameters():,} parameters; the limit is {MAX_PARAMETERS:,}"
-            )
+        check_parameters(self.approx_parameters())
 
     def approx_parameters(self) -> int:
         """Upper-bound estimate, computed without building anything."""
@@ -86,13 +121,4 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: Any) -> ModelConfig:
-        if not isinstance(data, dict):
-            raise ConfigError("config must be a JSON object")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
-        missing = sorted({"src_vocab_size", "tgt_vocab_size"} - set(data))
-        if missing:
-            raise ConfigError(f"missing config keys: {', '.join(missing)}")
-        return cls(**data)
+        return config_from_json(cls, data)

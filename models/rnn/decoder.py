@@ -38,6 +38,15 @@ class StepOutput:
     top: Tensor  # (B, H) the top layer's s_i: state.hidden[-1] without indexing for it
 
 
+def rnn_step(rnn: nn.Module, x: Tensor, state: DecoderState) -> tuple[Tensor, Tensor, Tensor | None]:
+    """One step of a decoder GRU or LSTM (an LSTM's state has a cell): its top output, hidden state and cell."""
+    if state.cell is not None:
+        out, (hidden, cell) = rnn(x.unsqueeze(1), (state.hidden, state.cell))
+        return out.squeeze(1), hidden, cell
+    out, hidden = rnn(x.unsqueeze(1), state.hidden)
+    return out.squeeze(1), hidden, None
+
+
 class Decoder(nn.Module):
     """Bahdanau order (query s_{i-1}, c_i fed into the RNN) or Luong order (query s_i, input feeding)."""
 
@@ -61,26 +70,19 @@ class Decoder(nn.Module):
         feed = hidden.new_zeros(batch, h) if self.config.is_luong else None
         return DecoderState(hidden, cell, feed)
 
-    def _rnn(self, x: Tensor, state: DecoderState) -> tuple[Tensor, Tensor, Tensor | None]:
-        if state.cell is not None:
-            out, (hidden, cell) = self.rnn(x.unsqueeze(1), (state.hidden, state.cell))
-            return out.squeeze(1), hidden, cell
-        out, hidden = self.rnn(x.unsqueeze(1), state.hidden)
-        return out.squeeze(1), hidden, None
-
     def forward(
         self, prev_token: Tensor, state: DecoderState, memory: Memory, edit: AlphaEdit | None = None
     ) -> StepOutput:
         emb = self.dropout(self.embed(prev_token))
         if self.config.is_luong:
             assert state.feed is not None
-            top, hidden, cell = self._rnn(torch.cat([emb, state.feed], -1), state)
+            top, hidden, cell = rnn_step(self.rnn, torch.cat([emb, state.feed], -1), state)
             att = self.attention(top, memory.states, memory.keys, memory.mask, edit)
             readout = torch.tanh(self.pre_output(torch.cat([att.context, top], -1)))
             new_state = DecoderState(hidden, cell, readout)
         else:
             att = self.attention(state.hidden[-1], memory.states, memory.keys, memory.mask, edit)
-            top, hidden, cell = self._rnn(torch.cat([emb, att.context], -1), state)
+            top, hidden, cell = rnn_step(self.rnn, torch.cat([emb, att.context], -1), state)
             readout = torch.tanh(self.pre_output(torch.cat([top, att.context, emb], -1)))
             new_state = DecoderState(hidden, cell, None)
         logits = self.output(self.dropout(readout))

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from models.rnn.config import MAX_PARAMETERS, ConfigError
+from models.rnn.config import (
+    ConfigError,
+    check_choices,
+    check_dropout,
+    check_parameters,
+    check_ranges,
+    config_from_json,
+)
 
 NORMS = ("post", "pre")  # LayerNorm after each residual sum (Vaswani) or before each sublayer
 ACTIVATIONS = ("relu", "gelu")
@@ -22,8 +29,26 @@ LIMITS = {
 }
 
 
+class MultiHeadConfig:
+    """What the engine reads from every multi-head model's config, for a model whose layers are d_model wide."""
+
+    d_model: int
+
+    @property
+    def enc_out_dim(self) -> int:
+        return self.d_model
+
+    @property
+    def hidden_dim(self) -> int:
+        return self.d_model
+
+    @property
+    def attention(self) -> str:
+        return "multi-head"
+
+
 @dataclass(frozen=True)
-class TransformerConfig:
+class TransformerConfig(MultiHeadConfig):
     """Sizes and the equation switches; `final_norm` adds a LayerNorm after the last encoder and decoder layer
     (pre-LN needs it; nn.Transformer has one in either order)."""
 
@@ -53,34 +78,16 @@ class TransformerConfig:
             object.__setattr__(self, "never_generate", tuple(self.never_generate))
         self.validate()
 
-    # The engine reads these from every model's config.
-    @property
-    def enc_out_dim(self) -> int:
-        return self.d_model
-
-    @property
-    def hidden_dim(self) -> int:
-        return self.d_model
-
-    @property
-    def attention(self) -> str:
-        return "multi-head"
-
     @property
     def head_layout(self) -> tuple[int, int, int]:
         """(decoder layers, heads, head width) of the cross-attention."""
         return self.dec_layers, self.heads, self.d_model // self.heads
 
     def validate(self) -> None:
-        for name, (lo, hi) in LIMITS.items():
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-                raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+        check_ranges(self, LIMITS)
         if self.d_model % self.heads:
             raise ConfigError(f"d_model ({self.d_model}) must be a multiple of heads ({self.heads})")
-        for name, allowed in (("norm", NORMS), ("activation", ACTIVATIONS), ("toolkit", TOOLKITS)):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        check_choices(self, {"norm": NORMS, "activation": ACTIVATIONS, "toolkit": TOOLKITS})
         if self.arch != "transformer":
             raise ConfigError(f"arch must be 'transformer', got {self.arch!r}")
         if not isinstance(self.never_generate, tuple) or any(
@@ -90,14 +97,10 @@ class TransformerConfig:
         for name in ("final_norm", "emb_scale", "output_bias", "attention_bias", "ffn_bias"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false")
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        check_dropout(self.dropout)
         if not isinstance(self.layer_norm_eps, (int, float)) or not 0.0 < self.layer_norm_eps < 1.0:
             raise ConfigError(f"layer_norm_eps must be in (0, 1), got {self.layer_norm_eps!r}")
-        if self.approx_parameters() > MAX_PARAMETERS:
-            raise ConfigError(
-                f"config describes about {self.approx_parameters():,} parameters; the limit is {MAX_PARAMETERS:,}"
-            )
+        check_parameters(self.approx_parameters())
 
     def approx_parameters(self) -> int:
         d, f = self.d_model, self.ffn_dim
@@ -115,16 +118,7 @@ class TransformerConfig:
 
     @classmethod
     def from_dict(cls, data: Any) -> TransformerConfig:
-        if not isinstance(data, dict):
-            raise ConfigError("config must be a JSON object")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
-        missing = sorted({"src_vocab_size", "tgt_vocab_size"} - set(data))
-        if missing:
-            raise ConfigError(f"missing config keys: {', '.join(missing)}")
-        return cls(**data)
+        return config_from_json(cls, data)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -23,23 +23,10 @@ argparse.Namespace alone.)
 
 from __future__ import annotations
 
-import json
-import os
-import random
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-import torch
-
-torch.set_num_threads(1)
-
-HERE = Path(__file__).resolve().parent / "opennmt"
-BIN = Path(sys.executable).parent
-WORDS = [f"w{i}" for i in range(10)]
-PROBES = ["w1 w2 w3", "w4 w0 w7 w7 w9", "w5 w8"]
+from reference_common import PROBES, build_opennmt, opennmt_engine, reference_record
 
 MODELS = {
     # bidirectional GRU, MLP (Bahdanau-style) attention, input feeding (InputFeedRNNDecoder)
@@ -58,68 +45,8 @@ MODELS = {
 }
 
 
-def write_corpus(root: Path, name: str, n: int, seed: int) -> None:
-    rng = random.Random(seed)
-    src, tgt = [], []
-    for _ in range(n):
-        words = [rng.choice(WORDS) for _ in range(rng.randint(2, 6))]
-        src.append(" ".join(words))
-        tgt.append(" ".join(w.upper() for w in reversed(words)))
-    (root / f"{name}.src").write_text("\n".join(src) + "\n")
-    (root / f"{name}.tgt").write_text("\n".join(tgt) + "\n")
-
-
-def config(root: Path, model: dict) -> dict:
-    return {
-        "save_data": str(root / "run"),
-        "src_vocab": str(root / "vocab.src"),
-        "tgt_vocab": str(root / "vocab.tgt"),
-        "overwrite": True,
-        "data": {
-            "corpus_1": {"path_src": str(root / "train.src"), "path_tgt": str(root / "train.tgt")},
-            "valid": {"path_src": str(root / "dev.src"), "path_tgt": str(root / "dev.tgt")},
-        },
-        "save_model": str(root / "model"),
-        "save_checkpoint_steps": 400,
-        "train_steps": 400,
-        "valid_steps": 400,
-        "decoder_type": "rnn",
-        "enc_hid_size": 24,
-        "dec_hid_size": 24,
-        "word_vec_size": 16,
-        "batch_size": 32,
-        "batch_type": "sents",
-        "optim": "adam",
-        "learning_rate": 0.01,
-        "seed": 7,
-        "dropout": 0.0,
-        "report_every": 100,
-        **model,
-    }
-
-
-def run(cmd: list[str]) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    subprocess.run(cmd, check=True, env=env)
-
-
 def reference(model_path: Path, root: Path) -> dict:
-    os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"  # the toolkit's own loader; our fresh file
-    from onmt.inference_engine import InferenceEnginePY
-    from onmt.opts import translate_opts
-    from onmt.utils.parse import ArgumentParser
-
-    parser = ArgumentParser()
-    translate_opts(parser)
-    probes = root / "probe.src"
-    probes.write_text("\n".join(PROBES) + "\n")
-    args = ["-model", str(model_path), "-src", str(probes), "-output", str(root / "pred.txt")]
-    opt = parser.parse_args([*args, "-beam_size", "1", "-batch_size", "1", "-max_length", "20", "-gpu", "-1"])
-    ArgumentParser.validate_translate_opts(opt)
-    ArgumentParser._get_all_transform_translate(opt)
-    ArgumentParser._validate_transforms_opts(opt)
-    ArgumentParser.validate_translate_opts_dynamic(opt)
-    engine = InferenceEnginePY(opt)
+    engine = opennmt_engine(model_path, root)
     steps: list[list[float]] = []
     engine.translator.model.decoder.attn.register_forward_hook(lambda m, i, o: steps.append(o[1].reshape(-1).tolist()))
     out = []
@@ -131,37 +58,11 @@ def reference(model_path: Path, root: Path) -> dict:
         rows = steps[: len(tokens)]
         out.append({"source": text, "source_tokens": text.split(" "), "output_tokens": tokens, "alpha": rows})
     engine.terminate()
-    return {
-        "toolkit": "opennmt-py",
-        "version": "3.5.1",
-        "torch": torch.__version__,
-        "decoder": "onmt Translator, -beam_size 1 (GreedySearch), -max_length 20",
-        "probes": out,
-    }
-
-
-def build(name: str, model: dict) -> None:
-    import yaml
-
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        write_corpus(root, "train", 1500, 1)
-        write_corpus(root, "dev", 50, 2)
-        cfg = root / "config.yaml"
-        cfg.write_text(yaml.safe_dump(config(root, model), sort_keys=False))
-        run([str(BIN / "onmt_build_vocab"), "-config", str(cfg), "-n_sample", "-1"])
-        run([str(BIN / "onmt_train"), "-config", str(cfg)])
-        trained = root / "model_step_400.pt"
-        out = HERE / name
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
-        shutil.copy(trained, out / "model.pt")
-        ref = reference(out / "model.pt", root)
-        (out / "reference.json").write_text(json.dumps(ref, indent=1) + "\n")
-        print(name, [p["output_tokens"] for p in ref["probes"]])
+    decoder = "onmt Translator, -beam_size 1 (GreedySearch), -max_length 20"
+    return reference_record("opennmt-py", "3.5.1", decoder, out)
 
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(MODELS)
     for model_name in names:
-        build(model_name, dict(MODELS[model_name]))
+        build_opennmt(model_name, dict(MODELS[model_name]), reference)
