@@ -180,19 +180,29 @@ class Harness:
 
     def stream(self) -> float:
         """Longest gap (seconds) between 5 ms ticks from submitting one decode until the window is quiet again."""
-        ticks: list[float] = []
-        timer = QTimer()
-        timer.setTimerType(Qt.TimerType.PreciseTimer)
-        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-        timer.start(TICK_MS)
-        ticks.append(time.perf_counter())
-        self.run(self.window.decode_now)
-        ticks.append(time.perf_counter())
-        timer.stop()
+        return float(np.max(np.diff(self.stream_ticks())))
+
+    def stream_ticks(self) -> np.ndarray:
+        """When (perf_counter seconds) a 5 ms timer ticked, from submitting a STREAM_STEPS-step decode until quiet."""
+        ticks = tick_times(lambda: self.run(self.window.decode_now))
         assert self.result is not None
         if len(self.result.output_tokens) != STREAM_STEPS:
             raise RuntimeError(f"expected {STREAM_STEPS} steps, the decode made {len(self.result.output_tokens)}")
-        return float(np.max(np.diff(ticks)))
+        return ticks
+
+
+def tick_times(run: Callable[[], object]) -> np.ndarray:
+    """When (perf_counter seconds) a 5 ms timer on the GUI thread ticked while `run()` ran the event loop."""
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(TICK_MS)
+    ticks.append(time.perf_counter())
+    run()
+    ticks.append(time.perf_counter())
+    timer.stop()
+    return np.array(ticks)
 
 
 def check_rows(window: MainWindow, result: DecodeResult, text: str) -> None:
@@ -203,10 +213,10 @@ def check_rows(window: MainWindow, result: DecodeResult, text: str) -> None:
         raise RuntimeError(f"the heatmap shows {rows} of {len(result.output_tokens)} rows")
 
 
-def open_window(app: QApplication, model: Path, settings_dir: str) -> Harness:
+def open_window(app: QApplication, model: Path, settings_dir: str, source: str = INPUTS[10]) -> Harness:
     """The window as the app opens it, its first decode shown."""
     clock = PaintClock()
-    window = create_window(settings_dir, model, INPUTS[10])
+    window = create_window(settings_dir, model, source)
     window.resize(1600, 1000)
     window.transport.set_delay_seconds(0.0)
     harness = Harness(app, window, clock)
@@ -265,12 +275,17 @@ def stream_target(session: InferenceSession, source: str) -> str:
     return " ".join((words * (STREAM_STEPS // max(len(words), 1) + 1))[: STREAM_STEPS - 1])
 
 
-def measure_stalls(harness: Harness, session: InferenceSession, repeats: int) -> list[float]:
-    window, source = harness.window, INPUTS[50]
-    window.source_panel.set_texts(source, stream_target(session, source))
-    window.controls.blockSignals(True)  # decode_now below starts each run
+def force_decode(window: MainWindow, source: str, target: str) -> None:
+    """The next decode_now forces `target` (its tokens plus <eos>: a known number of steps) on `source`."""
+    window.source_panel.set_texts(source, target)
+    window.controls.blockSignals(True)  # decode_now starts each run
     window.controls.set_strategy("forced")
     window.controls.blockSignals(False)
+
+
+def measure_stalls(harness: Harness, session: InferenceSession, repeats: int) -> list[float]:
+    source = INPUTS[50]
+    force_decode(harness.window, source, stream_target(session, source))
     harness.stream()  # warm-up
     return [harness.stream() for _ in range(repeats)]
 

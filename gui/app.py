@@ -36,7 +36,10 @@ MAX_SOURCE_LIMIT = 100_000  # the highest --max-source-tokens accepted (the engi
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="attnscope", description="See how a seq2seq model attends, step by step.")
-    parser.add_argument("--model", help="model file (.safetensors) to open")
+    parser.add_argument(
+        "--model",
+        help="model to open: a file (.safetensors, a toolkit's checkpoint) or a folder (Hugging Face, JoeyNMT)",
+    )
     parser.add_argument("--source", help="sentence to translate at start")
     parser.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to OUT.png and exit")
     parser.add_argument(

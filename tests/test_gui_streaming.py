@@ -76,6 +76,23 @@ def test_clicking_a_streamed_row_shows_that_steps_context(qtbot, window: MainWin
     assert window.inspector.selected_step() == 0 and window.heatmap.selected_step() == 0
 
 
+def test_a_hidden_inspector_skips_the_streamed_steps_and_catches_up_when_shown(qtbot, window: MainWindow) -> None:
+    """Hidden (closed, or a tab behind the Heads dock) it computes nothing per step; shown, it has the steps so far."""
+    dock = window.docks[2]
+    dock.hide()
+    window.transport.set_delay_seconds(STEP_DELAY_S)
+    window.source_panel.source_edit.setPlainText("w4 w5 w6 w7 w8")
+    qtbot.waitUntil(lambda: len(window.flow.records) >= 2 and window.flow.busy, timeout=DECODE_TIMEOUT_MS)
+    qtbot.wait(round(STEP_DELAY_S * 500))  # the side panels' refresh has run at least once since
+    assert not window.inspector.streaming() and window.inspector.selected_step() is None
+    dock.show()
+    qtbot.waitUntil(window.inspector.isVisible)
+    assert window.flow.current_result() is None and window.inspector.streaming()
+    step = window.inspector.selected_step()
+    assert step is not None and step >= 1
+    np.testing.assert_allclose(window.inspector.current_context(), window.flow.records[step].context, rtol=1e-6)
+
+
 def test_inspector_follows_a_decode_under_way_with_its_own_h(qtbot) -> None:
     """From the decode's start on, every view shows this decode: Σ α h, PCA and cosine of the steps so far."""
     inspector = ContextInspector()

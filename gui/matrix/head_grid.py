@@ -2,7 +2,8 @@
 steps, columns: source tokens), rows appearing as the steps stream; click a head to show it in the main heatmap.
 
 Painted with QPainter from one coloured buffer (layers, heads, steps, tokens) of 32-bit pixels: a new step colours
-only its own rows, and the widget repaints at most once a frame, so the grid does not slow a decode.
+only its own rows, and the widget repaints at most once a frame, so the grid does not slow a decode.  A paint is one
+image over that buffer, each cell drawn from its part, and the outlines drawn together (benchmarks/head_grid_stall.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -33,7 +34,7 @@ class HeadGrid(QWidget):
         self._theme: Theme = get_theme(theme)
         self._zoom = clamp_zoom(zoom)
         self._lut = _argb_table(lookup_table(self._theme.alpha_colormap))
-        self._weights = np.zeros((0, 0, 0, 0), np.float32)  # (steps so far, layers, heads, tokens)
+        self._weights = np.zeros((0, 0, 0, 0), np.float32)  # (capacity, layers, heads, tokens); _rows filled
         self._pixels = np.zeros((0, 0, 0, 0), np.uint32)  # (layers, heads, capacity, tokens)
         self._rows = 0
         self.source: tuple[str, ...] = ()
@@ -56,7 +57,7 @@ class HeadGrid(QWidget):
     def begin(self, source_tokens: Sequence[str], layers: int, heads: int, capacity: int) -> None:
         """A new decode: an empty grid with room for `capacity` steps (it grows if they are more)."""
         self.source, self.output, self._rows, self.step = tuple(source_tokens), [], 0, None
-        self._weights = np.zeros((0, layers, heads, len(self.source)), np.float32)
+        self._weights = np.zeros((max(capacity, 1), layers, heads, len(self.source)), np.float32)
         self._pixels = np.zeros((layers, heads, max(capacity, 1), len(self.source)), np.uint32)
         self.sinks = np.zeros((layers, heads), dtype=bool)
         self.updateGeometry()
@@ -90,18 +91,20 @@ class HeadGrid(QWidget):
 
     def _add_rows(self, weights: np.ndarray) -> None:
         start, end = self._rows, self._rows + len(weights)
-        if end > self._pixels.shape[2]:
-            grown = np.zeros((*self._pixels.shape[:2], 2 * end, self._pixels.shape[3]), np.uint32)
-            grown[:, :, :start] = self._pixels[:, :, :start]
-            self._pixels = grown
+        if end > self._pixels.shape[2]:  # room for twice as many: a long decode copies O(steps) in all
+            pixels = np.zeros((*self._pixels.shape[:2], 2 * end, self._pixels.shape[3]), np.uint32)
+            pixels[:, :, :start] = self._pixels[:, :, :start]
+            grown = np.zeros((2 * end, *self._weights.shape[1:]), np.float32)
+            grown[:start] = self._weights[:start]
+            self._pixels, self._weights = pixels, grown
         index = np.clip(np.nan_to_num(weights) * 255.0 + 0.5, 0, 255).astype(np.intp)  # (n, L, H, T)
         self._pixels[:, :, start:end] = self._lut[index].transpose(1, 2, 0, 3)
-        self._weights = np.concatenate([self._weights, weights]) if len(self._weights) else weights
+        self._weights[start:end] = weights
         self._rows = end
 
     def weights(self, layer: int, head: int) -> np.ndarray:
         """(steps, tokens): the weights a cell shows (for tests and the hover readout)."""
-        return self._weights[:, layer, head].copy()
+        return self._weights[: self._rows, layer, head].copy()
 
     def select(self, cell: tuple[int, int] | None) -> None:
         self.selected = cell
@@ -120,10 +123,7 @@ class HeadGrid(QWidget):
         self._theme = get_theme(name)
         self._lut = _argb_table(lookup_table(self._theme.alpha_colormap))
         if self._rows:  # recolour what is shown
-            weights = self._weights
-            self._pixels[:, :, : self._rows] = 0
-            self._rows = 0
-            self._weights = np.zeros((0, *weights.shape[1:]), np.float32)
+            weights, self._rows = self._weights[: self._rows].copy(), 0
             self._add_rows(weights)
         self.update()
 
@@ -150,25 +150,34 @@ class HeadGrid(QWidget):
     # -- geometry --------------------------------------------------------------------------------
     def cell_rect(self, layer: int, head: int, size: QSize | None = None) -> QRectF:
         """Where head `head` of layer `layer` is drawn, in pixels of the widget (or of a picture of `size`)."""
+        return _cell(self._pitch(size or self.size()), layer, head)
+
+    def _cells(self, size: QSize) -> list[tuple[int, int, QRectF]]:
+        """(layer, head, where it is drawn) of every cell, in a picture of `size`."""
         layers, heads = self.layout_shape
-        area = size or self.size()
+        pitch = self._pitch(size)
+        return [(layer, head, _cell(pitch, layer, head)) for layer in range(layers) for head in range(heads)]
+
+    def _pitch(self, area: QSize) -> tuple[float, float, float, float]:
+        """(left, top) of the first cell and the distance (x, y) from one cell to the next, in a picture of `area`."""
+        layers, heads = self.layout_shape
         label = self.fontMetrics().height() * 1.3 * self._zoom
         left, top = label * 1.6, label
-        width = (area.width() - left - CELL_GAP) / max(heads, 1)
-        height = (area.height() - top - CELL_GAP) / max(layers, 1)
-        return QRectF(left + head * width, top + layer * height, width - CELL_GAP, height - CELL_GAP)
+        return (
+            left,
+            top,
+            (area.width() - left - CELL_GAP) / max(heads, 1),
+            (area.height() - top - CELL_GAP) / max(layers, 1),
+        )
 
     def cell_at(self, point: QPointF) -> tuple[int, int, int | None, int | None] | None:
         """(layer, head, step, token) under `point`; step and token are None outside the drawn rows."""
-        layers, heads = self.layout_shape
-        for layer in range(layers):
-            for head in range(heads):
-                rect = self.cell_rect(layer, head)
-                if rect.contains(point):
-                    step = math.floor((point.y() - rect.top()) / rect.height() * self._span())
-                    token = math.floor((point.x() - rect.left()) / rect.width() * max(len(self.source), 1))
-                    inside = 0 <= step < self._rows and 0 <= token < len(self.source)
-                    return layer, head, step if inside else None, token if inside else None
+        for layer, head, rect in self._cells(self.size()):
+            if rect.contains(point):
+                step = math.floor((point.y() - rect.top()) / rect.height() * self._span())
+                token = math.floor((point.x() - rect.left()) / rect.width() * max(len(self.source), 1))
+                inside = 0 <= step < self._rows and 0 <= token < len(self.source)
+                return layer, head, step if inside else None, token if inside else None
         return None
 
     def _span(self) -> int:
@@ -209,42 +218,57 @@ class HeadGrid(QWidget):
 
     def paint_grid(self, p: QPainter, size: QSize) -> None:
         """Labels, every head's matrix, the step marked, the selected head and the sinks outlined."""
-        layers, heads = self.layout_shape
-        fg, muted = QColor(self._theme.plot_foreground), QColor(self._theme.muted)
-        p.setFont(self._font())
-        p.setPen(fg)
-        for head in range(heads):
-            top = self.cell_rect(0, head, size)
-            p.drawText(QRectF(top.left(), 0, top.width(), top.top()), int(Qt.AlignmentFlag.AlignCenter), f"H{head}")
-        for layer in range(layers):
-            row = self.cell_rect(layer, 0, size)
-            label = QRectF(0, row.top(), row.left() - 4, row.height())
-            p.drawText(label, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), f"L{layer}")
-        for layer in range(layers):
-            for head in range(heads):
-                self._paint_cell(p, self.cell_rect(layer, head, size), layer, head, muted)
-
-    def _paint_cell(self, p: QPainter, rect: QRectF, layer: int, head: int, muted: QColor) -> None:
-        p.fillRect(rect, QColor(self._theme.panel))
+        cells = self._cells(size)
+        self._paint_labels(p, cells)
         if self._rows and len(self.source):
-            pixels = self._pixels[layer, head, : self._rows]
-            image = QImage(
-                pixels.data, pixels.shape[1], pixels.shape[0], pixels.shape[1] * 4, QImage.Format.Format_RGB32
-            )
-            p.drawImage(rect, image)  # nearest pixels: the cells stay sharp, however few
+            self._paint_matrices(p, cells)
+        else:
+            for _, _, rect in cells:
+                p.fillRect(rect, QColor(self._theme.panel))
         if self.step is not None and self.step < self._rows:
-            y = rect.top() + (self.step + 0.5) * rect.height() / self._span()
             p.setPen(QPen(QColor(self._theme.selection), max(1.0, self._zoom)))
-            p.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
-        selected = self.selected == (layer, head)
-        sink = self._is_sink(layer, head)
-        colour = QColor(self._theme.selection if selected else self._theme.hover if sink else muted)
-        pen = QPen(colour, (3.0 if selected else 2.0 if sink else 1.0) * self._zoom)
-        if sink and not selected:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        p.setPen(pen)
+            at = (self.step + 0.5) / self._span()  # of a cell's height
+            p.drawLines(
+                [QLineF(r.left(), r.top() + at * r.height(), r.right(), r.top() + at * r.height()) for *_, r in cells]
+            )
+        self._paint_outlines(p, cells)
+
+    def _paint_labels(self, p: QPainter, cells: list[tuple[int, int, QRectF]]) -> None:
+        """H0, H1, … above the first row of cells; L0, L1, … left of each row."""
+        p.setFont(self._font())
+        p.setPen(QColor(self._theme.plot_foreground))
+        for layer, head, rect in cells:
+            if layer == 0:
+                above = QRectF(rect.left(), 0, rect.width(), rect.top())
+                p.drawText(above, int(Qt.AlignmentFlag.AlignCenter), f"H{head}")
+            if head == 0:
+                left = QRectF(0, rect.top(), rect.left() - 4, rect.height())
+                p.drawText(left, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), f"L{layer}")
+
+    def _paint_matrices(self, p: QPainter, cells: list[tuple[int, int, QRectF]]) -> None:
+        """Each cell's rows from one image over the whole buffer (nearest pixels: the cells stay sharp)."""
+        layers, heads, capacity, tokens = self._pixels.shape
+        image = QImage(self._pixels.data, tokens, layers * heads * capacity, tokens * 4, QImage.Format.Format_RGB32)
+        for layer, head, rect in cells:
+            p.drawImage(rect, image, QRectF(0, (layer * heads + head) * capacity, tokens, self._rows))
+
+    def _paint_outlines(self, p: QPainter, cells: list[tuple[int, int, QRectF]]) -> None:
+        """Every cell's outline: plain, a sink's dashed, the selected head's thick (drawn last: on top)."""
+        groups: list[list[QRectF]] = [[], [], []]
+        for layer, head, rect in cells:
+            groups[2 if self.selected == (layer, head) else 1 if self._is_sink(layer, head) else 0].append(rect)
+        dashed = QPen(QColor(self._theme.hover), 2.0 * self._zoom)
+        dashed.setStyle(Qt.PenStyle.DashLine)
+        pens = (
+            QPen(QColor(self._theme.muted), self._zoom),
+            dashed,
+            QPen(QColor(self._theme.selection), 3 * self._zoom),
+        )
         p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawRect(rect)
+        for pen, rects in zip(pens, groups, strict=True):
+            if rects:
+                p.setPen(pen)
+                p.drawRects(rects)
 
     def to_image(self, width: int, height: int) -> QImage:
         """The grid drawn at width × height (an export; the labels say which head is which)."""
@@ -260,3 +284,8 @@ def _argb_table(lut: np.ndarray) -> np.ndarray:
     """A 256-entry RGB lookup table as opaque 32-bit pixels."""
     rgb = lut.astype(np.uint32)
     return (0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
+
+
+def _cell(pitch: tuple[float, float, float, float], layer: int, head: int) -> QRectF:
+    left, top, dx, dy = pitch
+    return QRectF(left + head * dx, top + layer * dy, dx - CELL_GAP, dy - CELL_GAP)

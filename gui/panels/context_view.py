@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen, QShowEvent
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from engine import DecodeResult, DecodeStart, StepRecord
@@ -103,6 +103,8 @@ def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float
 
 # -- the widget ---------------------------------------------------------------------------------
 class ContextInspector(QWidget):
+    shown = Signal()  # it became visible (its dock opened, or its tab raised): time to catch up with a stream
+
     def __init__(self, parent: QWidget | None = None, theme: str = "light", zoom: float = 1.0) -> None:
         super().__init__(parent)
         self._theme: Theme = get_theme(theme)
@@ -305,6 +307,10 @@ class ContextInspector(QWidget):
             return np.zeros((0, 0)), np.zeros((0, 0))
         layer = self.shown_layer()
         return self._head_contexts[self._step, layer].copy(), self._head_norms[self._step, layer].copy()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.shown.emit()
 
     def streaming(self) -> bool:
         """True while it shows the steps of a decode under way (before its result)."""

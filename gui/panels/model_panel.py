@@ -11,11 +11,16 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QTextBrowser, QVBoxLayout, QW
 # (description key, label) in display order; unknown keys are shown after these.
 FIELDS = (
     ("rnn", "Architecture"),
+    ("architecture", "Architecture"),
     ("attention", "Attention"),
+    ("attn_implementation", "Attention implementation"),
     ("query", "Query"),
     ("layers", "Layers"),
+    ("heads", "Heads"),
     ("bidirectional", "Bidirectional"),
     ("hidden", "Hidden size"),
+    ("d_model", "d_model"),
+    ("feed-forward", "Feed-forward size"),
     ("embedding", "Embedding size"),
     ("parameters", "Parameters"),
     ("src_vocab", "Source vocabulary"),
@@ -44,6 +49,9 @@ class ModelPanel(QWidget):
         self.name_label.setText(f"<b>{Path(path).name}</b>")
         self.name_label.setToolTip(str(path))
         self.set_device(device)
+        while self._form.rowCount() > 1:  # the previous model's rows go (the device's, the first, stays)
+            self._form.removeRow(1)
+        self._values.clear()
         known = [key for key, _ in FIELDS if key in description]
         extra = [key for key in description if key not in dict(FIELDS)]
         labels = dict(FIELDS)
@@ -58,6 +66,17 @@ class ModelPanel(QWidget):
     def value(self, key: str) -> str:
         label = self._values.get(key)
         return label.text() if label else ""
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) of every row shown, in order (the device's first)."""
+
+        def text(row: int, role: QFormLayout.ItemRole) -> str:
+            item = self._form.itemAt(row, role)
+            widget = item.widget() if item is not None else None
+            return widget.text() if isinstance(widget, QLabel) else ""
+
+        roles = (QFormLayout.ItemRole.LabelRole, QFormLayout.ItemRole.FieldRole)
+        return [(text(row, roles[0]), text(row, roles[1])) for row in range(self._form.rowCount())]
 
     def _value_label(self, key: str, title: str) -> QLabel:
         if key not in self._values:

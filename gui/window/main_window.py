@@ -38,7 +38,7 @@ from gui.bridge.engine_controller import EngineController
 from gui.export.exports import ExportError, ask_export, export_view, heatmap_size
 from gui.export.figure import FigureSize
 from gui.export.head_grid_figure import export_head_grid
-from gui.files.model_files import ask_model_path, dropped_file
+from gui.files.model_files import ask_model_folder, ask_model_path, dropped_file
 from gui.files.settings_store import SettingsStore
 from gui.matrix.heatmap import HeatmapWidget
 from gui.panels.anatomy_view import AnatomyView
@@ -197,6 +197,7 @@ class MainWindow(QMainWindow):
         self.transport.transposed_changed.connect(self.heatmap.set_transposed)
         self.transport.mode_changed.connect(self.heatmap.set_mode)
         m.open_model.triggered.connect(self.open_model_dialog)
+        m.open_folder.triggered.connect(self.open_folder_dialog)
         m.open_requested.connect(self.open_model)
         m.export_requested.connect(self.export_dialog)
         m.heads_export_requested.connect(self.export_heads_dialog)
@@ -219,6 +220,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, n=name: self.set_theme(n))
         for dock in self.docks:
             m.view_menu.addAction(dock.toggleViewAction())
+        self.inspector.shown.connect(self._on_inspector_shown)
 
     # -- model -----------------------------------------------------------------------------------
     @Slot(str)
@@ -232,6 +234,12 @@ class MainWindow(QMainWindow):
     @Slot()
     def open_model_dialog(self) -> None:
         path = ask_model_path(self, self.model_path)
+        if path:
+            self.open_model(path)
+
+    @Slot()
+    def open_folder_dialog(self) -> None:
+        path = ask_model_folder(self, self.model_path)
         if path:
             self.open_model(path)
 
@@ -356,6 +364,14 @@ class MainWindow(QMainWindow):
         record = records[-1] if following or selected is None else records[selected]
         self._show_step(record.step)
 
+    @Slot()
+    def _on_inspector_shown(self) -> None:
+        """The context inspector shown during a streamed decode: the steps it skipped while hidden (it recomputes
+        the PCA and the cosine matrix of every step so far: seconds of a long decode's GUI time, for nothing)."""
+        records, selected = self.flow.records, self.heatmap.selected_step()
+        if records and self.flow.current_result() is None:  # the step the heatmap marks, else the newest
+            self.inspector.show_steps(records, len(records) - 1 if selected is None else selected)
+
     @Slot(object)
     def _on_finished(self, result: DecodeResult) -> None:
         self._side_views.stop()
@@ -433,7 +449,8 @@ class MainWindow(QMainWindow):
             self.source_panel.show_output_tokens(output_pieces(result.output_tokens, self.flow.tokenizer), i)
         elif 0 <= i < len(records):
             record = records[i]
-            self.inspector.show_steps(records, i)
+            if self.inspector.isVisible():  # hidden (closed, or a tab behind the Heads dock) it catches up when shown
+                self.inspector.show_steps(records, i)
             self.topk.show_candidates(i, record.topk, record.token, record.prob)
             pieces = output_pieces([r.token for r in records], self.flow.tokenizer)
             self.source_panel.show_output_tokens(pieces, i, streaming=self.flow.busy)

@@ -26,6 +26,7 @@ class Menus(QObject):
         super().__init__(window)
         self._window = window
         self.open_model = self._action("&Open model…", QKeySequence.StandardKey.Open)
+        self.open_folder = self._action("Open model &folder…", "Ctrl+Shift+O")  # Hugging Face, JoeyNMT, tutorials
         self.copy_image = self._action("&Copy heatmap image", QKeySequence.StandardKey.Copy)
         self.quit = self._action("&Quit", QKeySequence.StandardKey.Quit)
         self.exports = {fmt: self._action(_export_label(fmt)) for fmt in EXPORT_FORMATS}
@@ -74,6 +75,7 @@ class Menus(QObject):
         bar = self._window.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.open_model)
+        file_menu.addAction(self.open_folder)
         file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
         export_menu = file_menu.addMenu("&Export")

@@ -132,10 +132,13 @@ class HFConfig(MultiHeadConfig):
 
     def describe(self) -> dict[str, Any]:
         return {
-            "architecture": f"Hugging Face {self.model_type} (its own code, eager attention)",
+            "architecture": f"Hugging Face {self.model_type} (its own code)",
             "attention": f"multi-head, {self.heads} heads × {self.dec_layers} decoder layers",
+            # Loaded with "eager", then run through PROBE: the same eager equation, its weights recorded.
+            "attn_implementation": "eager",
             "layers": f"{self.enc_layers} enc / {self.dec_layers} dec",
-            "hidden": self.d_model,
+            "heads": self.heads,
+            "d_model": self.d_model,
         }
 
 
@@ -313,7 +316,16 @@ class PieceTokenizer(Tokenizer):
         return str(self.backend.convert_tokens_to_string([p for p in pieces if p not in skip])).strip()
 
     def to_dict(self) -> dict[str, object]:
-        return {"kind": "pieces", "tokenizer": type(self.backend).__name__, "side": self.side}
+        return {"kind": "pieces", "tokenizer": tokenizer_name(self.backend), "side": self.side}
+
+
+def tokenizer_name(backend: Any) -> str:
+    """The tokenizer's class and its kind of pieces: "MarianTokenizer (SentencePiece)", "TokenizersBackend (BPE)"."""
+    fast = getattr(backend, "backend_tokenizer", None)  # a `tokenizers` Tokenizer: its model is BPE, Unigram, …
+    if fast is not None:
+        return f"{type(backend).__name__} ({type(fast.model).__name__})"
+    spm = any(hasattr(backend, name) for name in ("sp_model", "spm_source"))
+    return f"{type(backend).__name__} (SentencePiece)" if spm else type(backend).__name__
 
 
 OUR_NAMES = {"pad": PAD, "start": BOS, "eos": EOS, "unk": UNK}

@@ -16,6 +16,8 @@ from models.rnn.config import (
 
 NORMS = ("post", "pre")  # LayerNorm after each residual sum (Vaswani) or before each sublayer
 ACTIVATIONS = ("relu", "gelu")
+# What computes the attention (models/transformer/model.py's MultiHeadAttention.attend), as the model panel says it.
+ATTN_IMPLEMENTATION = "attnscope's own eager attention: softmax(q·kᵀ/√d_head) v per head, in plain torch"
 TOOLKITS = ("attnscope", "pytorch-transformer-tutorial", "joeynmt", "opennmt-py")
 LIMITS = {
     "src_vocab_size": (5, 2_000_000),
@@ -124,7 +126,9 @@ class TransformerConfig(MultiHeadConfig):
         return {
             "architecture": f"transformer ({self.norm}-LN, sinusoidal positions)",
             "attention": f"multi-head, {self.heads} heads × {self.dec_layers} decoder layers",
+            "attn_implementation": ATTN_IMPLEMENTATION,
             "layers": f"{self.enc_layers} enc / {self.dec_layers} dec",
-            "hidden": self.d_model,
+            "heads": self.heads,
+            "d_model": self.d_model,
             "feed-forward": self.ffn_dim,
         }
