@@ -19,6 +19,7 @@ from engine import (
     Run,
     StepRecord,
 )
+from engine.decoding import strategies
 from engine.decoding.strategies import hand_out
 from models import BOS_ID, EOS, EOS_ID, greedy_batch
 
@@ -224,6 +225,22 @@ def test_steps_are_handed_out_in_runs(session: InferenceSession) -> None:
         assert [s.step for run in runs for s in run] == list(range(31))
         assert max(len(run) for run in runs) <= most and all(run for run in runs)
         np.testing.assert_array_equal(result.alpha, np.stack([s.alpha for run in runs for s in run]))
+
+
+def test_an_unwatched_decode_holds_a_bounded_number_of_logits(
+    session: InferenceSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big vocabulary ends an unwatched run once its logits reach the cap (not only at the decode's end);
+    the records and the result are those of the one-run decode."""
+    request = DecodeRequest(3, "w1 w2 w3 w4 w5", strategy="forced", target=" ".join(["w2"] * 30))
+    _, (whole,), expected = handed_out(list(session.decode_runs(request)))
+    vocab = len(session.checkpoint.tgt_vocab)
+    monkeypatch.setattr(strategies, "MAX_PENDING_LOGITS", 4 * vocab)
+    _, runs, result = handed_out(list(session.decode_runs(request)))
+    assert [len(run) for run in runs] == [4] * 7 + [3]
+    assert [(s.step, s.token) for run in runs for s in run] == [(s.step, s.token) for s in whole]
+    for field in ("alpha", "scores", "context", "states", "token_probs"):
+        np.testing.assert_allclose(getattr(result, field), getattr(expected, field), rtol=1e-5, atol=1e-7)
 
 
 class ScriptedGate:
