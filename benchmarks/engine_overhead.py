@@ -46,6 +46,8 @@ import torch  # noqa: E402
 from engine import (
     DecodeControl,  # noqa: E402
     DecodeRequest,  # noqa: E402
+    DecodeResult,  # noqa: E402
+    DecodeStart,  # noqa: E402
     InferenceSession,  # noqa: E402
     StepRecord,  # noqa: E402
     prepare_thread,  # noqa: E402
@@ -205,7 +207,7 @@ def kept_records(session: InferenceSession, request: DecodeRequest, control: Dec
     control.begin(request.request_id)
     records: list[StepRecord] = []
     for item in session.decode_runs(request, control):
-        if type(item) is tuple:  # a run (DecodeStart and DecodeResult are named tuples: subclasses)
+        if not isinstance(item, DecodeStart | DecodeResult):  # a run
             records.extend(item)
     return records
 

@@ -18,8 +18,7 @@ def random_checkpoint(hidden: int, vocab: int = VOCAB, seed: int = 0) -> Checkpo
     """A Bahdanau GRU with `hidden` units everywhere (embedding, states, attention) and `vocab` words on both
     sides, whose <eos> never wins: greedy decoding runs to its maximum length."""
     torch.manual_seed(seed)
-    sizes = {"embed_dim": hidden, "hidden_dim": hidden, "attn_dim": hidden}
-    config = ModelConfig(src_vocab_size=vocab, tgt_vocab_size=vocab, **sizes)
+    config = ModelConfig(vocab, vocab, embed_dim=hidden, hidden_dim=hidden, attn_dim=hidden)
     model = Seq2Seq(config).eval()
     with torch.no_grad():
         model.decoder.output.bias[EOS_ID] = -1e4

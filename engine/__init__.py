@@ -49,7 +49,7 @@ from engine.requests import (
 from engine.text import output_pieces, provisional_text
 from engine.whatif.compare import alpha_difference, changed_positions, step_labels
 from engine.whatif.redecode import whatif_options
-from models import EOS, CheckpointError, atomic_write_bytes, atomic_write_text
+from models import EOS, MAX_SOURCE_CHARS, CheckpointError, atomic_write_bytes, atomic_write_text
 from models.lazy import lazy_attributes
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ __all__ = [
     "BEAM_STATUSES",
     "EOS",
     "FORMATS",
+    "MAX_SOURCE_CHARS",
     "PERTURB_MODES",
     "STRATEGIES",
     "BeamNode",

@@ -87,7 +87,8 @@ def create_window(
     theme: str | None = None,
     max_source_tokens: int | None = None,
 ) -> MainWindow:
-    """The main window with settings restored, a model loading and the session autosaving (needs a QApplication).
+    """The main window with settings restored, its model to load after the first paint and the session
+    autosaving (needs a QApplication).
 
     `max_source_tokens`: None reads limits/max_source_tokens from the settings, else the engine's default applies.
     """
@@ -102,6 +103,8 @@ def create_window(
     try:
         window = MainWindow(controller, store, theme or stored_theme, zoom)
         window.banner.set_log_path(log_path)
+        if store.notice:  # the ini was damaged and moved aside: said once, now
+            window.banner.show_message(store.notice, "warning")
         install_tools(window)  # before the layout is restored: their docks are part of it
         restore_window_state(window, store)
     except BaseException:
@@ -109,9 +112,11 @@ def create_window(
         raise
     stored_model, stored_source, stored_target = stored_inputs(store)
     window.source_panel.set_texts(source if source is not None else stored_source or DEFAULT_SOURCE, stored_target)
-    if model is None:
-        model = stored_model if stored_model and Path(stored_model).exists() else DEFAULT_MODEL  # a file or a folder
-    window.open_model(str(model))
+    fallback = ""
+    if model is None:  # the model of the last session (a file or a folder), else the shipped one
+        model = stored_model or DEFAULT_MODEL
+        fallback = str(DEFAULT_MODEL) if Path(model) != DEFAULT_MODEL else ""  # gone or damaged: the shipped one
+    window.open_model_after_paint(str(model), fallback)
     SessionAutosave(window, store)  # a child of the window: lives and dies with it
     return window
 
@@ -224,7 +229,8 @@ class _DecodeWaiter(QObject):
 
     @Slot(str)
     def _on_load_failed(self, _message: str) -> None:
-        self._end("load_failed")
+        if not self._window.model_opening:  # else its fallback is on the way
+            self._end("load_failed")
 
     def _end(self, outcome: str) -> None:
         self.outcome = outcome

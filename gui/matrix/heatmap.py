@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
 from PySide6.QtCore import QCoreApplication, QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText, QWheelEvent
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPalette, QPen, QStaticText, QWheelEvent
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
     QGraphicsWidget,
+    QGridLayout,
     QLabel,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -43,6 +43,7 @@ MIN_LABEL_SCALE = 0.6  # crowded labels shrink to this fraction of the UI size b
 MIN_LABEL_POINTS = 7.0
 MAX_LABEL_CHARS = 18  # longer tokens are cut on the axes (the hover text shows them whole)
 MAX_CACHED_LABELS = 4096  # laid-out labels kept per axis (a 300-token decode and its neighbours)
+PLACEHOLDER_SCALE = 1.4  # the placeholder's font, against the UI font
 HINT = "Hover a cell to read its weight; click a cell to select its decoder step."
 LAYOUT_PASSES = 3  # axis depth → plot geometry → label layout → axis depth: settles within two rounds
 
@@ -475,12 +476,20 @@ class HeatmapWidget(QWidget):
         self._readout = QLabel(HINT)
         self._readout.setVisible(show_readout)
         self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QVBoxLayout(self)
+        self._placeholder = QLabel(self)  # a note over the empty plot, e.g. while the first model loads
+        self._placeholder.setObjectName("heatmapPlaceholder")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setWordWrap(True)
+        self._placeholder.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._placeholder.hide()
+        layout = QGridLayout(self)  # the placeholder shares the plot's cell, on top of it
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         self._readout.setContentsMargins(8, 2, 8, 4)
-        layout.addWidget(self._view, 1)
-        layout.addWidget(self._readout)
+        layout.addWidget(self._view, 0, 0)
+        layout.addWidget(self._placeholder, 0, 0)
+        layout.addWidget(self._readout, 1, 0)
+        layout.setRowStretch(0, 1)
 
     def _outline_item(self, z: float) -> QGraphicsRectItem:
         item = QGraphicsRectItem()
@@ -765,6 +774,15 @@ class HeatmapWidget(QWidget):
         """The pyqtgraph view (for mouse events in tests, or embedding overlays)."""
         return self._view
 
+    def set_placeholder(self, text: str) -> None:
+        """A note in the middle of the plot ("" hides it): what the heatmap will show, before it can."""
+        self._placeholder.setText(text)
+        self._placeholder.setVisible(bool(text))
+
+    def placeholder(self) -> str:
+        """The note on show ("" when none)."""
+        return self._placeholder.text() if self._placeholder.isVisibleTo(self) else ""
+
     # -- look --------------------------------------------------------------------
     def set_zoom(self, factor: float) -> None:
         self._zoom = clamp_zoom(factor)
@@ -775,6 +793,9 @@ class HeatmapWidget(QWidget):
         half_line = math.ceil(QFontMetricsF(font).height() / 2)
         self._view.ci.setContentsMargins(6, 6, 6, half_line + 2)  # the bar's lowest label reaches below the image
         self._readout.setFont(font)
+        big = QFont(font)
+        big.setPointSizeF(font.pointSizeF() * PLACEHOLDER_SCALE)
+        self._placeholder.setFont(big)
         self._update_pens()
         self._update_colours()
 
@@ -789,6 +810,9 @@ class HeatmapWidget(QWidget):
             axis.setPen(fg)
             axis.setTextPen(fg)
         self._colorbar.set_colour(fg)
+        palette = self._placeholder.palette()  # on the plot's background, whatever the window's palette
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(fg))
+        self._placeholder.setPalette(palette)
         self._plot.vb.setBorder(pg.mkPen(fg, width=1))  # low α is near the background colour
         self._update_pens()
         self._update_colours()

@@ -14,6 +14,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QMoveEvent,
+    QPaintEvent,
     QResizeEvent,
     QShowEvent,
     QWheelEvent,
@@ -51,6 +52,8 @@ SIDE_VIEWS_MS = 50  # while a decode streams, the panels beside the heatmap refr
 SIDE_VIEWS_FIRST_MS = 100  # after its first step: a decode done sooner fills them once, with its result
 DETAILS_DELAY_MS = 1  # a timer rather than a posted call: it waits for the events queued now
 INSPECTOR_TITLE = "Context vector"
+FIRST_PAINT_WAIT_MS = 3000  # a window shown but never painted (minimised, say) opens its first model by then
+NO_MODEL = "No model loaded: open one from the File menu, or drop a model file here."
 
 
 class MainWindow(QMainWindow):
@@ -80,6 +83,10 @@ class MainWindow(QMainWindow):
         self.model_path = ""  # of the model loaded now
         self.last_load_error = ""
         self._loading = ""  # the model file asked for last
+        self.painted = False  # the window has painted once: the first model loads only then
+        self._deferred_model = ""  # to open after the first paint
+        self.fallback_model = ""  # opened instead, with a note, if the model being opened fails and none is loaded
+        self.model_opening = False  # a model asked for has neither loaded nor failed yet (nor its fallback)
         self._redecode_on_device = False
         self._follow = True  # the selection tracks the newest row while a decode streams
         self._saved_layout: QByteArray | None = None
@@ -199,10 +206,42 @@ class MainWindow(QMainWindow):
     # -- model -----------------------------------------------------------------------------------
     @Slot(str)
     def open_model(self, path: str) -> None:
+        self.fallback_model = ""  # the user's own choice: a failure is reported, not replaced
+        self._load(path)
+
+    def open_model_after_paint(self, path: str, fallback: str = "") -> None:
+        """Open `path` once the window has painted, or at once if it is not shown when the event loop starts.
+
+        Loading imports torch on the engine thread, and an import holds the GIL: it would stall the first paint.
+        Until the model is in, the heatmap says it is loading.  `fallback`: the model to open instead, with a
+        note in the banner, if `path` cannot be opened (a remembered model that has gone, say).
+        """
+        self._deferred_model, self.fallback_model = path, fallback
+        self.model_opening = True
+        self.heatmap.set_placeholder(f"Loading model {Path(path).name}…")
+        self.statusBar().showMessage(f"Loading {Path(path).name}…")
+        QTimer.singleShot(0, self, self._open_if_unseen)
+        QTimer.singleShot(FIRST_PAINT_WAIT_MS, self, self._open_deferred)
+
+    @Slot()
+    def _open_if_unseen(self) -> None:
+        if not self.isVisible():
+            self._open_deferred()
+
+    @Slot()
+    def _open_deferred(self) -> None:
+        path, self._deferred_model = self._deferred_model, ""
+        if path:
+            self._load(path)
+
+    def _load(self, path: str) -> None:
         if self._torn_down:
             return
         self.statusBar().showMessage(f"Loading {Path(path).name}…")
         self._loading = path
+        self.model_opening = True
+        if not self.model_path:
+            self.heatmap.set_placeholder(f"Loading model {Path(path).name}…")
         self.controller.load_model(path, self.controls.device.currentText())
 
     @Slot()
@@ -214,6 +253,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model_path, self.last_load_error = info.path, ""
+        self.model_opening, self.fallback_model = False, ""
+        self.heatmap.set_placeholder("")
         self.model_panel.show_model(info.path, info.description, info.card, info.device)
         self.flow.set_tokenizer(str(info.description.get("tokenizer", "word")))
         self.menus.fill_recent(self.settings.add_recent_file(info.path))
@@ -226,6 +267,15 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_model_load_failed(self, message: str) -> None:
         self.last_load_error = message
+        fallback, self.fallback_model = self.fallback_model, ""
+        if fallback and not self.model_path:
+            log.warning("could not open %s (%s); opening %s instead", self._loading, message, fallback)
+            note = f"{load_error_text(self._loading, message, '')} Opening {Path(fallback).name} instead."
+            self.banner.show_message(note, "warning")
+            self._load(fallback)
+            return
+        self.model_opening = False
+        self.heatmap.set_placeholder("" if self.model_path else NO_MODEL)
         self.banner.show_message(load_error_text(self._loading, message, self.model_path), "error")
         self.statusBar().showMessage(f"Could not open {Path(self._loading).name}", 8000)
 
@@ -528,6 +578,12 @@ class MainWindow(QMainWindow):
             return
         action.trigger()
         event.accept()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self.painted:  # the window paints before its children: they follow within this same pass
+            self.painted = True
+            QTimer.singleShot(0, self, self._open_deferred)  # once this paint is on the screen
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
