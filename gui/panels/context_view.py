@@ -22,7 +22,7 @@ from gui.matrix.heatmap import TokenAxis, settle_layout
 from gui.matrix.matrix_image import MatrixImage
 from gui.matrix.plot_lifetime import release_view
 from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
-from gui.style.theme import Theme, clamp_zoom, get_theme, lookup_table
+from gui.style.theme import Theme, clamp_zoom, get_theme, lookup_table, symbol_brush, symbol_pen
 
 FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
 SAME_CONTEXT_ATOL = 1e-6
@@ -460,8 +460,9 @@ class ContextInspector(QWidget):
     def _style_points(self) -> None:
         theme, z = self._theme, self._zoom
         h_colour, c_colour = theme.point_colors
-        self._h_points.setData(pos=self._h2d, size=10 * z, brush=h_colour, pen=None)
-        self._c_points.setData(pos=self._c2d, size=8 * z, brush=c_colour, pen=None)
+        no_pen = symbol_pen(None)
+        self._h_points.setData(pos=self._h2d, size=10 * z, brush=symbol_brush(h_colour), pen=no_pen)
+        self._c_points.setData(pos=self._c2d, size=8 * z, brush=symbol_brush(c_colour), pen=no_pen)
         self._path.setPen(pg.mkPen(c_colour, width=1.0 * z))
         self._hull.setPen(pg.mkPen(theme.muted, width=1.5 * z, style=Qt.PenStyle.DashLine))
         self._style_selected_point()
@@ -473,7 +474,8 @@ class ContextInspector(QWidget):
     def _style_selected_point(self) -> None:
         theme, z, i = self._theme, self._zoom, self._step
         star = self._c2d[i : i + 1] if i is not None and i < len(self._c2d) else np.zeros((0, 2))
-        self._c_selected.setData(pos=star, size=22 * z, brush=theme.selection, pen=pg.mkPen(theme.plot_foreground))
+        pen, brush = symbol_pen(theme.plot_foreground), symbol_brush(theme.selection)  # the same objects each time
+        self._c_selected.setData(pos=star, size=22 * z, brush=brush, pen=pen)
 
     def _style_titles(self) -> None:
         size = f"{BASE_POINT_SIZE * self._zoom:.0f}pt"

@@ -98,6 +98,12 @@ class MainWindow(QMainWindow):
         self._side_views.setSingleShot(True)
         self._side_views.timeout.connect(self._show_streamed_step)
         self._pending_details: DecodeResult | None = None  # finished, its side panels not filled yet
+        # One timer for it, not QTimer.singleShot(ms, self, slot) per decode: PySide keeps a weak reference to
+        # the window for each of those calls, for good (a slow leak over a session of edits).
+        self._details = QTimer(self)
+        self._details.setSingleShot(True)
+        self._details.setInterval(DETAILS_DELAY_MS)
+        self._details.timeout.connect(self._show_details)
         self._build_central()
         self._build_docks()
         self._build_status_bar()
@@ -379,7 +385,7 @@ class MainWindow(QMainWindow):
             self.source_panel.mark_unknown(result.source_tokens, result.unknown_positions)
         self.source_panel.set_output(result.text)
         self._pending_details = result
-        QTimer.singleShot(DETAILS_DELAY_MS, self, self._show_details)  # dropped if the window goes first
+        self._details.start()  # a child of the window: dropped if the window goes first
         steps = len(result.output_tokens)
         self.timing_label.setText(f"{result.strategy}: {steps} steps in {result.seconds * 1000:.0f} ms")
         if result.messages:
@@ -635,6 +641,7 @@ class MainWindow(QMainWindow):
         self._torn_down = True
         self.source_panel.cancel_pending()
         self._side_views.stop()
+        self._details.stop()
         self.controller.shutdown()
         for view in (self.heatmap, self.inspector, self.topk):
             view.teardown()
