@@ -1,6 +1,6 @@
 """Does the window's memory stay flat while a user edits? RSS over many edits after a warm-up.
 
-    python benchmarks/edit_memory.py [--model PATH] [--edits 1000] [--warmup 200] [--why]
+    python benchmarks/edit_memory.py [--model PATH] [--edits 1000] [--warmup 200] [--why] [--trace]
 
 The app's own window (create_window, 1600×1000, offscreen unless QT_QPA_PLATFORM says otherwise) on the model
 (default: the shipped en→hi model).  An edit puts a new sentence in the source editor (5 to 40 words of the demo
@@ -9,8 +9,9 @@ it; the edit ends when the decode is drawn, the panels beside the heatmap are fi
 
 rss_growth_kib_per_edit: the slope of a least-squares line through the process's RSS, sampled every 50 edits
 after the warm-up (target ≤ 1); rss_after_warmup_mib and rss_end_mib: the first and last samples.  With --why,
-also what grew between the first and the last sample: Python objects by type (gc), Qt objects under the window,
-and tracemalloc's top allocation sites.
+also what grew between the first and the last sample: Python objects by type (gc), Qt objects under the window
+and app-wide widgets; with --trace, tracemalloc's top allocation sites (tracemalloc's own bookkeeping then
+inflates the RSS figure).
 """
 
 from __future__ import annotations
@@ -36,16 +37,16 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from gui.app import DEFAULT_MODEL, create_window  # noqa: E402
 from gui.window.main_window import MainWindow  # noqa: E402
 
-WORDS = (
+SENTENCE = (  # in the en→hi demo vocabulary
     "please turn off the lights in the kitchen and then close the small cupboard after lunch "
     "then heat the tea and find the shoes in the room and lock the drawer today and cook all the rice "
     "at six then turn on the computer and find that towel and close the door"
-).split()
+)
+WORDS = SENTENCE.split()
 LENGTHS = (5, 12, 40, 8, 25)
 SAMPLE_EVERY = 50
 QUIET_S = 0.05
 TIMEOUT_S = 60.0
-TRACE = os.environ.get("ATTNSCOPE_TRACEMALLOC") == "1"  # --why with tracemalloc's allocation sites (slower)
 
 
 def rss_kib() -> int:
@@ -103,15 +104,14 @@ def grown(before: Counter[str], after: Counter[str], top: int = 12) -> str:
     return ", ".join(f"{name}{count:+d}" for name, count in diff[:top]) or "nothing"
 
 
-def measure(app: QApplication, window: MainWindow, edits: int, warmup: int, why: bool) -> None:
+def measure(app: QApplication, window: MainWindow, edits: int, warmup: int, why: bool, trace: bool) -> None:
     editor = Editor(app, window)
     for n in range(warmup):
         editor.edit(n)
-    gc.collect()
-    if why and TRACE:
+    if trace:
         tracemalloc.start(12)
-    if why:
-        first_census, first_snapshot = census(window), tracemalloc.take_snapshot() if TRACE else None
+    first = census(window) if why else None
+    first_snapshot = tracemalloc.take_snapshot() if trace else None
     samples: list[tuple[int, int]] = [(0, rss_kib())]
     for n in range(1, edits + 1):
         editor.edit(warmup + n)
@@ -119,22 +119,25 @@ def measure(app: QApplication, window: MainWindow, edits: int, warmup: int, why:
             gc.collect()
             samples.append((n, rss_kib()))
     x, y = np.array(samples, dtype=float).T
-    slope = float(np.polyfit(x, y, 1)[0])
     report(
         {
             "edits": edits,
             "warmup_edits": warmup,
             "rss_after_warmup_mib": f"{samples[0][1] / 1024:.1f}",
             "rss_end_mib": f"{samples[-1][1] / 1024:.1f}",
-            "rss_growth_kib_per_edit": f"{slope:.2f}",
+            "rss_growth_kib_per_edit": f"{float(np.polyfit(x, y, 1)[0]):.2f}",
         }
     )
-    if why:
-        report({"rss_samples_mib": " ".join(f"{kib / 1024:.1f}" for _, kib in samples)})
+    if first is not None:
         python, qt = census(window)
-        report({"python_objects_grown": grown(first_census[0], python), "qt_objects_grown": grown(first_census[1], qt)})
-        if not TRACE:
-            return
+        report(
+            {
+                "rss_samples_mib": " ".join(f"{kib / 1024:.1f}" for _, kib in samples),
+                "python_objects_grown": grown(first[0], python),
+                "qt_objects_grown": grown(first[1], qt),
+            }
+        )
+    if first_snapshot is not None:
         for stat in tracemalloc.take_snapshot().compare_to(first_snapshot, "traceback")[:5]:
             print(f"# {stat.size_diff / 1024:+.0f} KiB in {stat.count_diff:+d} blocks at:", flush=True)
             for line in stat.traceback.format()[-8:]:
@@ -151,7 +154,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     p.add_argument("--edits", type=int, default=1000)
     p.add_argument("--warmup", type=int, default=200)
-    p.add_argument("--why", action="store_true", help="also say what grew (slower: tracemalloc)")
+    p.add_argument("--why", action="store_true", help="also say what grew: objects by type, the RSS samples")
+    p.add_argument("--trace", action="store_true", help="and where (tracemalloc: slower, and its own memory grows)")
     args = p.parse_args(argv)
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
@@ -162,7 +166,7 @@ def main(argv: list[str]) -> int:
         run_until(app, lambda: window.flow.result is not None)
         try:
             report({"model": args.model})
-            measure(app, window, args.edits, args.warmup, args.why)
+            measure(app, window, args.edits, args.warmup, args.why, args.trace)
         finally:
             window.close()
             window.deleteLater()

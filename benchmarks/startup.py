@@ -150,7 +150,7 @@ def wait(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int, resource.
             return proc.returncode, usage
         if time.monotonic() > deadline:
             proc.kill()
-            raise TimeoutError(f"{proc.args} took more than {TIMEOUT_S} s")
+            raise TimeoutError(f"{proc.args!r} took more than {TIMEOUT_S} s")
         time.sleep(POLL_S)
 
 

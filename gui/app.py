@@ -31,7 +31,7 @@ SCREENSHOT_SIZES = {"inspector": (1600, 1000), "presentation": (1920, 1080)}
 SCREENSHOT_TIMEOUT_S = 120
 GRABS = ("window", "context", "anatomy")
 SETTLE_MS = 250  # after the decode: let layouts and coalesced repaints finish before grabbing
-MAX_SOURCE_LIMIT = 100_000  # the highest --max-source-tokens accepted (the engine's default is 400)
+MAX_SOURCE_LIMIT = 100_000  # the highest --max-source-tokens accepted (the engine's default is 1,000)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -65,7 +65,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=_source_limit,
         metavar="N",
         help="read at most N source tokens, dropping the rest with a note (default: the ini's "
-        "limits/max_source_tokens, else 400)",
+        "limits/max_source_tokens, else 1,000)",
     )
     return parser.parse_args(argv)
 

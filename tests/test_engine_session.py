@@ -20,6 +20,7 @@ from engine import (
     StepRecord,
 )
 from engine.decoding import strategies
+from engine.decoding.inputs import prepare_request
 from engine.decoding.strategies import hand_out
 from models import BOS_ID, EOS, EOS_ID, greedy_batch
 
@@ -145,6 +146,18 @@ def test_long_source_is_truncated_with_a_message(tiny_model_path: Path) -> None:
     result = short.run(DecodeRequest(1, "w1 w2 w3 w4 w5"))
     assert result.source_tokens == ("w1", "w2", "w3")
     assert any("first 3" in m for m in result.messages)
+
+
+def test_only_a_length_asked_for_beyond_the_cap_is_noted(session: InferenceSession) -> None:
+    """A 600-word source: "auto" (2 × 600 + 10) and forced decoding are capped at 1,024 steps without a note;
+    a maximum length the user typed above the cap is noted."""
+    source = " ".join(["w1"] * 600)
+    auto = prepare_request(DecodeRequest(1, source), session.checkpoint)
+    forced = prepare_request(DecodeRequest(1, source, strategy="forced", target="w1 w2"), session.checkpoint)
+    asked = prepare_request(DecodeRequest(1, source, max_len=2000), session.checkpoint)
+    assert len(auto.source_tokens) == 600 and auto.max_len == asked.max_len == 1024
+    assert auto.messages == forced.messages == ()
+    assert asked.messages == ("Maximum length 2000 is above the limit; decoding stops after 1024 tokens.",)
 
 
 def test_max_len_stops_without_eos(session: InferenceSession) -> None:

@@ -53,15 +53,15 @@ def short_label(token: str) -> str:
 
 
 def thinning_step(needed_px: float, px_per_token: float) -> int:
-    """Show every k-th label so that neighbouring labels keep `needed_px` apart."""
-    if px_per_token <= 1.0 or needed_px <= px_per_token:
+    """Show every k-th label so that neighbouring labels keep `needed_px` apart (0 px per token: not laid out)."""
+    if px_per_token <= 0.0 or needed_px <= px_per_token:
         return 1
     return math.ceil(needed_px / px_per_token)
 
 
 def fit_scale(needed_px: float, px_per_token: float, point_size: float) -> float:
     """How far to shrink labels (in 5 % steps, never below MIN_LABEL_SCALE or MIN_LABEL_POINTS)."""
-    if px_per_token <= 1.0 or needed_px <= px_per_token:
+    if px_per_token <= 0.0 or needed_px <= px_per_token:
         return 1.0
     floor = max(MIN_LABEL_SCALE, min(1.0, MIN_LABEL_POINTS / point_size))
     return max(floor, math.floor(px_per_token / needed_px * 20) / 20)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal, Slot
@@ -49,6 +50,7 @@ MIN_CELL_PX = 26  # presentation: a heatmap cell is at least this big at zoom 1 
 PRESENTATION_THEME = "dark"  # the lecture theme until the user picks another there
 CENTRAL_MARGINS = (8, 6, 8, 4)
 SIDE_VIEWS_MS = 50  # while a decode streams, the panels beside the heatmap refresh at ≤ 20 Hz
+SIDE_VIEWS_SHARE = 0.1  # ... and take at most this share of the GUI thread (a long input's refresh is slow)
 SIDE_VIEWS_FIRST_MS = 100  # after its first step: a decode done sooner fills them once, with its result
 DETAILS_DELAY_MS = 1  # a timer rather than a posted call: it waits for the events queued now
 INSPECTOR_TITLE = "Context vector"
@@ -97,6 +99,7 @@ class MainWindow(QMainWindow):
         self._side_views = QTimer(self)  # streamed steps cost ~nothing each; the side panels catch up on its tick
         self._side_views.setSingleShot(True)
         self._side_views.timeout.connect(self._show_streamed_step)
+        self._side_views_ms = 0.0  # what the last refresh of the side panels took
         self._pending_details: DecodeResult | None = None  # finished, its side panels not filled yet
         # One timer for it, not QTimer.singleShot(ms, self, slot) per decode: PySide keeps a weak reference to
         # the window for each of those calls, for good (a slow leak over a session of edits).
@@ -358,7 +361,8 @@ class MainWindow(QMainWindow):
         self.heatmap.append_steps(run)
         if not self._side_views.isActive():
             first = len(self.flow.records) == len(run)
-            self._side_views.start(SIDE_VIEWS_FIRST_MS if first else SIDE_VIEWS_MS)
+            paced = max(SIDE_VIEWS_MS, round(self._side_views_ms / SIDE_VIEWS_SHARE))
+            self._side_views.start(SIDE_VIEWS_FIRST_MS if first else paced)
 
     @Slot()
     def _show_streamed_step(self) -> None:
@@ -366,11 +370,13 @@ class MainWindow(QMainWindow):
         records = self.flow.records
         if self._torn_down or not records or not self.flow.busy or self.flow.current_result() is not None:
             return  # ended meanwhile (finished, failed or cancelled): its own slot has set the panels
+        start = time.perf_counter()
         self.timing_label.setText(f"step {len(records)}")
         selected = self.heatmap.selected_step()
         following = self._follow or selected is None or selected >= len(records)
         record = records[-1] if following or selected is None else records[selected]
         self._show_step(record.step)
+        self._side_views_ms = (time.perf_counter() - start) * 1000
 
     @Slot(object)
     def _on_finished(self, result: DecodeResult) -> None:
