@@ -65,7 +65,7 @@ from engine.requests import (
 from engine.text import log_probability_text, output_pieces, probability_text
 from engine.whatif.compare import Pair, align, alpha_difference, changed_positions, changed_sides, step_labels
 from engine.whatif.redecode import whatif_options
-from models import EOS, CheckpointError, atomic_write_bytes, atomic_write_text
+from models import EOS, MAX_SOURCE_CHARS, CheckpointError, atomic_write_bytes, atomic_write_text
 from models.lazy import lazy_attributes
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ __all__ = [
     "FORMATS",
     "HEAD_KINDS",
     "NEEDS_ATTENTION",
+    "MAX_SOURCE_CHARS",
     "PERTURB_MODES",
     "SINKS_HIDDEN_NOTE",
     "STRATEGIES",

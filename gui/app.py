@@ -31,7 +31,7 @@ SCREENSHOT_SIZES = {"inspector": (1600, 1000), "presentation": (1920, 1080)}
 SCREENSHOT_TIMEOUT_S = 120
 GRABS = ("window", "context", "anatomy")
 SETTLE_MS = 250  # after the decode: let layouts and coalesced repaints finish before grabbing
-MAX_SOURCE_LIMIT = 100_000  # the highest --max-source-tokens accepted (the engine's default is 400)
+MAX_SOURCE_LIMIT = 100_000  # the highest --max-source-tokens accepted (the engine's default is 1,000)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -68,7 +68,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=_source_limit,
         metavar="N",
         help="read at most N source tokens, dropping the rest with a note (default: the ini's "
-        "limits/max_source_tokens, else 400)",
+        "limits/max_source_tokens, else 1,000)",
     )
     return parser.parse_args(argv)
 
@@ -90,7 +90,8 @@ def create_window(
     theme: str | None = None,
     max_source_tokens: int | None = None,
 ) -> MainWindow:
-    """The main window with settings restored, a model loading and the session autosaving (needs a QApplication).
+    """The main window with settings restored, its model to load after the first paint and the session
+    autosaving (needs a QApplication).
 
     `max_source_tokens`: None reads limits/max_source_tokens from the settings, else the engine's default applies.
     """
@@ -105,6 +106,8 @@ def create_window(
     try:
         window = MainWindow(controller, store, theme or stored_theme, zoom)
         window.banner.set_log_path(log_path)
+        if store.notice:  # the ini was damaged and moved aside: said once, now
+            window.banner.show_message(store.notice, "warning")
         install_tools(window)  # before the layout is restored: their docks are part of it
         restore_window_state(window, store)
     except BaseException:
@@ -112,9 +115,11 @@ def create_window(
         raise
     stored_model, stored_source, stored_target = stored_inputs(store)
     window.source_panel.set_texts(source if source is not None else stored_source or DEFAULT_SOURCE, stored_target)
-    if model is None:
-        model = stored_model if stored_model and Path(stored_model).exists() else DEFAULT_MODEL  # a file or a folder
-    window.open_model(str(model))
+    fallback = ""
+    if model is None:  # the model of the last session (a file or a folder), else the shipped one
+        model = stored_model or DEFAULT_MODEL
+        fallback = str(DEFAULT_MODEL) if Path(model) != DEFAULT_MODEL else ""  # gone or damaged: the shipped one
+    window.open_model_after_paint(str(model), fallback)
     SessionAutosave(window, store)  # a child of the window: lives and dies with it
     return window
 
@@ -229,7 +234,8 @@ class _DecodeWaiter(QObject):
 
     @Slot(str)
     def _on_load_failed(self, _message: str) -> None:
-        self._end("load_failed")
+        if not self._window.model_opening:  # else its fallback is on the way
+            self._end("load_failed")
 
     def _end(self, outcome: str) -> None:
         self.outcome = outcome

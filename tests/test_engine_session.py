@@ -19,6 +19,8 @@ from engine import (
     Run,
     StepRecord,
 )
+from engine.decoding import strategies
+from engine.decoding.inputs import prepare_request
 from engine.decoding.strategies import hand_out
 from models import BOS_ID, EOS, EOS_ID, greedy_batch
 from tests.fakes import alpha_of, scores_of
@@ -148,6 +150,18 @@ def test_long_source_is_truncated_with_a_message(tiny_model_path: Path) -> None:
     assert any("first 3" in m for m in result.messages)
 
 
+def test_only_a_length_asked_for_beyond_the_cap_is_noted(session: InferenceSession) -> None:
+    """A 600-word source: "auto" (2 × 600 + 10) and forced decoding are capped at 1,024 steps without a note;
+    a maximum length the user typed above the cap is noted."""
+    source = " ".join(["w1"] * 600)
+    auto = prepare_request(DecodeRequest(1, source), session.checkpoint)
+    forced = prepare_request(DecodeRequest(1, source, strategy="forced", target="w1 w2"), session.checkpoint)
+    asked = prepare_request(DecodeRequest(1, source, max_len=2000), session.checkpoint)
+    assert len(auto.source_tokens) == 600 and auto.max_len == asked.max_len == 1024
+    assert auto.messages == forced.messages == ()
+    assert asked.messages == ("Maximum length 2000 is above the limit; decoding stops after 1024 tokens.",)
+
+
 def test_max_len_stops_without_eos(session: InferenceSession) -> None:
     result = run(session, "w1 w2 w3 w4", max_len=2)
     assert len(result.output_tokens) == 2 and EOS not in result.output_tokens
@@ -226,6 +240,22 @@ def test_steps_are_handed_out_in_runs(session: InferenceSession) -> None:
         assert [s.step for run in runs for s in run] == list(range(31))
         assert max(len(run) for run in runs) <= most and all(run for run in runs)
         np.testing.assert_array_equal(alpha_of(result), np.stack([alpha_of(s) for run in runs for s in run]))
+
+
+def test_an_unwatched_decode_holds_a_bounded_number_of_logits(
+    session: InferenceSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big vocabulary ends an unwatched run once its logits reach the cap (not only at the decode's end);
+    the records and the result are those of the one-run decode."""
+    request = DecodeRequest(3, "w1 w2 w3 w4 w5", strategy="forced", target=" ".join(["w2"] * 30))
+    _, (whole,), expected = handed_out(list(session.decode_runs(request)))
+    vocab = len(session.checkpoint.tgt_vocab)
+    monkeypatch.setattr(strategies, "MAX_PENDING_LOGITS", 4 * vocab)
+    _, runs, result = handed_out(list(session.decode_runs(request)))
+    assert [len(run) for run in runs] == [4] * 7 + [3]
+    assert [(s.step, s.token) for run in runs for s in run] == [(s.step, s.token) for s in whole]
+    for field in ("alpha", "scores", "context", "states", "token_probs"):
+        np.testing.assert_allclose(getattr(result, field), getattr(expected, field), rtol=1e-5, atol=1e-7)
 
 
 class ScriptedGate:

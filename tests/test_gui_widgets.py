@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from gui.matrix.colour_bar import ColourBar, nice_ticks, tick_label
@@ -19,6 +19,8 @@ from gui.panels.context_view import (
     ContextInspector,
     convex_hull,
     cosine_similarity,
+    free_boxes,
+    grown_cosine,
     labelled_rows,
     pca_project,
 )
@@ -270,6 +272,52 @@ def test_crowded_labels_are_thinned_not_piled_up(heatmap: HeatmapWidget, qtbot) 
     assert thinning_step(30, 10) == 3 and thinning_step(5, 10) == 1
 
 
+def plain_wheel(heatmap: HeatmapWidget, clicks: int) -> None:
+    """Wheel turns (no modifier) over the middle of the plot, sent to its view as Qt would."""
+    view = heatmap.graphics_view()
+    at = QPointF(view.width() / 2, view.height() / 2)
+    for _ in range(clicks):
+        event = QWheelEvent(
+            at,
+            QPointF(view.mapToGlobal(at.toPoint())),
+            QPoint(),
+            QPoint(0, 120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        view.wheelEvent(event)
+
+
+def test_five_hundred_tokens_thin_out_and_zoom_and_pan_bring_them_back(heatmap: HeatmapWidget, qtbot) -> None:
+    """A 500-word decode: labels thin out (not pile up, as they did below one pixel per token); the wheel zooms
+    the matrix (Ctrl+wheel stays the window's) and a drag pans it, and the labels come back as there is room."""
+    heatmap.resize(800, 600)
+    heatmap.set_result(big_result(500))
+    qtbot.wait(20)
+    source, output = heatmap.shown_axis_labels()
+    view_box = heatmap._plot.vb  # noqa: SLF001 (its range is what the wheel and the drag change)
+    line_px = QFontMetricsF(heatmap._left.label_font()).height()
+    assert 5 < len(output) < 500 and len(output) * 0.8 * line_px <= view_box.height() + line_px
+    assert 5 < len(source) < 500
+    (x0, x1), (y0, y1) = view_box.viewRange()
+    plain_wheel(heatmap, 10)
+    (zx0, zx1), (zy0, zy1) = view_box.viewRange()
+    assert zx1 - zx0 < (x1 - x0) / 2 and zy1 - zy0 < (y1 - y0) / 2  # zoomed in, both ways
+    qtbot.wait(20)
+    zoomed_source, zoomed_output = heatmap.shown_axis_labels()
+    assert len(zoomed_source) > 2 * len(source) and len(zoomed_output) > 2 * len(output)
+    viewport = heatmap.graphics_view().viewport()
+    middle = viewport.rect().center()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=middle)
+    for step in range(1, 11):
+        qtbot.mouseMove(viewport, middle + QPoint(-20 * step, -15 * step))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=middle + QPoint(-200, -150))
+    (px0, px1), (py0, py1) = view_box.viewRange()
+    assert px0 > zx0 and py0 != zy0 and px1 - px0 == pytest.approx(zx1 - zx0)  # moved, same zoom
+
+
 # -- heatmap: look and export --------------------------------------------------------------------
 def test_theme_and_zoom_change_the_look(heatmap: HeatmapWidget) -> None:
     heatmap.set_result(fake_result())
@@ -332,22 +380,24 @@ def test_pca_contexts_lie_inside_the_hull_of_the_states(inspector: ContextInspec
 
 
 def test_pca_labels_follow_the_source_and_are_reused(inspector: ContextInspector) -> None:
-    """A label per source token (blank where it would cover another); a shorter source hides the rest, a
-    longer one reuses them."""
+    """A label on each word with room for it (only those: a label per source token stalled a 500-word decode);
+    the labels are reused from decode to decode, never made again."""
 
-    def shown() -> list[pg.TextItem]:
-        items = inspector._pca_plot.items  # noqa: SLF001 (what the plot holds is the point here)
-        return [i for i in items if isinstance(i, pg.TextItem) and i.isVisible()]
+    def items(visible: bool = False) -> list[pg.TextItem]:
+        found = inspector._pca_plot.items  # noqa: SLF001 (what the plot holds is the point here)
+        return [i for i in found if isinstance(i, pg.TextItem) and (i.isVisible() or not visible)]
 
-    for words, seed in ((WORDS, 1), (WORDS[:3], 2), (WORDS[2:], 3)):
-        result = fake_result(source=words, seed=seed)
-        inspector.set_result(result)
-        if seed == 1:
-            made = len([i for i in inspector._pca_plot.items if isinstance(i, pg.TextItem)])  # noqa: SLF001
-        texts = [item.toPlainText() for item in shown()]
-        assert len(texts) == len(words) and set(texts) - {""} <= set(words)
-        assert words[int(np.argmax(alpha_of(result)[0]))] in texts  # the most attended word always has its label
-    assert len([i for i in inspector._pca_plot.items if isinstance(i, pg.TextItem)]) == made  # noqa: SLF001
+    made = 0
+    for _round in range(2):
+        for words, seed in ((WORDS, 1), (WORDS[:3], 2), (WORDS[2:], 3)):
+            result = fake_result(source=words, seed=seed)
+            inspector.set_result(result)
+            texts = [item.toPlainText() for item in items(visible=True)]
+            assert 0 < len(texts) <= len(words) and set(texts) <= set(words)
+            assert sorted(texts) == sorted(words[j] for j in inspector.labelled_points())
+            assert words[int(np.argmax(alpha_of(result)[0]))] in texts  # the most attended word always has its label
+        made = made or len(items())
+    assert len(items()) == made  # the second round made none
 
 
 def test_alpha_labels_beside_the_bars_never_pile_up(inspector: ContextInspector, qtbot) -> None:
@@ -364,7 +414,7 @@ def test_alpha_labels_beside_the_bars_never_pile_up(inspector: ContextInspector,
     alpha = crowded.alpha[3]
     assert int(np.argmax(alpha)) in shown and 1 < len(shown) < 40
     rows_px = inspector._contrib_plot.vb.height() / 40
-    line_px = QFontMetricsF(inspector._token_texts[0].textItem.font()).height()
+    line_px = QFontMetricsF(inspector.label_font()).height()
     assert min(np.diff(shown)) * rows_px >= line_px  # a line of text apart: no two overlap
 
 
@@ -377,11 +427,12 @@ def test_pca_word_labels_never_cover_each_other(inspector: ContextInspector, qtb
     inspector.select_step(5)
     shown = inspector.labelled_points()
     assert int(np.argmax(crowded.alpha[5])) in shown and 1 < len(shown) < 40
-    boxes = [inspector._point_texts[j].sceneBoundingRect() for j in shown]
+    labels = inspector.point_labels()
+    assert sorted(labels) == shown
     margin = 4  # QGraphicsTextItem's document margin round the glyphs
-    inner = [box.adjusted(margin, margin, -margin, -margin) for box in boxes]
+    inner = [box.adjusted(margin, margin, -margin, -margin) for _, box in labels.values()]
     assert not any(a.intersects(b) for n, a in enumerate(inner) for b in inner[n + 1 :])
-    assert [inspector._point_texts[j].toPlainText() for j in shown] == [crowded.source_tokens[j] for j in shown]
+    assert [labels[j][0] for j in shown] == [crowded.source_tokens[j] for j in shown]
 
 
 def test_labelled_rows_take_the_largest_weights_first() -> None:
@@ -389,6 +440,21 @@ def test_labelled_rows_take_the_largest_weights_first() -> None:
     assert labelled_rows(weights, 1) == {0, 1, 2, 3, 4}
     assert labelled_rows(weights, 2) == {1, 3}
     assert labelled_rows(weights, 3) == {1, 4}
+
+
+def test_cosines_grown_row_by_row_equal_those_computed_at_once() -> None:
+    vectors = np.random.default_rng(4).normal(size=(30, 8))
+    vectors[7] = 0.0  # a zero vector has cosine 0 with everything
+    known = cosine_similarity(vectors[:1])
+    for end in (2, 5, 6, 18, 30):
+        known = grown_cosine(known, vectors[:end])
+        np.testing.assert_allclose(known, cosine_similarity(vectors[:end]), atol=1e-12)
+
+
+def test_free_boxes_keep_each_box_that_covers_none_kept_before() -> None:
+    boxes = np.array([[0, 0, 10, 5], [5, 2, 10, 5], [10, 0, 4, 5], [20, 20, 1, 1], [0, 5, 10, 5]], dtype=float)
+    assert free_boxes(boxes) == [0, 2, 3, 4]  # the second covers the first; touching edges do not count
+    assert free_boxes(np.zeros((0, 4))) == []
 
 
 def test_pca_of_degenerate_inputs() -> None:

@@ -76,7 +76,7 @@ def test_engine_answers_every_text(session: InferenceSession, name: str) -> None
     if name == "10,000 words":
         limit = MAX_SOURCE_TOKENS  # the engine's default
         assert len(result.source_tokens) == limit
-        assert any(f"10,000 tokens, more than the limit of {limit}" in m for m in result.messages), result.messages
+        assert any(f"10,000 tokens, more than the limit of {limit:,}" in m for m in result.messages), result.messages
 
 
 def test_undecodable_bytes_are_an_input_error(session: InferenceSession) -> None:

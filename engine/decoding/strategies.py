@@ -8,8 +8,9 @@ Greedy, sampling and forced decoding turn computed steps into records in runs: o
 copy, one log-softmax and top-k per run instead of per step (on a small model a step's records
 cost as much as the step itself).  The gate says how long a run may grow (`hand_out_after`):
 when no one watches (`InferenceSession.run`: inspect, evaluation, perturbation tables) the whole
-decode is one run; when the app watches a free-running decode, a run ends every frame (~15 ms), which
-looks the same on screen, and reaches the GUI as one signal; under a per-step delay, a pause or single
+decode is one run, unless its logits grow past MAX_PENDING_LOGITS (a big vocabulary); when the app
+watches a free-running decode, a run ends every frame (~15 ms), which looks the same on screen, and
+reaches the GUI as one signal; under a per-step delay, a pause or single
 steps, every step is its own run.  Whatever the run, the gate is asked before each step is computed
 whether the request still lives, so a newer request still supersedes within one step.  Beam search
 cannot know which hypothesis a step belongs to until the search ends, so it searches first
@@ -37,6 +38,9 @@ from models import BOS_ID, EOS_ID, StepModel, StepOutput
 
 Steps = Generator[Run, None, "Outcome | None"]
 Chooser = Callable[[int, Tensor], Tensor]  # (step, logits (1, V)) → chosen id (1,)
+# A run also ends once its steps' logits hold this many values (4 MiB): with a 32k vocabulary an unwatched
+# 200-step decode would otherwise keep every step's whole distribution, twice over, until its end (~50 MiB).
+MAX_PENDING_LOGITS = 1 << 20
 
 
 class Gate(Protocol):
@@ -148,7 +152,9 @@ def _single_path(
                     return None
                 ended = path.compute(i) == EOS_ID and stop_at_eos
                 i += 1
-                if ended or i == steps or time.perf_counter() - run_start >= gate.hand_out_after():
+                if ended or i == steps or path.pending_logits >= MAX_PENDING_LOGITS:
+                    break
+                if time.perf_counter() - run_start >= gate.hand_out_after():
                     break
             ready = path.hand_out()
         if not (yield from hand_out(ready, gate, records)):
@@ -182,6 +188,7 @@ class _Path:
         self._logits: list[Tensor] = []  # as the choice saw them (tempered)
         self._chosen: list[Tensor] = []  # as tensors, for the gather of a chooser's picks
         self._ids: list[int] = []  # every chosen id, on the host
+        self.pending_logits = 0  # values in _logits
 
     def compute(self, i: int) -> int:
         """Step i; returns the chosen token id (the one host sync per step, to stop at <eos>)."""
@@ -194,6 +201,7 @@ class _Path:
         if self.ctx.view is not None and self.ctx.view.keep_self:
             self._self.append(self.ctx.view.self_weights(out))
         self._logits.append(logits)
+        self.pending_logits += logits.numel()
         if self._choose is not None:  # argmax's probability comes from the top-k: no gather, no ids kept
             self._chosen.append(self._prev)
         self._ids.append(int(self._prev))
@@ -213,6 +221,7 @@ class _Path:
         self._first += len(self._ids)
         self.blocks.append(block)
         self._parts, self._logits, self._chosen, self._ids, self._self = [], [], [], [], []
+        self.pending_logits = 0
         probs = None if self._choose is None else stats.extra_probabilities(block)
         return stats.records(block, steps, range(len(steps)), ids, probs, selfs)
 

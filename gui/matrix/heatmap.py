@@ -13,14 +13,14 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
 from PySide6.QtCore import QCoreApplication, QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText, QWheelEvent
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPalette, QPen, QStaticText, QWheelEvent
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
     QGraphicsView,
     QGraphicsWidget,
+    QGridLayout,
     QLabel,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -39,6 +39,7 @@ MIN_LABEL_SCALE = 0.6  # crowded labels shrink to this fraction of the UI size b
 MIN_LABEL_POINTS = 7.0
 MAX_LABEL_CHARS = 18  # longer tokens are cut on the axes (the hover text shows them whole)
 MAX_CACHED_LABELS = 4096  # laid-out labels kept per axis (a 300-token decode and its neighbours)
+PLACEHOLDER_SCALE = 1.4  # the placeholder's font, against the UI font
 HINT = "Hover a cell to read its weight; click a cell to select its decoder step."
 LAYOUT_PASSES = 3  # axis depth → plot geometry → label layout → axis depth: settles within two rounds
 
@@ -48,15 +49,15 @@ def short_label(token: str) -> str:
 
 
 def thinning_step(needed_px: float, px_per_token: float) -> int:
-    """Show every k-th label so that neighbouring labels keep `needed_px` apart."""
-    if px_per_token <= 1.0 or needed_px <= px_per_token:
+    """Show every k-th label so that neighbouring labels keep `needed_px` apart (0 px per token: not laid out)."""
+    if px_per_token <= 0.0 or needed_px <= px_per_token:
         return 1
     return math.ceil(needed_px / px_per_token)
 
 
 def fit_scale(needed_px: float, px_per_token: float, point_size: float) -> float:
     """How far to shrink labels (in 5 % steps, never below MIN_LABEL_SCALE or MIN_LABEL_POINTS)."""
-    if px_per_token <= 1.0 or needed_px <= px_per_token:
+    if px_per_token <= 0.0 or needed_px <= px_per_token:
         return 1.0
     floor = max(MIN_LABEL_SCALE, min(1.0, MIN_LABEL_POINTS / point_size))
     return max(floor, math.floor(px_per_token / needed_px * 20) / 20)
@@ -435,12 +436,20 @@ class HeatmapWidget(QWidget):
         self._readout = QLabel(HINT)
         self._readout.setVisible(show_readout)
         self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QVBoxLayout(self)
+        self._placeholder = QLabel(self)  # a note over the empty plot, e.g. while the first model loads
+        self._placeholder.setObjectName("heatmapPlaceholder")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setWordWrap(True)
+        self._placeholder.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._placeholder.hide()
+        layout = QGridLayout(self)  # the placeholder shares the plot's cell, on top of it
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         self._readout.setContentsMargins(8, 2, 8, 4)
-        layout.addWidget(self._view, 1)
-        layout.addWidget(self._readout)
+        layout.addWidget(self._view, 0, 0)
+        layout.addWidget(self._placeholder, 0, 0)
+        layout.addWidget(self._readout, 1, 0)
+        layout.setRowStretch(0, 1)
 
     def _outline_item(self, z: float) -> QGraphicsRectItem:
         item = QGraphicsRectItem()
@@ -751,6 +760,15 @@ class HeatmapWidget(QWidget):
         """The pyqtgraph view (for mouse events in tests, or embedding overlays)."""
         return self._view
 
+    def set_placeholder(self, text: str) -> None:
+        """A note in the middle of the plot ("" hides it): what the heatmap will show, before it can."""
+        self._placeholder.setText(text)
+        self._placeholder.setVisible(bool(text))
+
+    def placeholder(self) -> str:
+        """The note on show ("" when none)."""
+        return self._placeholder.text() if self._placeholder.isVisibleTo(self) else ""
+
     # -- look --------------------------------------------------------------------
     def set_zoom(self, factor: float) -> None:
         self._zoom = clamp_zoom(factor)
@@ -762,6 +780,9 @@ class HeatmapWidget(QWidget):
         self._view.ci.setContentsMargins(6, 6, 6, half_line + 2)  # the bar's lowest label reaches below the image
         self._readout.setFont(font)
         self._greyed.style(self._theme, font)
+        big = QFont(font)
+        big.setPointSizeF(font.pointSizeF() * PLACEHOLDER_SCALE)
+        self._placeholder.setFont(big)
         self._update_pens()
         self._update_colours()
 
@@ -777,6 +798,9 @@ class HeatmapWidget(QWidget):
             axis.setTextPen(fg)
         self._colorbar.set_colour(fg)
         self._greyed.style(self._theme, ui_font(BASE_POINT_SIZE, self._zoom))
+        palette = self._placeholder.palette()  # on the plot's background, whatever the window's palette
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(fg))
+        self._placeholder.setPalette(palette)
         self._plot.vb.setBorder(pg.mkPen(fg, width=1))  # low α is near the background colour
         self._update_pens()
         self._update_colours()

@@ -12,7 +12,7 @@ head (‖αʰ_j W_Oʰ v_j‖, stacked), each head's ‖cʰ‖, and how alike the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -26,7 +26,7 @@ from gui.matrix.heatmap import TokenAxis, settle_layout
 from gui.matrix.matrix_image import MatrixImage
 from gui.matrix.plot_lifetime import release_view
 from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
-from gui.style.theme import Theme, clamp_zoom, get_theme, head_colour, lookup_table
+from gui.style.theme import Theme, clamp_zoom, get_theme, head_colour, lookup_table, symbol_brush, symbol_pen
 
 FIXED_CONTEXT_NOTE = "c is the same at every step: the fixed-vector bottleneck"
 NO_DECOMPOSITION_NOTE = (
@@ -46,9 +46,26 @@ def is_fixed_context(context: np.ndarray) -> bool:
 
 
 def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    unit = vectors / np.where(norms > 1e-12, norms, 1.0)
+    unit = _unit_rows(vectors)
     return np.clip(unit @ unit.T, -1.0, 1.0)
+
+
+def grown_cosine(known: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """cosine_similarity(vectors) given `known`, that of its first len(known) rows: only the new rows and columns
+    are computed (a streamed decode adds a few steps at a time to hundreds)."""
+    old = len(known)
+    unit = _unit_rows(vectors)
+    out = np.empty((len(vectors), len(vectors)))
+    out[:old, :old] = known
+    block = np.clip(unit @ unit[old:].T, -1.0, 1.0)
+    out[:, old:] = block
+    out[old:, :] = block.T
+    return out
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 1e-12, norms, 1.0)
 
 
 def pca_project(points: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,15 +73,20 @@ def pca_project(points: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.
 
     The projection is affine, so a convex combination of the points stays inside their hull.
     """
+    mean, basis = pca_basis(points)
+    return (points - mean) @ basis, (others - mean) @ basis
+
+
+def pca_basis(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, the top two principal axes as columns) of `points`."""
     mean = points.mean(axis=0)
     centred = points - mean
     basis = np.zeros((points.shape[1], 2))
     if points.shape[0] >= 2 and np.any(centred):
-        _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        top = vt[:2]
+        top = np.linalg.svd(centred, full_matrices=False)[2][:2]
         top = top * np.sign(top[np.arange(len(top)), np.abs(top).argmax(axis=1)])[:, None]  # stable orientation
         basis[:, : len(top)] = top.T
-    return centred @ basis, (others - mean) @ basis
+    return mean, basis
 
 
 def convex_hull(points: np.ndarray) -> np.ndarray:
@@ -97,11 +119,63 @@ def labelled_rows(weights: np.ndarray, apart: int) -> set[int]:
     return chosen
 
 
+def free_boxes(boxes: np.ndarray) -> list[int]:
+    """Indices of the (left, top, width, height) boxes kept, in order, each overlapping none kept before it."""
+    kept: list[int] = []
+    if not len(boxes):
+        return kept
+    left, top = boxes[:, 0], boxes[:, 1]
+    right, bottom = left + boxes[:, 2], top + boxes[:, 3]
+    taken = np.zeros(len(boxes), dtype=bool)  # overlaps a box kept already
+    for n in range(len(boxes)):
+        if taken[n]:
+            continue
+        kept.append(n)
+        taken |= (left < right[n]) & (left[n] < right) & (top < bottom[n]) & (top[n] < bottom)
+    return kept
+
+
 def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
     return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 
 
 # -- the widget ---------------------------------------------------------------------------------
+class LabelPool:
+    """TextItems in a plot, each labelling one source position (its key), made only when more are shown than ever
+    before (making one and adding it to a plot costs ~0.5 ms) and kept on the position they label while it stays
+    labelled (re-texting one costs ~0.3 ms).  Hidden ones count in no auto-range."""
+
+    def __init__(self, plot: pg.PlotItem, anchor: tuple[float, float], style: Callable[[list[pg.TextItem]], None]):
+        self._plot, self._anchor, self._style = plot, anchor, style
+        self.items: list[pg.TextItem] = []
+        self._keys: list[int | None] = []  # what each item labels (None: hidden)
+
+    def show(self, labels: dict[int, tuple[float, float, str]]) -> None:
+        """Label each key at (x, y) with its text; every other item is hidden."""
+        free = [n for n, key in enumerate(self._keys) if key not in labels]
+        placed = {key: n for n, key in enumerate(self._keys) if key in labels}
+        added = [pg.TextItem("", anchor=self._anchor) for _ in range(len(labels) - len(placed) - len(free))]
+        for item in added:
+            self._plot.addItem(item)
+        self._style(added)
+        free += range(len(self.items), len(self.items) + len(added))
+        self.items += added
+        self._keys += [None] * len(added)
+        for key, (x, y, text) in labels.items():
+            n = placed[key] if key in placed else free.pop(0)
+            item, self._keys[n] = self.items[n], key
+            item.setPos(x, y)
+            if item.toPlainText() != text:
+                item.setText(text)
+            item.setVisible(True)
+        for n in free:
+            self._keys[n] = None
+            self.items[n].setVisible(False)
+
+    def shown(self) -> dict[int, pg.TextItem]:
+        return {key: item for key, item in zip(self._keys, self.items, strict=True) if key is not None}
+
+
 class ContextInspector(QWidget):
     shown = Signal()  # it became visible (its dock opened, or its tab raised): time to catch up with a stream
 
@@ -122,12 +196,15 @@ class ContextInspector(QWidget):
         self._head_contexts: np.ndarray | None = None  # a transformer's (steps, L, H, d_head) cʰ; None for an RNN
         self._head_norms = np.zeros((0, 0, 0, 0))  # its (steps, L, H, T) ‖αʰ_j W_Oʰ v_j‖
         self._layer = -1  # the layer whose heads are shown
+        self._norms = np.zeros(0)  # |α_ij h_j| of the selected step, per source token
+        self._cloud: object = None  # the encoder states (as the engine sent them) whose PCA cloud is drawn
+        self._cloud_changed = True
+        self._pca_mean, self._pca_axes = np.zeros(0), np.zeros((0, 2))
+        self._widths: tuple[object, np.ndarray] = (None, np.zeros(0))  # (source and font, word widths)
         self._step: int | None = None
         self._torn_down = False
-        self._token_texts: list[pg.TextItem] = []  # shown: one per source token
-        self._point_texts: list[pg.TextItem] = []
-        self._token_pool: list[pg.TextItem] = []  # every one made so far; those beyond the shown are hidden
-        self._point_pool: list[pg.TextItem] = []
+        # Labels only where they are drawn (a few dozen at most), not one per source token: every pyqtgraph
+        # TextItem is re-placed at each change of its view, and 500 tokens' worth stalled the window for seconds.
         self._build()
         self.set_theme(theme)
         self.set_zoom(self._zoom)
@@ -148,6 +225,8 @@ class ContextInspector(QWidget):
         self._cos_left, self._cos_top = TokenAxis("left"), TokenAxis("top")
         self._cos_plot = self._view.addPlot(row=1, col=1, axisItems={"left": self._cos_left, "top": self._cos_top})
         self._build_items()
+        self._bar_labels = LabelPool(self._contrib_plot, (0.0, 0.5), self._style_texts)  # α beside its bar
+        self._point_labels = LabelPool(self._pca_plot, (0.5, 1.2), self._style_texts)  # a word above its h_j
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -199,31 +278,43 @@ class ContextInspector(QWidget):
     def begin(self, start: DecodeStart) -> None:
         """A decode began: its source and h_j are known before any step (show_steps() brings the steps)."""
         self._result = None
-        h = np.asarray(start.encoder_states, dtype=np.float64)
-        self._load(start.source_tokens, [], h, np.zeros((0, len(start.source_tokens))), np.zeros((0, h.shape[1])))
+        self._set_cloud(start.encoder_states)
+        width = self._h.shape[1]
+        self._load(start.source_tokens, [], np.zeros((0, len(start.source_tokens))), np.zeros((0, width)))
         self._clear_step("Decoding: no step yet.")
 
     def show_steps(self, records: Sequence[StepRecord], step: int) -> None:
         """The decode under way: its steps so far (after begin()), showing step `step` (call at most a few dozen
-        times a second: each call with new steps recomputes the cosine matrix and the PCA path)."""
+        times a second: each call with new steps adds them to the cosine matrix and the PCA path)."""
         if self._torn_down or self._result is not None:
             return
-        if len(records) != len(self._outputs):
-            shape = (len(records), len(self._source))
-            attention = records[0].alpha is not None
-            alpha = np.array([r.alpha for r in records], dtype=np.float64).reshape(shape) if attention else None
-            context = np.array([r.context for r in records], dtype=np.float64).reshape(len(records), -1)
-            heads = [r.heads for r in records if r.heads is not None]
+        known = len(self._outputs)
+        if len(records) != known:
+            grown = len(records) > known  # the steps shown so far are the first ones: only the new ones are added
+            new = records[known:] if grown else records
+            shape = (len(new), len(self._source))
+            attention = new[0].alpha is not None
+            alpha = np.array([r.alpha for r in new], dtype=np.float64).reshape(shape) if attention else None
+            context = np.array([r.context for r in new], dtype=np.float64).reshape(len(new), -1)
+            heads = [r.heads for r in new if r.heads is not None]
             parts = (np.stack([h.contexts for h in heads]), np.stack([h.norms for h in heads])) if heads else None
-            self._load(self._source, [r.token for r in records], self._h, alpha, context, parts)
+            if grown and known:
+                alpha = None if alpha is None else np.vstack([self._alpha, alpha])
+                context = np.vstack([self._context, context])
+                if parts is not None and self._head_contexts is not None:
+                    parts = (
+                        np.concatenate([self._head_contexts, parts[0]]),
+                        np.concatenate([self._head_norms, parts[1]]),
+                    )
+            self._load(self._source, [r.token for r in records], alpha, context, parts, known if grown else 0)
         self.select_step(step)
 
     def set_result(self, result: DecodeResult) -> None:
         self._result = result
+        self._set_cloud(result.encoder_states)
         self._load(
             result.source_tokens,
             list(result.output_tokens),
-            np.asarray(result.encoder_states, dtype=np.float64),
             None if result.alpha is None else np.asarray(result.alpha, dtype=np.float64),
             np.asarray(result.context, dtype=np.float64),
             None if result.heads is None else (result.heads.contexts, result.heads.norms),
@@ -234,30 +325,46 @@ class ContextInspector(QWidget):
             self._clear_step("The decode produced no steps.")
             settle_layout(self._data_plots(), [self._view.ci])
 
+    def _set_cloud(self, states: np.ndarray) -> None:
+        """The encoder states h_j and their PCA, unless they are those shown already (the result of a decode
+        brings its start's): the projection's basis comes from the h_j alone, once per decode."""
+        if states is self._cloud:
+            return
+        self._cloud, self._cloud_changed = states, True
+        self._h = np.asarray(states, dtype=np.float64)
+        self._pca_mean, self._pca_axes = pca_basis(self._h)
+        self._h2d = (self._h - self._pca_mean) @ self._pca_axes
+
     def _load(
         self,
         source: Sequence[str],
         outputs: list[str],
-        h: np.ndarray,
         alpha: np.ndarray | None,
         context: np.ndarray,
         heads: tuple[np.ndarray, np.ndarray] | None = None,
+        known: int = 0,
     ) -> None:
         """The decode's numbers so far (its first len(outputs) steps), and what does not depend on the step.
 
         `alpha` None: the model has no attention (NaN weights: no decomposition, nothing labelled).
         `heads`: a transformer's per-head contexts (steps, L, H, d_head) and value-weighted norms (steps, L, H, T).
+        `known`: the steps already loaded that these numbers begin with (their cosines are kept).
         """
         self._head_contexts = None if heads is None else np.asarray(heads[0], dtype=np.float64)
         self._head_norms = np.zeros((0, 0, 0, 0)) if heads is None else np.asarray(heads[1], dtype=np.float64)
         self._attention = alpha is not None
         self._alpha = alpha if alpha is not None else np.full((len(outputs), len(source)), np.nan)
-        self._source, self._outputs, self._h, self._context = tuple(source), outputs, h, context
+        self._source, self._outputs, self._context = tuple(source), outputs, context
         self._step = None
-        # The basis comes from the h_j alone.  No PCA for a transformer: its output is no mix of the h_j.
-        self._h2d, self._c2d = pca_project(h, context) if heads is None else (np.zeros((0, 2)), np.zeros((0, 2)))
+        if heads is None:
+            self._c2d = (context - self._pca_mean) @ self._pca_axes
+        else:  # no PCA for a transformer: its output is no mix of the h_j
+            self._c2d = np.zeros((0, 2))
+            if len(self._h2d):
+                self._h2d, self._cloud_changed = np.zeros((0, 2)), True
         self._head_bars.setOpts(x=[], height=[])
-        self._cosine = cosine_similarity(context)
+        grown = 0 < known == len(self._cosine) <= len(context)
+        self._cosine = grown_cosine(self._cosine, context) if grown else cosine_similarity(context)
         note = (
             TRANSFORMER_NOTE if self.has_heads() else FIXED_CONTEXT_NOTE if self._attention else NO_DECOMPOSITION_NOTE
         )
@@ -271,8 +378,8 @@ class ContextInspector(QWidget):
         self._dims_bars.setOpts(x=[], height=[])
         self._contrib_bars.setOpts(x0=[], y0=[], width=[], height=[])
         self._head_bars.setOpts(x=[], height=[])
-        for item in self._token_texts:
-            item.setText("")
+        self._bar_labels.show({})
+        self._point_labels.show({})
         for mark in self._cos_marks:
             mark.setRect(QRectF())
         self._style_points()
@@ -361,51 +468,27 @@ class ContextInspector(QWidget):
         self._cos_image.setImage(cosine.astype(np.float32), autoLevels=False, levels=(-1.0, 1.0))
         self._cos_plot.setRange(xRange=(0, max(len(output), 1)), yRange=(0, max(len(output), 1)), padding=0)
         self._contrib_plot.setYRange(0, max(len(source), 1), padding=0)
-        self._token_texts = self._pooled_texts(self._contrib_plot, self._token_pool, ["" for _ in source])
-        points = [] if self.has_heads() else list(source)  # a transformer's plot shows heads, not the h_j
-        self._point_texts = self._pooled_texts(self._pca_plot, self._point_pool, points)
         self._draw_pca_cloud()
-
-    def _pooled_texts(self, plot: pg.PlotItem, pool: list[pg.TextItem], texts: list[str]) -> list[pg.TextItem]:
-        """TextItems showing `texts`, taken from `pool` (grown in place); the rest of the pool is hidden.
-
-        Making a TextItem and adding it to a plot costs ~0.5 ms: labels that follow data points, one per
-        source token, are made only when a result has more tokens than any before.  Hidden items count
-        in no auto-range.
-        """
-        anchor = (0.0, 0.5) if plot is self._contrib_plot else (0.5, 1.2)
-        added = [pg.TextItem("", anchor=anchor) for _ in range(len(texts) - len(pool))]
-        for item in added:
-            plot.addItem(item)
-        self._style_texts(added)
-        pool.extend(added)
-        for n, item in enumerate(pool):
-            item.setVisible(n < len(texts))
-        for item, text in zip(pool, texts, strict=False):
-            if item.toPlainText() != text:
-                item.setText(text)
-        return pool[: len(texts)]
 
     def _draw_pca_cloud(self) -> None:
         h2d, c2d = self._h2d, self._c2d
-        for item, (x, y) in zip(self._point_texts, h2d, strict=True):
-            item.setPos(float(x), float(y))
-        hull = convex_hull(h2d) if len(h2d) else np.zeros((0, 2))
-        closed = np.vstack([hull, hull[:1]]) if len(hull) > 2 else hull
-        self._hull.setData(closed[:, 0], closed[:, 1])
+        if self._cloud_changed:  # the h_j, their hull and the view's range stay put while a decode streams
+            self._cloud_changed = False
+            hull = convex_hull(h2d) if len(h2d) else np.zeros((0, 2))
+            closed = np.vstack([hull, hull[:1]]) if len(hull) > 2 else hull
+            self._hull.setData(closed[:, 0], closed[:, 1])
+            self._style_points()
+            self._pca_plot.autoRange(padding=0.15)
+        else:
+            self._style_c_points()
         self._path.setData(c2d[:, 0], c2d[:, 1])  # the order the decoder visited them in
-        self._style_points()
-        self._pca_plot.autoRange(padding=0.15)
 
     def _draw_step(self) -> None:
         assert self._step is not None
         i = self._step
-        norms = self._draw_head_parts(i) if self.has_heads() else self._draw_rnn_parts(i)
-        rows = np.arange(len(norms))
+        norms = self._norms = self._draw_head_parts(i) if self.has_heads() else self._draw_rnn_parts(i)
         widest = max(float(norms.max(initial=0.0)), 1e-9) if self._attention else 1.0
         self._contrib_plot.setXRange(0, widest * 1.5, padding=0)  # room for the α text
-        for item, n, j in zip(self._token_texts, norms, rows, strict=True):
-            item.setPos(float(n), float(j) + 0.5)
         self._label_bars()
         for mark, rect in zip(self._cos_marks, self._cos_rects(i), strict=True):
             mark.setRect(rect)
@@ -462,6 +545,7 @@ class ContextInspector(QWidget):
         self._head_bars.setOpts(
             x=np.arange(heads), height=np.linalg.norm(contexts, axis=1), width=0.7, brushes=colours, pen=None
         )
+        self._point_labels.show({})  # the plot shows heads here, not the h_j
         self._pca_plot.enableAutoRange()
         self._set_title(self._pca_plot, f"|c<sup>h</sup>| per head, layer {layer}")
         return norms.sum(axis=0)
@@ -471,7 +555,7 @@ class ContextInspector(QWidget):
         rows are thinner than a line of text, and a label on every one would pile up (then weights that
         round to 0.00 go unlabelled)."""
         step = self._step
-        if step is None or self._torn_down or len(self._token_texts) != self._alpha.shape[1]:
+        if step is None or self._torn_down or len(self._norms) != self._alpha.shape[1]:
             return  # no step shown, or a decode half set
         alpha = np.nan_to_num(self._alpha[step], nan=-1.0)  # no attention: no α to label (NaN → never labelled)
         rows_px = self._contrib_plot.vb.height() / max(len(alpha), 1)
@@ -480,37 +564,53 @@ class ContextInspector(QWidget):
         labelled = labelled_rows(alpha, apart)
         if apart > 1:  # crowded: a row of "α = 0.00" says less than the room it takes
             labelled = {j for j in labelled if alpha[j] >= 0.005}
-        for j, (item, a) in enumerate(zip(self._token_texts, alpha, strict=True)):
-            text = f" {alpha_symbol()} = {a:.2f}" if j in labelled and a >= 0 else ""
-            if item.toPlainText() != text:
-                item.setText(text)
+        labelled = {j for j in labelled if alpha[j] >= 0}  # no attention: nothing to label
+        self._bar_labels.show(
+            {j: (float(self._norms[j]), j + 0.5, f" {alpha_symbol()} = {alpha[j]:.2f}") for j in labelled}
+        )
 
     def _label_points(self, *_: object) -> None:
         """Word labels on the h_j points that cover no label already placed, the tokens the selected step
         attends to most first: with many source tokens the cloud is denser than its words."""
         step, words = self._step, self._source
-        if self._torn_down or step is None or len(words) != len(self._point_texts) or step >= len(self._alpha):
+        if self._torn_down or step is None or len(words) != len(self._h2d) or step >= len(self._alpha):
             return
         vb, metrics = self._pca_plot.vb, QFontMetricsF(self._font(0.9))
-        placed: list[QRectF] = []
-        for j in np.argsort(-self._alpha[step], kind="stable"):
-            at = vb.mapViewToDevice(QPointF(*self._h2d[j]))
-            width, height = metrics.horizontalAdvance(words[j]), metrics.height()
-            box = QRectF(at.x() - width / 2, at.y() - 1.2 * height, width, height)  # the labels' anchor (0.5, 1.2)
-            free = not any(box.intersects(other) for other in placed)
-            if free:
-                placed.append(box)
-            text = words[j] if free else ""
-            if self._point_texts[j].toPlainText() != text:
-                self._point_texts[j].setText(text)
+        # The view maps linearly onto the device (no rotation): two points give every point's pixel.
+        origin, unit = vb.mapViewToDevice(QPointF(0.0, 0.0)), vb.mapViewToDevice(QPointF(1.0, 1.0))
+        if origin is None or unit is None:
+            return  # not laid out yet
+        order = np.argsort(-self._alpha[step], kind="stable")
+        x = origin.x() + self._h2d[order, 0] * (unit.x() - origin.x())
+        y = origin.y() + self._h2d[order, 1] * (unit.y() - origin.y())
+        width = self._word_widths(metrics)[order]
+        height = metrics.height()
+        boxes = np.column_stack([x - width / 2, y - 1.2 * height, width, np.full(len(order), height)])  # anchor
+        placed = (int(order[n]) for n in free_boxes(boxes))
+        self._point_labels.show({j: (float(self._h2d[j, 0]), float(self._h2d[j, 1]), words[j]) for j in placed})
+
+    def _word_widths(self, metrics: QFontMetricsF) -> np.ndarray:
+        """Each source word's width in the labels' font (measured once per source and font)."""
+        key = (self._source, metrics.height(), metrics.averageCharWidth())
+        if self._widths[0] != key:
+            self._widths = (key, np.array([metrics.horizontalAdvance(word) for word in self._source]))
+        return self._widths[1]
 
     def labelled_points(self) -> list[int]:
-        """The h_j points that show their word (for tests)."""
-        return [j for j, item in enumerate(self._point_texts) if item.toPlainText()]
+        """The h_j points that show their word, in order (for tests)."""
+        return sorted(self._point_labels.shown())
 
     def labelled_bars(self) -> list[int]:
-        """The rows whose bar shows its α (for tests)."""
-        return [j for j, item in enumerate(self._token_texts) if item.toPlainText()]
+        """The rows whose bar shows its α, in order (for tests)."""
+        return sorted(self._bar_labels.shown())
+
+    def point_labels(self) -> dict[int, tuple[str, QRectF]]:
+        """{source position: (its word, the label's box in the scene)} for the h_j points labelled (for tests)."""
+        return {j: (item.toPlainText(), item.sceneBoundingRect()) for j, item in self._point_labels.shown().items()}
+
+    def label_font(self) -> QFont:
+        """The font of the labels in the plots."""
+        return self._font(0.9)
 
     def _set_title(self, plot: pg.PlotItem, html: str) -> None:
         """Set a plot title (styled by _style_titles, which set_theme/set_zoom run), unless it is the same."""
@@ -543,7 +643,7 @@ class ContextInspector(QWidget):
         metrics = QFontMetricsF(font)
         self._cos_bar.set_font(font, bar_px=round(14 * self._zoom))
         self._view.ci.setContentsMargins(6, 6, 6, round(metrics.height() / 2) + 2)
-        self._style_texts(self._token_pool + self._point_pool)
+        self._style_texts(self._bar_labels.items + self._point_labels.items)
         self._style_points()
         self._style_titles()
 
@@ -565,7 +665,7 @@ class ContextInspector(QWidget):
         self._note.setStyleSheet(
             f"background: {theme.selection}; color: {theme.plot_background}; font-weight: bold; padding: 4px;"
         )
-        self._style_texts(self._token_pool + self._point_pool)
+        self._style_texts(self._bar_labels.items + self._point_labels.items)
         self._style_points()
         self._style_titles()
 
@@ -578,20 +678,27 @@ class ContextInspector(QWidget):
     def _style_points(self) -> None:
         theme, z = self._theme, self._zoom
         h_colour, c_colour = theme.point_colors
-        self._h_points.setData(pos=self._h2d, size=10 * z, brush=h_colour, pen=None)
-        self._c_points.setData(pos=self._c2d, size=8 * z, brush=c_colour, pen=None)
+        self._h_points.setData(pos=self._h2d, size=10 * z, brush=symbol_brush(h_colour), pen=symbol_pen(None))
         self._path.setPen(pg.mkPen(c_colour, width=1.0 * z))
         self._hull.setPen(pg.mkPen(theme.muted, width=1.5 * z, style=Qt.PenStyle.DashLine))
-        self._style_selected_point()
+        self._style_c_points()
         pen = QPen(QColor(theme.selection), 2.5 * z)
         pen.setCosmetic(True)
         for mark in self._cos_marks:
             mark.setPen(pen)
 
+    def _style_c_points(self) -> None:
+        """The c_i points and the selected one (the h_j stay as they are)."""
+        _, c_colour = self._theme.point_colors
+        size, brush = 8 * self._zoom, symbol_brush(c_colour)
+        self._c_points.setData(pos=self._c2d, size=size, brush=brush, pen=symbol_pen(None))
+        self._style_selected_point()
+
     def _style_selected_point(self) -> None:
         theme, z, i = self._theme, self._zoom, self._step
         star = self._c2d[i : i + 1] if i is not None and i < len(self._c2d) else np.zeros((0, 2))
-        self._c_selected.setData(pos=star, size=22 * z, brush=theme.selection, pen=pg.mkPen(theme.plot_foreground))
+        pen, brush = symbol_pen(theme.plot_foreground), symbol_brush(theme.selection)  # the same objects each time
+        self._c_selected.setData(pos=star, size=22 * z, brush=brush, pen=pen)
 
     def _style_titles(self) -> None:
         size = f"{BASE_POINT_SIZE * self._zoom:.0f}pt"

@@ -13,7 +13,7 @@ from functools import cache
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -113,6 +113,22 @@ def clamp_zoom(factor: float) -> float:
 @cache
 def colormap(name: str) -> pg.ColorMap:
     return pg.colormap.get(name)
+
+
+@cache
+def symbol_pen(colour: str | None, width: float = 1.0) -> QPen:
+    """One pen per (colour, width) for scatter symbols (None: no outline); never change it.
+
+    pyqtgraph's scatter keeps a picture of each symbol style in an atlas keyed by the pen's and brush's identity:
+    a new pen or brush at every update (pg.mkPen makes one each call, even from a colour) grew it for good.
+    """
+    return pg.mkPen(colour, width=width)
+
+
+@cache
+def symbol_brush(colour: str) -> QBrush:
+    """One brush per colour for scatter symbols (see symbol_pen); never change it."""
+    return pg.mkBrush(colour)
 
 
 @cache

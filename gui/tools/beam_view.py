@@ -34,7 +34,7 @@ from gui.bridge.engine_controller import EngineController
 from gui.matrix.heatmap import HeatmapWidget
 from gui.matrix.plot_lifetime import discard_items, release_view
 from gui.style.fonts import BASE_POINT_SIZE, ui_font
-from gui.style.theme import Theme, clamp_zoom, get_theme
+from gui.style.theme import Theme, clamp_zoom, get_theme, symbol_brush, symbol_pen
 
 FINISHED_COLOUR = "#2ca02c"
 LEGEND = "● kept (extended)   ○ pruned   ★ finished;  each node: token and cumulative log p"
@@ -287,9 +287,9 @@ class BeamExplorer(QWidget):
     def _spot(self, n: BeamNode, p: np.ndarray) -> dict[str, Any]:
         theme, z = self._theme, self._zoom
         style = {
-            "kept": ("o", pg.mkBrush(theme.accent), pg.mkPen(theme.accent), 11),
-            "pruned": ("o", pg.mkBrush(theme.plot_background), pg.mkPen(theme.muted, width=1.5), 9),
-            "finished": ("star", pg.mkBrush(FINISHED_COLOUR), pg.mkPen(FINISHED_COLOUR), 18),
+            "kept": ("o", symbol_brush(theme.accent), symbol_pen(theme.accent), 11),
+            "pruned": ("o", symbol_brush(theme.plot_background), symbol_pen(theme.muted, 1.5), 9),
+            "finished": ("star", symbol_brush(FINISHED_COLOUR), symbol_pen(FINISHED_COLOUR), 18),
         }[n.status]
         symbol, brush, pen, size = style
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal, Slot
@@ -14,6 +15,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QMoveEvent,
+    QPaintEvent,
     QResizeEvent,
     QShowEvent,
     QWheelEvent,
@@ -64,9 +66,12 @@ MIN_CELL_PX = 26  # presentation: a heatmap cell is at least this big at zoom 1 
 PRESENTATION_THEME = "dark"  # the lecture theme until the user picks another there
 CENTRAL_MARGINS = (8, 6, 8, 4)
 SIDE_VIEWS_MS = 50  # while a decode streams, the panels beside the heatmap refresh at ≤ 20 Hz
+SIDE_VIEWS_SHARE = 0.1  # ... and take at most this share of the GUI thread (a long input's refresh is slow)
 SIDE_VIEWS_FIRST_MS = 100  # after its first step: a decode done sooner fills them once, with its result
 DETAILS_DELAY_MS = 1  # a timer rather than a posted call: it waits for the events queued now
 INSPECTOR_TITLE = "Context vector"
+FIRST_PAINT_WAIT_MS = 3000  # a window shown but never painted (minimised, say) opens its first model by then
+NO_MODEL = "No model loaded: open one from the File menu, or drop a model file here."
 
 
 class MainWindow(QMainWindow):
@@ -96,6 +101,10 @@ class MainWindow(QMainWindow):
         self.model_path = ""  # of the model loaded now
         self.last_load_error = ""
         self._loading = ""  # the model file asked for last
+        self.painted = False  # the window has painted once: the first model loads only then
+        self._deferred_model = ""  # to open after the first paint
+        self.fallback_model = ""  # opened instead, with a note, if the model being opened fails and none is loaded
+        self.model_opening = False  # a model asked for has neither loaded nor failed yet (nor its fallback)
         self._redecode_on_device = False
         self._follow = True  # the selection tracks the newest row while a decode streams
         self._saved_layout: QByteArray | None = None
@@ -108,7 +117,14 @@ class MainWindow(QMainWindow):
         self._side_views = QTimer(self)  # streamed steps cost ~nothing each; the side panels catch up on its tick
         self._side_views.setSingleShot(True)
         self._side_views.timeout.connect(self._show_streamed_step)
+        self._side_views_ms = 0.0  # what the last refresh of the side panels took
         self._pending_details: DecodeResult | None = None  # finished, its side panels not filled yet
+        # One timer for it, not QTimer.singleShot(ms, self, slot) per decode: PySide keeps a weak reference to
+        # the window for each of those calls, for good (a slow leak over a session of edits).
+        self._details = QTimer(self)
+        self._details.setSingleShot(True)
+        self._details.setInterval(DETAILS_DELAY_MS)
+        self._details.timeout.connect(self._show_details)
         self._build_central()
         self._build_docks()
         self._build_status_bar()
@@ -225,10 +241,42 @@ class MainWindow(QMainWindow):
     # -- model -----------------------------------------------------------------------------------
     @Slot(str)
     def open_model(self, path: str) -> None:
+        self.fallback_model = ""  # the user's own choice: a failure is reported, not replaced
+        self._load(path)
+
+    def open_model_after_paint(self, path: str, fallback: str = "") -> None:
+        """Open `path` once the window has painted, or at once if it is not shown when the event loop starts.
+
+        Loading imports torch on the engine thread, and an import holds the GIL: it would stall the first paint.
+        Until the model is in, the heatmap says it is loading.  `fallback`: the model to open instead, with a
+        note in the banner, if `path` cannot be opened (a remembered model that has gone, say).
+        """
+        self._deferred_model, self.fallback_model = path, fallback
+        self.model_opening = True
+        self.heatmap.set_placeholder(f"Loading model {Path(path).name}…")
+        self.statusBar().showMessage(f"Loading {Path(path).name}…")
+        QTimer.singleShot(0, self, self._open_if_unseen)
+        QTimer.singleShot(FIRST_PAINT_WAIT_MS, self, self._open_deferred)
+
+    @Slot()
+    def _open_if_unseen(self) -> None:
+        if not self.isVisible():
+            self._open_deferred()
+
+    @Slot()
+    def _open_deferred(self) -> None:
+        path, self._deferred_model = self._deferred_model, ""
+        if path:
+            self._load(path)
+
+    def _load(self, path: str) -> None:
         if self._torn_down:
             return
         self.statusBar().showMessage(f"Loading {Path(path).name}…")
         self._loading = path
+        self.model_opening = True
+        if not self.model_path:
+            self.heatmap.set_placeholder(f"Loading model {Path(path).name}…")
         self.controller.load_model(path, self.controls.device.currentText())
 
     @Slot()
@@ -246,6 +294,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model_path, self.last_load_error = info.path, ""
+        self.model_opening, self.fallback_model = False, ""
+        self.heatmap.set_placeholder("")
         self.model_panel.show_model(info.path, info.description, info.card, info.device)
         self.flow.set_tokenizer(str(info.description.get("tokenizer", "word")))
         self.head_layout = info.head_layout
@@ -266,6 +316,15 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_model_load_failed(self, message: str) -> None:
         self.last_load_error = message
+        fallback, self.fallback_model = self.fallback_model, ""
+        if fallback and not self.model_path:
+            log.warning("could not open %s (%s); opening %s instead", self._loading, message, fallback)
+            note = f"{load_error_text(self._loading, message, '')} Opening {Path(fallback).name} instead."
+            self.banner.show_message(note, "warning")
+            self._load(fallback)
+            return
+        self.model_opening = False
+        self.heatmap.set_placeholder("" if self.model_path else NO_MODEL)
         self.banner.show_message(load_error_text(self._loading, message, self.model_path), "error")
         self.statusBar().showMessage(f"Could not open {Path(self._loading).name}", 8000)
 
@@ -350,7 +409,8 @@ class MainWindow(QMainWindow):
         self.heatmap.append_steps(run)
         if not self._side_views.isActive():
             first = len(self.flow.records) == len(run)
-            self._side_views.start(SIDE_VIEWS_FIRST_MS if first else SIDE_VIEWS_MS)
+            paced = max(SIDE_VIEWS_MS, round(self._side_views_ms / SIDE_VIEWS_SHARE))
+            self._side_views.start(SIDE_VIEWS_FIRST_MS if first else paced)
 
     @Slot()
     def _show_streamed_step(self) -> None:
@@ -358,11 +418,13 @@ class MainWindow(QMainWindow):
         records = self.flow.records
         if self._torn_down or not records or not self.flow.busy or self.flow.current_result() is not None:
             return  # ended meanwhile (finished, failed or cancelled): its own slot has set the panels
+        start = time.perf_counter()
         self.timing_label.setText(f"step {len(records)}")
         selected = self.heatmap.selected_step()
         following = self._follow or selected is None or selected >= len(records)
         record = records[-1] if following or selected is None else records[selected]
         self._show_step(record.step)
+        self._side_views_ms = (time.perf_counter() - start) * 1000
 
     @Slot()
     def _on_inspector_shown(self) -> None:
@@ -385,7 +447,7 @@ class MainWindow(QMainWindow):
             self.source_panel.mark_unknown(result.source_tokens, result.unknown_positions)
         self.source_panel.set_output(result.text)
         self._pending_details = result
-        QTimer.singleShot(DETAILS_DELAY_MS, self, self._show_details)  # dropped if the window goes first
+        self._details.start()  # a child of the window: dropped if the window goes first
         steps = len(result.output_tokens)
         self.timing_label.setText(f"{result.strategy}: {steps} steps in {result.seconds * 1000:.0f} ms")
         if result.messages:
@@ -632,6 +694,12 @@ class MainWindow(QMainWindow):
         action.trigger()
         event.accept()
 
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self.painted:  # the window paints before its children: they follow within this same pass
+            self.painted = True
+            QTimer.singleShot(0, self, self._open_deferred)  # once this paint is on the screen
+
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self._fitted and self.fit_on_show:  # once framed by the window manager: its frame must fit too
@@ -682,6 +750,7 @@ class MainWindow(QMainWindow):
         self._torn_down = True
         self.source_panel.cancel_pending()
         self._side_views.stop()
+        self._details.stop()
         self.controller.shutdown()
         for view in (self.heatmap, self.inspector, self.topk):
             view.teardown()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 
+from engine import MAX_SOURCE_CHARS
 from gui.files.settings_store import SettingsStore
 from gui.panels.controls_panel import DEVICES, STRATEGIES
 from gui.panels.transport_bar import MAX_DELAY_MS
@@ -75,8 +76,9 @@ def save_window_state(window: MainWindow, store: SettingsStore) -> bool:
         store.set(f"decode/{key}", value)
     store.set("decode/device", window.controls.device.currentText())
     store.set("decode/delay", window.transport.delay_seconds())
-    store.set("inputs/source", window.source_panel.source_text())
-    store.set("inputs/target", window.source_panel.target_text())
+    # Cut where the engine cuts them: an editor holding megabytes would make an ini the next start refuses.
+    store.set("inputs/source", window.source_panel.source_text()[:MAX_SOURCE_CHARS])
+    store.set("inputs/target", window.source_panel.target_text()[:MAX_SOURCE_CHARS])
     if window.model_path:
         store.set("inputs/model", window.model_path)
     return store.sync()
