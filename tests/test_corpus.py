@@ -14,8 +14,17 @@ from models.data import corpus_dates, corpus_en_hi
 from models.data.corpus_cli import main as cli_main
 from models.data.corpus_en_hi import ARTICLE_EXAMPLE, HINDI_VERB_FORMS, Pair
 from models.data.tsv_io import read_tsv, write_tsv_atomic
+from models.tokens import Tokenizer
 
-CONNECTORS_HI = {"और", "फिर", "उसके"}  # words that may follow a clause-final verb
+CONNECTORS_HI = {"और", "फिर", "उसके", ","}  # tokens that may follow a clause-final verb
+ENDINGS_HI = ((), ("।",), ("!",), (",", "ठीक", "है", "?"))  # what may follow the last verb
+PUNCTUATION = {",", ".", "!", "?", "।"}
+
+
+def _body(words: list[str]) -> list[str]:
+    """Hindi tokens without the sentence ending (full stop, "!" or the ", ठीक है ?" tag)."""
+    ending = max((e for e in ENDINGS_HI if tuple(words[len(words) - len(e) :]) == e), key=len)
+    return words[: len(words) - len(ending)]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +91,10 @@ def test_article_example_is_generated(short_pairs: list[Pair]) -> None:
 
 def test_reordering_examples_from_the_brief(long_pairs: list[Pair]) -> None:
     table = {p.source: p.target for p in corpus_en_hi.generate(20000, seed=0, max_words=8)}
-    assert table["turn off the lights in the kitchen"] == "रसोई में लाइट बंद करो"
+    command = "turn off the lights in the kitchen"
+    kitchen = {s: t for s, t in table.items() if s in {command, command + " .", command + " !"}}
+    assert kitchen, "reordering example missing from the sample"
+    assert all(t.startswith("रसोई में लाइट बंद करो") for t in kitchen.values()), kitchen
     with_box = [p for p in long_pairs if "the big red box" in p.source]
     assert with_box, "adjective example missing from the sample"
     assert all("बड़ा लाल डिब्बा" in p.target or "बड़े लाल डिब्बे" in p.target for p in with_box)
@@ -95,13 +107,22 @@ def test_same_english_always_gets_same_hindi(long_pairs: list[Pair], short_pairs
         assert seen.setdefault(p.source, p.target) == p.target, p.source
 
 
-def test_text_is_clean_lowercase_and_nfc(long_pairs: list[Pair]) -> None:
+def test_text_is_clean_lowercase_pretokenised_and_nfc(long_pairs: list[Pair]) -> None:
+    tokenizer = Tokenizer()
     for p in long_pairs[:3000]:
-        assert re.fullmatch(r"[a-z]+( [a-z]+)*", p.source), p.source
+        # Lower-case words and standalone marks, single spaces: whitespace split is the word tokeniser.
+        assert re.fullmatch(r"([a-z]+|[,.?!])( ([a-z]+|[,.?!]))*", p.source), p.source
         assert unicodedata.normalize("NFC", p.target) == p.target
-        # Devanagari words only, single spaces: whitespace split is the word tokeniser.
-        assert re.fullmatch(r"[\u0900-\u097F]+( [\u0900-\u097F]+)*", p.target), p.target
-        assert not any(ch in p.target for ch in "।,.?!")
+        hindi_token = r"([\u0900-\u0963\u0966-\u097F]+|[,।?!])"  # Devanagari letters (no danda), or one mark
+        assert re.fullmatch(rf"{hindi_token}( {hindi_token})*", p.target), p.target
+        assert "." not in p.target  # Hindi ends a sentence with the danda
+        assert tokenizer.tokenize(p.source) == p.source.split() and tokenizer.tokenize(p.target) == p.target.split()
+
+
+def test_punctuation_is_ordinary_and_varied(long_pairs: list[Pair]) -> None:
+    counts = Counter(w for p in long_pairs for w in p.source.split() if w in PUNCTUATION)
+    assert all(counts[mark] > 500 for mark in ",.!?"), counts
+    assert sum(p.source.split()[-1] not in PUNCTUATION for p in long_pairs) > 5000  # unpunctuated ones too
 
 
 def test_vocabularies_stay_small(long_pairs: list[Pair]) -> None:
@@ -145,6 +166,28 @@ def test_alignments_link_translations(long_pairs: list[Pair]) -> None:
     assert linked["डिब्बा"] == {"box"}
     assert linked["बड़ा"] == {"big"}
     assert linked["सारी"] == {"all"}
+    assert linked[","] == {","} and linked["।"] == {"."} and linked["!"] == {"!"} and linked["?"] == {"?"}
+    assert linked["ठीक"] == linked["है"] == {"okay"}
+
+
+def test_marks_align_to_each_other_and_only_a_final_pleases_comma_is_unaligned(long_pairs: list[Pair]) -> None:
+    tail = 0
+    for p in long_pairs:
+        src, tgt = p.source.split(), p.target.split()
+        linked = {s for s, _ in p.alignment}
+        for s, word in enumerate(src):
+            if word in PUNCTUATION and s not in linked:
+                assert src[s + 1] == "please" and s + 2 >= len(src) - 1, p.source  # ", please" at the end
+                assert tgt[0] == "कृपया" and (s + 1, 0) in p.alignment, p
+                tail += 1
+    assert tail > 100
+
+
+def test_please_at_the_end_goes_first_in_hindi() -> None:
+    table = {p.source: p.target for p in corpus_en_hi.generate(30000, seed=0, max_words=8)}
+    assert table["turn off the lights , please !"] == "कृपया लाइट बंद करें !"
+    assert table["turn off the lights ."] == "लाइट बंद करो ।"
+    assert table["turn off the lights , okay ?"] == "लाइट बंद करो , ठीक है ?"
 
 
 def test_alignment_text_round_trip() -> None:
@@ -163,7 +206,11 @@ def test_alignment_text_round_trip() -> None:
 def _hindi_clauses(pair: Pair) -> list[list[int]]:
     """Target token indices per clause: a clause ends at its finite verb (connectors dropped)."""
     clauses: list[list[int]] = [[]]
-    for t, word in enumerate(pair.target.split()):
+    src = pair.source.split()
+    tail_please = {t for s, t in pair.alignment if src[s - 1 : s + 1] == [",", "please"]}
+    for t, word in enumerate(_body(pair.target.split())):
+        if t in tail_please:
+            continue  # a sentence-final "please" is the one word that crosses clauses
         if word in CONNECTORS_HI and not clauses[-1]:
             continue  # connector between clauses ("और फिर", "उसके बाद")
         if word == "बाद" and not clauses[-1]:
@@ -176,7 +223,7 @@ def _hindi_clauses(pair: Pair) -> list[list[int]]:
 
 def test_hindi_is_verb_final(long_pairs: list[Pair], short_pairs: list[Pair]) -> None:
     for p in [*long_pairs, *short_pairs]:
-        words = p.target.split()
+        words = _body(p.target.split())
         assert words[-1] in HINDI_VERB_FORMS, p.target
         for k, word in enumerate(words[:-1]):
             if word in HINDI_VERB_FORMS:  # a verb only ever closes a clause
@@ -205,7 +252,7 @@ def test_single_clause_commands_end_with_their_verb(short_pairs: list[Pair]) -> 
     single = [p for p in short_pairs if sum(w in verbs for w in p.source.split()) == 1]
     assert len(single) > 500
     for p in single:
-        src, tgt = p.source.split(), p.target.split()
+        src, tgt = p.source.split(), _body(p.target.split())
         verb_index = next(i for i, w in enumerate(src) if w in verbs)
         assert tgt[-1] in HINDI_VERB_FORMS
         assert (verb_index, len(tgt) - 1) in p.alignment  # the final Hindi word translates the verb

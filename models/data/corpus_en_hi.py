@@ -8,6 +8,13 @@ order, but inside a clause Hindi is verb-final (please, time, place, object, ver
 Register is chosen per sentence: one "please" makes every verb polite ("करें", negation
 "न"); without it verbs are familiar ("करो", negation "मत").  So the Hindi is a function of
 the whole English sentence, and mixed registers never appear.
+
+Punctuation is ordinary and aligned token to token: a comma may precede a connector
+(", then" → ", फिर"), a sentence may end in "." → "।", "!" → "!" or the tag ", okay ?" →
+", ठीक है ?", and a sentence-final ", please" moves to the front in Hindi ("turn off the
+lights , please !" → "कृपया लाइट बंद करें !"; that comma has no Hindi counterpart).  Text is
+written lower-case and pre-tokenised (punctuation stands apart), so whitespace tokens are
+the word tokeniser's tokens and the alignment indexes them; lengths count them too.
 """
 
 from __future__ import annotations
@@ -306,6 +313,13 @@ _PLEASE = _p("please", "कृपया", "0")
 _AND = _p("and", "और", "0")
 _CONNECTORS = (_AND, _p("then", "फिर", "0"), _p("and then", "और फिर", "0 1"), _p("after that", "उसके बाद", "1 0"))
 _CONNECTOR_WEIGHTS = (0.4, 0.25, 0.2, 0.15)
+_COMMA = _p(",", ",", "0")
+_COMMA_BEFORE = (0.15, 0.5, 0.4, 0.6)  # chance of ", " before each connector: rarer before a bare "and"
+# Sentence endings (None: no mark) and their weights; the tag question is never added to ", please".
+_ENDINGS = (None, _p(".", "।", "0"), _p("!", "!", "0"), _p(", okay ?", ", ठीक है ?", "0 1 1 2"))
+_ENDING_WEIGHTS = (0.4, 0.3, 0.2, 0.1)
+_TAIL_PLEASE = _Piece((",", "please"), (("कृपया", (1,)),))  # "…, please" → कृपया first; the comma is unaligned
+_TAIL_PLEASE_SHARE = 0.3  # of polite sentences
 
 _BY_TAG: dict[str, tuple[_Noun, ...]] = {
     tag: tuple(n for n in _NOUNS if tag in n.tags) for tag in {t for n in _NOUNS for t in n.tags}
@@ -420,15 +434,19 @@ def _clause(rng: random.Random, polite: bool, please: bool) -> _Piece:
 
 
 def _sentence(rng: random.Random, min_words: int, max_words: int) -> _Piece:
-    """Clauses joined by connectors until a length drawn from [min_words, max_words] is reached."""
+    """Clauses joined by connectors until a length drawn from [min_words, max_words] is reached, then an ending.
+
+    Lengths count whitespace tokens, punctuation included.
+    """
     for _ in range(10_000):
         polite = rng.random() < 0.25
+        tail_please = polite and rng.random() < _TAIL_PLEASE_SHARE
         goal = rng.randint(min_words, max_words)
-        parts = [_clause(rng, polite, please=polite)]
-        words, misses = len(parts[0].en), 0
+        parts = [_clause(rng, polite, please=polite and not tail_please)]
+        words, misses = len(parts[0].en) + (len(_TAIL_PLEASE.en) if tail_please else 0), 0
         while words < goal and misses < 8:
             extra = [
-                rng.choices(_CONNECTORS, weights=_CONNECTOR_WEIGHTS)[0],
+                _connector(rng),
                 _clause(rng, polite, please=polite and rng.random() < 0.2),
             ]
             size = sum(len(p.en) for p in extra)
@@ -437,9 +455,35 @@ def _sentence(rng: random.Random, min_words: int, max_words: int) -> _Piece:
                 words += size
             else:
                 misses += 1
+        ending = _ending(rng, max_words - words, tail_please)
+        words += len(ending.en) if ending is not None else 0
         if min_words <= words <= max_words:
-            return _concat(parts)
+            return _finish(parts, tail_please, ending)
     raise RuntimeError(f"could not build a sentence of {min_words}-{max_words} words")
+
+
+def _connector(rng: random.Random) -> _Piece:
+    k = rng.choices(range(len(_CONNECTORS)), weights=_CONNECTOR_WEIGHTS)[0]
+    return _concat([_COMMA, _CONNECTORS[k]]) if rng.random() < _COMMA_BEFORE[k] else _CONNECTORS[k]
+
+
+def _ending(rng: random.Random, room: int, tail_please: bool) -> _Piece | None:
+    """A sentence-final mark that fits in `room` tokens (no tag question after ", please")."""
+    options = [
+        (e, w)
+        for e, w in zip(_ENDINGS, _ENDING_WEIGHTS, strict=True)
+        if e is None or (len(e.en) <= room and not (tail_please and e.en[0] == ","))
+    ]
+    return rng.choices([e for e, _ in options], weights=[w for _, w in options])[0]
+
+
+def _finish(clauses: list[_Piece], tail_please: bool, ending: _Piece | None) -> _Piece:
+    """English: clauses, ", please", ending; Hindi: कृपया first, then the clauses and the ending."""
+    parts = [*clauses, *([_TAIL_PLEASE] if tail_please else []), *([ending] if ending is not None else [])]
+    order = list(range(len(parts)))
+    if tail_please:
+        order.insert(0, order.pop(len(clauses)))
+    return _arrange(parts, order)
 
 
 def _to_pair(piece: _Piece) -> Pair:
