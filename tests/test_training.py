@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from main import main
 from models.checkpoint import load_checkpoint
@@ -51,6 +52,47 @@ def test_early_stopping_respects_patience(tmp_path: Path) -> None:
     history = [EpochResult(i, 1.0, loss, 0.0, 0.0) for i, loss in enumerate([3.0, 2.0, 2.5, 2.6], 1)]
     assert not _should_stop(history[:3], patience=2)
     assert _should_stop(history, patience=2)
+
+
+@pytest.mark.parametrize(
+    ("losses", "epochs", "best", "reason"),
+    [
+        ([3.0, 1.0, 2.0, 2.5, 0.5], 5, 2, "early stopping"),  # the 5th epoch never runs
+        ([3.0, 1.0, 1.0, 2.0], 5, 2, "early stopping"),  # a tie keeps the earlier epoch
+        ([3.0, 2.0, 1.0], 3, 3, "the 3-epoch cap"),
+    ],
+)
+def test_the_best_validation_epochs_weights_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, losses: list[float], epochs: int, best: int, reason: str
+) -> None:
+    """Scripted validation losses: the checkpoint holds the earliest best epoch's weights, and says why it stopped."""
+    from models.training import loop
+
+    snapshots: list[dict[str, torch.Tensor]] = []
+
+    def scripted(model: torch.nn.Module, *_: object) -> tuple[float, float]:
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        return losses[len(snapshots) - 1], 0.0
+
+    monkeypatch.setattr(loop, "evaluate_loss_and_exact", scripted)
+    opts = loop.TrainOptions(
+        data=[write_toy_pairs(tmp_path / "t.tsv", 64, 1)],
+        valid=write_toy_pairs(tmp_path / "v.tsv", 8, 2),
+        out=tmp_path / "m.safetensors",
+        embed_dim=8,
+        hidden_dim=8,
+        attn_dim=8,
+        epochs=epochs,
+        patience=2,
+        batch_size=16,
+        quiet=True,
+    )
+    loop.train(opts)
+    saved = load_checkpoint(opts.out)
+    assert len(snapshots) == min(len(losses), best + 2) and saved.training["best_epoch"] == best
+    assert saved.training["valid_loss"] == losses[best - 1] and saved.training["stopped_by"].startswith(reason)
+    for name, value in saved.model.state_dict().items():
+        torch.testing.assert_close(value, snapshots[best - 1][name])
 
 
 def test_bad_lines_are_reported_with_line_numbers(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from models.rnn.attention import AlphaEdit, build_attention
+from models.rnn.attention import AlphaEdit, AttentionOutput, FixedContext, build_attention
 from models.rnn.config import ModelConfig
 from models.rnn.encoder import Memory, make_rnn
 from models.tokens import PAD_ID
@@ -31,14 +31,17 @@ class DecoderState:
 class StepOutput:
     logits: Tensor  # (B, V) unnormalised next-token scores
     state: DecoderState  # s_i
-    scores: Tensor  # (B, T) e_i·
-    alpha: Tensor  # (B, T) α_i·
+    scores: Tensor  # (B, T) e_i· (zeros without attention)
+    alpha: Tensor  # (B, T) α_i· (zeros without attention: c is not a weighted sum of the h_j)
     context: Tensor  # (B, H_enc) c_i
     top: Tensor  # (B, H) the top layer's s_i: state.hidden[-1] without indexing for it
 
 
 class Decoder(nn.Module):
-    """Bahdanau order (query s_{i-1}, c_i fed into the RNN) or Luong order (query s_i, input feeding)."""
+    """Bahdanau order (query s_{i-1}, c_i fed into the RNN) or Luong order (query s_i, input feeding).
+
+    Without attention it is Cho et al.'s RNNencdec decoder: Bahdanau order with c = Memory.final at every step.
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -67,6 +70,11 @@ class Decoder(nn.Module):
         out, hidden = self.rnn(x.unsqueeze(1), state.hidden)
         return out.squeeze(1), hidden, None
 
+    def _attend(self, query: Tensor, memory: Memory, edit: AlphaEdit | None) -> AttentionOutput:
+        if isinstance(self.attention, FixedContext):  # the same whole-sentence summary at every step
+            return self.attention.fixed(memory.final, memory.mask)
+        return self.attention(query, memory.states, memory.keys, memory.mask, edit)
+
     def forward(
         self, prev_token: Tensor, state: DecoderState, memory: Memory, edit: AlphaEdit | None = None
     ) -> StepOutput:
@@ -74,11 +82,11 @@ class Decoder(nn.Module):
         if self.config.is_luong:
             assert state.feed is not None
             top, hidden, cell = self._rnn(torch.cat([emb, state.feed], -1), state)
-            att = self.attention(top, memory.states, memory.keys, memory.mask, edit)
+            att = self._attend(top, memory, edit)
             readout = torch.tanh(self.pre_output(torch.cat([att.context, top], -1)))
             new_state = DecoderState(hidden, cell, readout)
         else:
-            att = self.attention(state.hidden[-1], memory.states, memory.keys, memory.mask, edit)
+            att = self._attend(state.hidden[-1], memory, edit)
             top, hidden, cell = self._rnn(torch.cat([emb, att.context], -1), state)
             readout = torch.tanh(self.pre_output(torch.cat([top, att.context, emb], -1)))
             new_state = DecoderState(hidden, cell, None)

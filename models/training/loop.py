@@ -73,8 +73,8 @@ def train(opts: TrainOptions) -> Checkpoint:
     tgt_vocab = Vocab.build((e.target for e in train_ex), opts.min_freq)
     model = Seq2Seq(_config(opts, len(src_vocab), len(tgt_vocab))).to(opts.device)
     ckpt = Checkpoint(model, src_vocab, tgt_vocab, tok, tok)
-    history, best_state = _fit(opts, ckpt, train_ex, valid_ex)
-    ckpt.training = _summary(opts, ckpt, history, len(train_ex), len(valid_ex))
+    history, best_state, stopped_by = _fit(opts, ckpt, train_ex, valid_ex)
+    ckpt.training = {**_summary(opts, ckpt, history, len(train_ex), len(valid_ex)), "stopped_by": stopped_by}
     best = min(history, key=lambda r: r.valid_loss)
     model.load_state_dict(best_state)  # the best epoch's weights, not the last
     model.eval()
@@ -88,7 +88,9 @@ def train(opts: TrainOptions) -> Checkpoint:
 
 def _fit(
     opts: TrainOptions, ckpt: Checkpoint, train_ex: list[Example], valid_ex: list[Example]
-) -> tuple[list[EpochResult], dict[str, torch.Tensor]]:
+) -> tuple[list[EpochResult], dict[str, torch.Tensor], str]:
+    """Epochs until early stopping, the epoch cap or the update limit; returns the history, the best
+    epoch's weights (the earliest lowest validation loss) and why it stopped."""
     model = ckpt.model
     best_state: dict[str, torch.Tensor] = {}
     optimiser = torch.optim.Adam(model.parameters(), lr=opts.lr)
@@ -126,14 +128,16 @@ def _fit(
         train_loss = total / max(count, 1)
         history.append(EpochResult(epoch, train_loss, valid_loss, exact, time.perf_counter() - start))
         _log(opts, f"epoch {epoch}: train loss {train_loss:.4f}  valid loss {valid_loss:.4f}  exact match {exact:.2%}")
-        if valid_loss <= min(r.valid_loss for r in history):
+        if valid_loss < min((r.valid_loss for r in history[:-1]), default=math.inf):  # ties keep the earlier epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             # Save every new best at once: an interrupted run still leaves a usable model.
             ckpt.training = _summary(opts, ckpt, history, len(train_ex), len(valid_ex))
             save_checkpoint(ckpt, opts.out)
-        if _should_stop(history, opts.patience) or (opts.max_steps and steps >= opts.max_steps):
-            break
-    return history, best_state
+        if _should_stop(history, opts.patience):
+            return history, best_state, f"early stopping (no better validation loss for {opts.patience} epochs)"
+        if opts.max_steps and steps >= opts.max_steps:
+            return history, best_state, f"the update limit ({opts.max_steps} updates)"
+    return history, best_state, f"the {opts.epochs}-epoch cap"
 
 
 @torch.no_grad()
@@ -186,6 +190,8 @@ def _summary(
         "valid_pairs": n_valid,
         "parameters": ckpt.model.parameter_count(),
         "epochs_run": len(history),
+        "epoch_cap": opts.epochs,
+        "patience": opts.patience,
         "best_epoch": best.epoch,
         "valid_loss": round(best.valid_loss, 5),
         "valid_exact_match": round(best.exact_match, 5),
