@@ -95,6 +95,33 @@ def test_the_best_validation_epochs_weights_are_kept(
         torch.testing.assert_close(value, snapshots[best - 1][name])
 
 
+def test_the_learning_rate_halves_after_each_epoch_without_a_better_validation_loss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.training import loop
+
+    losses = iter([3.0, 1.0, 2.0, 0.5, 0.7, 0.8])
+    monkeypatch.setattr(loop, "evaluate_loss_and_exact", lambda *_: (next(losses), 0.0))
+    opts = loop.TrainOptions(
+        data=[write_toy_pairs(tmp_path / "t.tsv", 32, 1)],
+        valid=write_toy_pairs(tmp_path / "v.tsv", 8, 2),
+        out=tmp_path / "m.safetensors",
+        embed_dim=8,
+        hidden_dim=8,
+        attn_dim=8,
+        epochs=6,
+        patience=2,
+        lr=0.004,
+        lr_decay=0.5,
+        quiet=True,
+    )
+    history = loop.train(opts).training["history"]
+    assert [h["lr"] for h in history] == [0.004, 0.004, 0.004, 0.002, 0.002, 0.001]
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--data", str(opts.valid), "--valid", str(opts.valid), "--out", "x", "--lr-decay", "0"])
+    assert info.value.code == 2
+
+
 def test_bad_lines_are_reported_with_line_numbers(tmp_path: Path) -> None:
     path = tmp_path / "bad.tsv"
     path.write_text("a b\tA B\nno tab here\n\nc\t\nd\tD\n", encoding="utf-8")

@@ -41,6 +41,7 @@ class TrainOptions:
     epochs: int = 20
     batch_size: int = 64
     lr: float = 2e-3
+    lr_decay: float = 1.0  # multiply the learning rate by this after an epoch without a better validation loss
     clip: float = 1.0
     patience: int = 3
     seed: int = 1
@@ -59,6 +60,7 @@ class EpochResult:
     valid_loss: float
     exact_match: float
     seconds: float
+    lr: float = 0.0  # the learning rate this epoch trained with
 
 
 def train(opts: TrainOptions) -> Checkpoint:
@@ -94,6 +96,9 @@ def _fit(
     model = ckpt.model
     best_state: dict[str, torch.Tensor] = {}
     optimiser = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    # patience=0: every epoch that does not beat the best validation loss so far lowers the rate.
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau
+    schedule = plateau(optimiser, factor=opts.lr_decay, patience=0, threshold=0.0) if opts.lr_decay < 1 else None
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID)
     rng = random.Random(opts.seed)
     history: list[EpochResult] = []
@@ -125,9 +130,11 @@ def _fit(
         valid_loss, exact = evaluate_loss_and_exact(
             model, ckpt.src_vocab, ckpt.tgt_vocab, valid_ex, opts.batch_size, opts.device
         )
-        train_loss = total / max(count, 1)
-        history.append(EpochResult(epoch, train_loss, valid_loss, exact, time.perf_counter() - start))
+        train_loss, lr = total / max(count, 1), optimiser.param_groups[0]["lr"]
+        history.append(EpochResult(epoch, train_loss, valid_loss, exact, time.perf_counter() - start, lr))
         _log(opts, f"epoch {epoch}: train loss {train_loss:.4f}  valid loss {valid_loss:.4f}  exact match {exact:.2%}")
+        if schedule is not None:
+            schedule.step(valid_loss)
         if valid_loss < min((r.valid_loss for r in history[:-1]), default=math.inf):  # ties keep the earlier epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             # Save every new best at once: an interrupted run still leaves a usable model.
@@ -192,6 +199,8 @@ def _summary(
         "epochs_run": len(history),
         "epoch_cap": opts.epochs,
         "patience": opts.patience,
+        "lr": opts.lr,
+        "lr_decay": opts.lr_decay,
         "best_epoch": best.epoch,
         "valid_loss": round(best.valid_loss, 5),
         "valid_exact_match": round(best.exact_match, 5),
