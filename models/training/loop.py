@@ -201,6 +201,8 @@ def _summary(
         "patience": opts.patience,
         "lr": opts.lr,
         "lr_decay": opts.lr_decay,
+        "batch_size": opts.batch_size,
+        "clip": opts.clip,
         "best_epoch": best.epoch,
         "valid_loss": round(best.valid_loss, 5),
         "valid_exact_match": round(best.exact_match, 5),
