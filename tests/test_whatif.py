@@ -99,7 +99,7 @@ def test_temperature_applies_to_the_masked_scores() -> None:
 
 
 def test_masking_without_attention_falls_back_to_uniform() -> None:
-    """The no-attention model's α is one-hot on the last word; masking that word spreads it evenly."""
+    """Weights that are not a softmax of scores: masking a word renormalises the rest (uniform when nothing is left)."""
     alpha = torch.tensor([[0.0, 0.0, 1.0]])
     edits = StepEdits((MaskSource(2),), 0.5, 3, softmax_weights=False)
     edit = edits(0)
