@@ -45,7 +45,18 @@ def test_each_model_loads_with_its_card(name: str) -> None:
 def test_en_hi_models_share_data_sizes_seed_and_epoch_cap_and_stopped_early() -> None:
     """A fair comparison: the same recipe for all three, each trained until validation stopped improving."""
     runs = [load_checkpoint(MODELS / f"en_hi_{a}.safetensors").training for a in EN_HI]
-    recipe = {"seed", "train_pairs", "valid_pairs", "epoch_cap", "patience", "lr", "lr_decay", "batch_size", "clip"}
+    recipe = {
+        "seed",
+        "train_pairs",
+        "valid_pairs",
+        "epoch_cap",
+        "patience",
+        "min_delta",
+        "lr",
+        "lr_decay",
+        "batch_size",
+        "clip",
+    }
     assert all({k: run[k] for k in recipe} == {k: runs[0][k] for k in recipe} for run in runs)
     configs = [load_checkpoint(MODELS / f"en_hi_{a}.safetensors").config for a in EN_HI]
     assert len({(c.embed_dim, c.hidden_dim, c.rnn, c.bidirectional) for c in configs}) == 1

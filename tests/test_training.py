@@ -54,6 +54,17 @@ def test_early_stopping_respects_patience(tmp_path: Path) -> None:
     assert _should_stop(history, patience=2)
 
 
+def test_early_stopping_counts_only_gains_above_min_delta_and_lets_small_ones_add_up() -> None:
+    from models.training.loop import EpochResult, _should_stop
+
+    def run(losses: list[float]) -> list[EpochResult]:
+        return [EpochResult(i, 1.0, loss, 0.0, 0.0) for i, loss in enumerate(losses, 1)]
+
+    assert _should_stop(run([1.0, 0.5, 0.4995, 0.4992, 0.4991]), patience=3, min_delta=0.001)
+    assert not _should_stop(run([1.0, 0.5, 0.4995, 0.4992, 0.4991]), patience=3)
+    assert not _should_stop(run([1.0, 0.5, 0.4995, 0.4985]), patience=2, min_delta=0.001)  # 0.0015 below 0.5
+
+
 @pytest.mark.parametrize(
     ("losses", "epochs", "best", "reason"),
     [
@@ -100,7 +111,7 @@ def test_the_learning_rate_halves_after_each_epoch_without_a_better_validation_l
 ) -> None:
     from models.training import loop
 
-    losses = iter([3.0, 1.0, 2.0, 0.5, 0.7, 0.8])
+    losses = iter([3.0, 1.0, 0.995, 0.5, 0.7, 0.8])  # 0.995 is not better by min_delta
     monkeypatch.setattr(loop, "evaluate_loss_and_exact", lambda *_: (next(losses), 0.0))
     opts = loop.TrainOptions(
         data=[write_toy_pairs(tmp_path / "t.tsv", 32, 1)],
@@ -113,6 +124,7 @@ def test_the_learning_rate_halves_after_each_epoch_without_a_better_validation_l
         patience=2,
         lr=0.004,
         lr_decay=0.5,
+        min_delta=0.01,
         quiet=True,
     )
     history = loop.train(opts).training["history"]

@@ -51,7 +51,8 @@ def _training(c: ModelConfig, t: dict[str, Any]) -> str:
     return (
         f"Adam (lr {t.get('lr', '?')}{schedule}), batches of {t.get('batch_size', '?')}, gradient norm ≤ "
         f"{t.get('clip', '?')}, dropout {c.dropout}; at most {t.get('epoch_cap', '?')} epochs, early stopping after "
-        f"{t.get('patience', '?')} epochs without a better validation loss; the best epoch's weights kept"
+        f"{t.get('patience', '?')} epochs without a validation loss better by more than {t.get('min_delta', 0.0)}; "
+        "the best epoch's weights kept"
     )
 
 

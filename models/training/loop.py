@@ -44,6 +44,7 @@ class TrainOptions:
     lr_decay: float = 1.0  # multiply the learning rate by this after an epoch without a better validation loss
     clip: float = 1.0
     patience: int = 3
+    min_delta: float = 0.0  # a validation loss counts as better only when this much below the last better one
     seed: int = 1
     device: str = "cpu"
     threads: int = 0
@@ -96,9 +97,13 @@ def _fit(
     model = ckpt.model
     best_state: dict[str, torch.Tensor] = {}
     optimiser = torch.optim.Adam(model.parameters(), lr=opts.lr)
-    # patience=0: every epoch that does not beat the best validation loss so far lowers the rate.
+    # patience=0: every epoch that does not count as better (by min_delta, as for early stopping) lowers the rate.
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau
-    schedule = plateau(optimiser, factor=opts.lr_decay, patience=0, threshold=0.0) if opts.lr_decay < 1 else None
+    schedule = (
+        plateau(optimiser, factor=opts.lr_decay, patience=0, threshold=opts.min_delta, threshold_mode="abs")
+        if opts.lr_decay < 1
+        else None
+    )
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID)
     rng = random.Random(opts.seed)
     history: list[EpochResult] = []
@@ -140,8 +145,9 @@ def _fit(
             # Save every new best at once: an interrupted run still leaves a usable model.
             ckpt.training = _summary(opts, ckpt, history, len(train_ex), len(valid_ex))
             save_checkpoint(ckpt, opts.out)
-        if _should_stop(history, opts.patience):
-            return history, best_state, f"early stopping (no better validation loss for {opts.patience} epochs)"
+        if _should_stop(history, opts.patience, opts.min_delta):
+            by = f" by more than {opts.min_delta}" if opts.min_delta else ""
+            return history, best_state, f"early stopping (no validation loss better{by} for {opts.patience} epochs)"
         if opts.max_steps and steps >= opts.max_steps:
             return history, best_state, f"the update limit ({opts.max_steps} updates)"
     return history, best_state, f"the {opts.epochs}-epoch cap"
@@ -165,9 +171,17 @@ def evaluate_loss_and_exact(
     return loss_sum / max(tokens, 1), correct / max(len(examples), 1)
 
 
-def _should_stop(history: list[EpochResult], patience: int) -> bool:
-    best = min(range(len(history)), key=lambda i: history[i].valid_loss)
-    return len(history) - 1 - best >= patience
+def _should_stop(history: list[EpochResult], patience: int, min_delta: float = 0.0) -> bool:
+    """True once `patience` epochs have passed since the last one that counted as better.
+
+    An epoch counts as better when its validation loss is more than `min_delta` below the loss of the
+    last epoch that counted (small gains add up until they pass it), as Keras's EarlyStopping does.
+    """
+    reference, last = math.inf, 0
+    for index, result in enumerate(history):
+        if result.valid_loss < reference - min_delta:
+            reference, last = result.valid_loss, index
+    return len(history) - 1 - last >= patience
 
 
 def _config(opts: TrainOptions, src_size: int, tgt_size: int) -> ModelConfig:
@@ -199,6 +213,7 @@ def _summary(
         "epochs_run": len(history),
         "epoch_cap": opts.epochs,
         "patience": opts.patience,
+        "min_delta": opts.min_delta,
         "lr": opts.lr,
         "lr_decay": opts.lr_decay,
         "batch_size": opts.batch_size,

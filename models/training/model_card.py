@@ -80,7 +80,7 @@ def with_command_options(training: dict[str, Any]) -> dict[str, Any]:
     except SystemExit:  # not a command this version parses: leave the gaps
         return training
     known = {"epoch_cap": opts.epochs, "patience": opts.patience, "lr": opts.lr, "lr_decay": opts.lr_decay}
-    known |= {"batch_size": opts.batch_size, "clip": TrainOptions.clip}
+    known |= {"batch_size": opts.batch_size, "clip": TrainOptions.clip, "min_delta": opts.min_delta}
     if "epochs_run" in training and not opts.max_steps:
         early = training["epochs_run"] < opts.epochs
         patience = f"early stopping (no better validation loss for {opts.patience} epochs)"

@@ -38,6 +38,12 @@ def parser() -> argparse.ArgumentParser:
     ):
         p.add_argument(f"--{name}", type=int, default=default)
     p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument(
+        "--min-delta",
+        type=float,
+        default=0.0,
+        help="a validation loss counts as better (for --patience and --lr-decay) only when this much lower",
+    )
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument(
         "--lr-decay",
@@ -55,6 +61,8 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if not 0.0 < args.lr_decay <= 1.0:
         p.error(f"--lr-decay must be in (0, 1], got {args.lr_decay}")
+    if args.min_delta < 0.0:
+        p.error(f"--min-delta must be >= 0, got {args.min_delta}")
     fields = {k: v for k, v in vars(args).items() if k != "unidirectional"}
     opts = TrainOptions(
         **fields, bidirectional=not args.unidirectional, command="python main.py train " + shlex.join(argv)
