@@ -51,9 +51,13 @@ def _training(c: ModelConfig, t: dict[str, Any]) -> str:
     return (
         f"Adam (lr {t.get('lr', '?')}{schedule}), batches of {t.get('batch_size', '?')}, gradient norm ≤ "
         f"{t.get('clip', '?')}, dropout {c.dropout}; at most {t.get('epoch_cap', '?')} epochs, early stopping after "
-        f"{t.get('patience', '?')} epochs without a validation loss better by more than {t.get('min_delta', 0.0)}; "
+        f"{t.get('patience', '?')} epochs without a better validation loss{_by(t.get('min_delta', 0.0))}; "
         "the best epoch's weights kept"
     )
+
+
+def _by(min_delta: float) -> str:
+    return f" (better by more than {min_delta})" if min_delta else ""
 
 
 def _data(c: ModelConfig, t: dict[str, Any]) -> str:
@@ -124,7 +128,7 @@ BAHDANAU = Paper(
             "training",
             "minibatch SGD with Adadelta (ε 1e-6, ρ 0.95), batches of 80, gradient norm ≤ 1, about 5 days on a GPU",
             _training,
-            "converges in hours; the figures depend on this budget (see Training above)",
+            "a budget of hours on a CPU, not days on a GPU; the figures depend on it (see Training above)",
         ),
         Row(
             "data",
@@ -171,7 +175,7 @@ LUONG = Paper(
             "plain SGD (lr 1, halved every epoch after the 5th, 10–12 epochs), batches of 128, gradient norm ≤ 5, "
             "dropout 0.2, weights uniform in [-0.1, 0.1]",
             _training,
-            "converges in hours; the figures depend on this budget (see Training above)",
+            "a budget of hours on a CPU, not days on a GPU; the figures depend on it (see Training above)",
         ),
         Row(
             "data",
