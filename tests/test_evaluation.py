@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from engine.evaluation.quality import (
 )
 from main import main
 from models import BOS_ID, EOS_ID, Checkpoint, DataError, Tokenizer, load_checkpoint
+from models.rnn.seq2seq import Seq2Seq
 from tests.conftest import TOY_WORDS
 
 SCORE_KEYS = {"range", "count", "bleu", "chrf", "exact_match", "aer", "entropy"}
@@ -138,6 +140,15 @@ def test_aer_is_reported_where_gold_exists(tiny: Checkpoint) -> None:
     report = evaluate_model(tiny, _toy_pairs(20, seed=8), batch_size=8)
     assert report.overall.aer is not None and 0.0 <= report.overall.aer <= 1.0
     assert report.buckets[0].aer == report.overall.aer  # every toy sentence is in 1-10
+
+
+def test_a_model_without_attention_has_no_entropy_or_aer(tiny: Checkpoint) -> None:
+    """Its α rows are zeros (one fixed context for every step): nothing to measure, so null, not 0."""
+    config = replace(tiny.config, attention="none")
+    plain = Checkpoint(Seq2Seq(config).eval(), tiny.src_vocab, tiny.tgt_vocab, tiny.src_tokenizer, tiny.tgt_tokenizer)
+    report = evaluate_model(plain, _toy_pairs(20, seed=8), batch_size=8)
+    assert report.overall.aer is None and report.overall.entropy is None
+    assert report.overall.bleu is not None and report.overall.count == 20
 
 
 def test_progress_reports_and_cancels(tiny: Checkpoint) -> None:

@@ -34,7 +34,7 @@ def _batch() -> tuple[torch.Tensor, torch.Tensor]:
     return src, lengths
 
 
-@pytest.mark.parametrize("attention", ATTENTION_TYPES)
+@pytest.mark.parametrize("attention", [a for a in ATTENTION_TYPES if a != "none"])  # "none": tested below
 @pytest.mark.parametrize("rnn", ["gru", "lstm"])
 def test_step_outputs_are_consistent(attention: str, rnn: str) -> None:
     model = Seq2Seq(_config(attention, rnn, layers=2)).eval()
@@ -81,14 +81,32 @@ def test_attention_changes_context_per_step_but_none_does_not() -> None:
         assert varies == should_vary, attention
 
 
-def test_none_attention_reads_the_last_real_state() -> None:
-    model = Seq2Seq(_config("none")).eval()
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+def test_none_attention_feeds_the_whole_sentence_summary_to_every_step(rnn: str) -> None:
+    """RNNencdec: c is Memory.final (forward last ⊕ backward first) at every step; α and e are zeros."""
+    model = Seq2Seq(_config("none", rnn, layers=2)).eval()
     src, lengths = _batch()
     memory = model.encode(src, lengths)
-    out = model.decode_step(torch.full((3,), BOS_ID), model.init_state(memory), memory)
-    for row, length in enumerate(lengths.tolist()):
-        assert out.alpha[row, length - 1] == 1.0
-        assert torch.equal(out.context[row], memory.states[row, length - 1])
+    state, prev = model.init_state(memory), torch.full((3,), BOS_ID)
+    h = model.config.hidden_dim
+    for row, length in enumerate(lengths.tolist()):  # the summary reads the whole sentence from both ends
+        torch.testing.assert_close(memory.final[row, :h], memory.states[row, length - 1, :h])
+        torch.testing.assert_close(memory.final[row, h:], memory.states[row, 0, h:])
+    for _ in range(3):
+        out = model.decode_step(prev, state, memory)
+        torch.testing.assert_close(out.context, memory.final)
+        assert out.alpha.shape == out.scores.shape == src.shape
+        assert not out.alpha.any() and not out.scores.any()
+        prev, state = out.logits.argmax(-1), out.state
+
+
+def test_none_attention_ignores_an_alpha_edit_and_padding() -> None:
+    model = Seq2Seq(_config("none")).eval()
+    src, lengths = _batch()
+    batch, alone = model.encode(src, lengths), model.encode(src[1:2, :4], lengths[1:2])
+    a = model.decode_step(torch.tensor([BOS_ID]), model.init_state(alone), alone, edit=lambda e, al, m: m.float())
+    b = model.decode_step(torch.full((3,), BOS_ID), model.init_state(batch), batch)
+    torch.testing.assert_close(a.logits[0], b.logits[1], atol=1e-5, rtol=1e-5)
 
 
 def test_teacher_forced_forward_equals_stepping() -> None:

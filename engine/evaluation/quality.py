@@ -11,6 +11,7 @@ Metric choices (also written into the report's "notes"):
   script and is the one choice that scores exactly the tokens the model emits.)
 - Attention entropy is -Σ α log α in nats, averaged over every greedy-output token (<eos> step
   excluded) in the bucket, so long outputs weigh more than short ones.
+- A model without attention (one fixed context for every step) has no α: its entropy and AER are null.
 - AER uses forced decoding of the reference: gold links index reference words, which only line up
   with output positions when the output is the reference. Each reference token (not <eos>) links to
   the argmax of its α row; links are mapped back to whitespace words and compared with the gold
@@ -227,17 +228,22 @@ def decode_batch(ckpt: Checkpoint, examples: Sequence[Example]) -> tuple[list[li
     return ids, greedy, refs
 
 
+def has_attention(ckpt: Checkpoint) -> bool:
+    """False for the fixed-context model: its α rows are zeros, so entropy and AER would describe nothing."""
+    return ckpt.config.attention != "none"
+
+
 def _sentence(ckpt: Checkpoint, pair: EvalPair, ids: list[int], greedy: Tensor, forced: Tensor) -> _Sentence:
     """A model without attention has no α: no entropy and no AER (its placeholder weights are not counted)."""
     tok = ckpt.tgt_tokenizer
-    attention = ckpt.config.attention != "none"
-    entropy = torch.special.entr(greedy.double()).sum(-1) if attention else torch.zeros(0)
+    attends = has_attention(ckpt)
+    entropy = torch.special.entr(greedy.double()).sum(-1) if attends else greedy.new_zeros(0)
     return _Sentence(
         hypothesis=tok.detokenize(ckpt.tgt_vocab.decode(ids)),
         reference=tok.detokenize(tok.tokenize(pair.target)),
         entropy_sum=float(entropy.sum()),
         entropy_rows=int(entropy.numel()),
-        links=_links(ckpt, pair, forced) if attention else None,
+        links=_links(ckpt, pair, forced) if attends else None,
     )
 
 
@@ -329,9 +335,10 @@ def report_dict(reports: Sequence[ModelReport], data: str | None = None) -> Eval
         "already tokenised (and normalised) by the model's target tokenizer",
         "chrf": "sacrebleu chrF (character 6-grams, beta 2) corpus score",
         "exact_match": "fraction of outputs identical to the normalised reference",
-        "entropy": "mean -sum(alpha log alpha) in nats over greedy output tokens (<eos> step excluded)",
+        "entropy": "mean -sum(alpha log alpha) in nats over greedy output tokens (<eos> step excluded); "
+        "null for a model without attention",
         "aer": "argmax of alpha under forced decoding of the reference vs gold links as sure links; "
-        "null where the data has no alignments",
+        "null where the data has no alignments or the model has no attention",
     }
     return out
 

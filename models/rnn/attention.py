@@ -87,19 +87,20 @@ class GeneralAttention(DotAttention):
 
 
 class FixedContext(Attention):
-    """No attention: c is the encoder state at the last real token for every step.
+    """No attention (Cho et al. 2014's RNNencdec): c is the whole-sentence summary at every step.
 
-    Reported as α one-hot on that token, so c = Σ α h still holds and the app can
-    show that the plain encoder-decoder reads one fixed vector.
+    The summary is the encoder's final state, forward after the last token ⊕ backward after the
+    first (`Memory.final`), not any one h_j, so no α reproduces it: α and e are reported as zeros
+    (no source position is weighted) and an α edit cannot change c.
     """
 
     def score(self, query: Tensor, memory: Tensor, keys: Tensor) -> Tensor:
         return torch.zeros(memory.shape[:2], dtype=memory.dtype, device=memory.device)
 
-    def weights(self, scores: Tensor, mask: Tensor) -> Tensor:
-        last = mask.long().sum(1) - 1
-        alpha = torch.zeros(mask.shape, dtype=scores.dtype, device=scores.device)
-        return alpha.scatter_(1, last.unsqueeze(1), 1.0)
+    def fixed(self, final: Tensor, mask: Tensor) -> AttentionOutput:
+        """final (B, H_enc), mask (B, T) → zero e and α of shape (B, T), and c = final."""
+        zeros = torch.zeros(mask.shape, dtype=final.dtype, device=final.device)
+        return AttentionOutput(zeros, zeros, final)
 
 
 def build_attention(kind: str, query_dim: int, memory_dim: int, attn_dim: int) -> Attention:

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from models.rnn.attention import AlphaEdit, build_attention
+from models.rnn.attention import AlphaEdit, AttentionOutput, FixedContext, build_attention
 from models.rnn.config import ModelConfig
 from models.rnn.encoder import Memory, make_embedding, make_rnn
 from models.tokens import PAD_ID
@@ -32,8 +32,8 @@ class DecoderState:
 class StepOutput:
     logits: Tensor  # (B, V) unnormalised next-token scores
     state: Any  # s_i: a DecoderState for the RNNs (a transformer's cache for models.transformer)
-    scores: Tensor  # (B, T) e_i·
-    alpha: Tensor  # (B, T) α_i·
+    scores: Tensor  # (B, T) e_i· (zeros without attention)
+    alpha: Tensor  # (B, T) α_i· (zeros without attention: c is not a weighted sum of the h_j)
     context: Tensor  # (B, H_enc) c_i
     top: Tensor  # (B, H) the top layer's s_i: state.hidden[-1] without indexing for it
 
@@ -48,7 +48,10 @@ def rnn_step(rnn: nn.Module, x: Tensor, state: DecoderState) -> tuple[Tensor, Te
 
 
 class Decoder(nn.Module):
-    """Bahdanau order (query s_{i-1}, c_i fed into the RNN) or Luong order (query s_i, input feeding)."""
+    """Bahdanau order (query s_{i-1}, c_i fed into the RNN) or Luong order (query s_i, input feeding).
+
+    Without attention it is Cho et al.'s RNNencdec decoder: Bahdanau order with c = Memory.final at every step.
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -70,6 +73,11 @@ class Decoder(nn.Module):
         feed = hidden.new_zeros(batch, h) if self.config.is_luong else None
         return DecoderState(hidden, cell, feed)
 
+    def _attend(self, query: Tensor, memory: Memory, edit: AlphaEdit | None) -> AttentionOutput:
+        if isinstance(self.attention, FixedContext):  # the same whole-sentence summary at every step
+            return self.attention.fixed(memory.final, memory.mask)
+        return self.attention(query, memory.states, memory.keys, memory.mask, edit)
+
     def forward(
         self, prev_token: Tensor, state: DecoderState, memory: Memory, edit: AlphaEdit | None = None
     ) -> StepOutput:
@@ -77,11 +85,11 @@ class Decoder(nn.Module):
         if self.config.is_luong:
             assert state.feed is not None
             top, hidden, cell = rnn_step(self.rnn, torch.cat([emb, state.feed], -1), state)
-            att = self.attention(top, memory.states, memory.keys, memory.mask, edit)
+            att = self._attend(top, memory, edit)
             readout = torch.tanh(self.pre_output(torch.cat([att.context, top], -1)))
             new_state = DecoderState(hidden, cell, readout)
         else:
-            att = self.attention(state.hidden[-1], memory.states, memory.keys, memory.mask, edit)
+            att = self._attend(state.hidden[-1], memory, edit)
             top, hidden, cell = rnn_step(self.rnn, torch.cat([emb, att.context], -1), state)
             readout = torch.tanh(self.pre_output(torch.cat([top, att.context, emb], -1)))
             new_state = DecoderState(hidden, cell, None)

@@ -49,8 +49,10 @@ class TrainOptions:
     epochs: int = 20
     batch_size: int = 64
     lr: float = 2e-3
+    lr_decay: float = 1.0  # multiply the learning rate by this after an epoch without a better validation loss
     clip: float = 1.0
     patience: int = 3
+    min_delta: float = 0.0  # a validation loss counts as better only when this much below the last better one
     seed: int = 1
     device: str = "cpu"
     threads: int = 0
@@ -67,6 +69,7 @@ class EpochResult:
     valid_loss: float
     exact_match: float
     seconds: float
+    lr: float = 0.0  # the learning rate this epoch trained with
 
 
 def train(opts: TrainOptions) -> Checkpoint:
@@ -81,8 +84,8 @@ def train(opts: TrainOptions) -> Checkpoint:
     tgt_vocab = Vocab.build((e.target for e in train_ex), opts.min_freq)
     model = build_model(_config(opts, len(src_vocab), len(tgt_vocab))).to(opts.device)
     ckpt = Checkpoint(model, src_vocab, tgt_vocab, tok, tok)
-    history, best_state = _fit(opts, ckpt, train_ex, valid_ex)
-    ckpt.training = _summary(opts, ckpt, history, len(train_ex), len(valid_ex))
+    history, best_state, stopped_by = _fit(opts, ckpt, train_ex, valid_ex)
+    ckpt.training = {**_summary(opts, ckpt, history, len(train_ex), len(valid_ex)), "stopped_by": stopped_by}
     best = min(history, key=lambda r: r.valid_loss)
     model.load_state_dict(best_state)  # the best epoch's weights, not the last
     model.eval()
@@ -96,11 +99,20 @@ def train(opts: TrainOptions) -> Checkpoint:
 
 def _fit(
     opts: TrainOptions, ckpt: Checkpoint, train_ex: list[Example], valid_ex: list[Example]
-) -> tuple[list[EpochResult], dict[str, torch.Tensor]]:
+) -> tuple[list[EpochResult], dict[str, torch.Tensor], str]:
+    """Epochs until early stopping, the epoch cap or the update limit; returns the history, the best
+    epoch's weights (the earliest lowest validation loss) and why it stopped."""
     model = ckpt.model
     best_state: dict[str, torch.Tensor] = {}
     optimiser = torch.optim.Adam(model.parameters(), lr=opts.lr)
     warmup = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / max(opts.warmup, 1)))
+    # patience=0: every epoch that does not count as better (by min_delta, as for early stopping) lowers the rate.
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau
+    schedule = (
+        plateau(optimiser, factor=opts.lr_decay, patience=0, threshold=opts.min_delta, threshold_mode="abs")
+        if opts.lr_decay < 1
+        else None
+    )
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID)
     rng = random.Random(opts.seed)
     history: list[EpochResult] = []
@@ -125,7 +137,8 @@ def _fit(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), opts.clip)
             optimiser.step()
-            warmup.step()
+            if steps < opts.warmup:  # after it, the rate is the plateau schedule's alone (warmup would reset it)
+                warmup.step()
             total, count, steps = total + loss.item(), count + 1, steps + 1
             bar.set_postfix(loss=f"{total / count:.3f}")
             if opts.max_steps and steps >= opts.max_steps:
@@ -133,17 +146,22 @@ def _fit(
         valid_loss, exact = evaluate_loss_and_exact(
             model, ckpt.src_vocab, ckpt.tgt_vocab, valid_ex, opts.batch_size, opts.device
         )
-        train_loss = total / max(count, 1)
-        history.append(EpochResult(epoch, train_loss, valid_loss, exact, time.perf_counter() - start))
+        train_loss, lr = total / max(count, 1), optimiser.param_groups[0]["lr"]
+        history.append(EpochResult(epoch, train_loss, valid_loss, exact, time.perf_counter() - start, lr))
         _log(opts, f"epoch {epoch}: train loss {train_loss:.4f}  valid loss {valid_loss:.4f}  exact match {exact:.2%}")
-        if valid_loss <= min(r.valid_loss for r in history):
+        if schedule is not None:
+            schedule.step(valid_loss)
+        if valid_loss < min((r.valid_loss for r in history[:-1]), default=math.inf):  # ties keep the earlier epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             # Save every new best at once: an interrupted run still leaves a usable model.
             ckpt.training = _summary(opts, ckpt, history, len(train_ex), len(valid_ex))
             save_checkpoint(ckpt, opts.out)
-        if _should_stop(history, opts.patience) or (opts.max_steps and steps >= opts.max_steps):
-            break
-    return history, best_state
+        if _should_stop(history, opts.patience, opts.min_delta):
+            by = f" by more than {opts.min_delta}" if opts.min_delta else ""
+            return history, best_state, f"early stopping (no validation loss better{by} for {opts.patience} epochs)"
+        if opts.max_steps and steps >= opts.max_steps:
+            return history, best_state, f"the update limit ({opts.max_steps} updates)"
+    return history, best_state, f"the {opts.epochs}-epoch cap"
 
 
 @torch.no_grad()
@@ -164,9 +182,17 @@ def evaluate_loss_and_exact(
     return loss_sum / max(tokens, 1), correct / max(len(examples), 1)
 
 
-def _should_stop(history: list[EpochResult], patience: int) -> bool:
-    best = min(range(len(history)), key=lambda i: history[i].valid_loss)
-    return len(history) - 1 - best >= patience
+def _should_stop(history: list[EpochResult], patience: int, min_delta: float = 0.0) -> bool:
+    """True once `patience` epochs have passed since the last one that counted as better.
+
+    An epoch counts as better when its validation loss is more than `min_delta` below the loss of the
+    last epoch that counted (small gains add up until they pass it), as Keras's EarlyStopping does.
+    """
+    reference, last = math.inf, 0
+    for index, result in enumerate(history):
+        if result.valid_loss < reference - min_delta:
+            reference, last = result.valid_loss, index
+    return len(history) - 1 - last >= patience
 
 
 def _config(opts: TrainOptions, src_size: int, tgt_size: int) -> ModelConfig | TransformerConfig:
@@ -209,6 +235,14 @@ def _summary(
         "valid_pairs": n_valid,
         "parameters": ckpt.model.parameter_count(),
         "epochs_run": len(history),
+        "epoch_cap": opts.epochs,
+        "patience": opts.patience,
+        "min_delta": opts.min_delta,
+        "lr": opts.lr,
+        "lr_decay": opts.lr_decay,
+        "warmup": opts.warmup,
+        "batch_size": opts.batch_size,
+        "clip": opts.clip,
         "best_epoch": best.epoch,
         "valid_loss": round(best.valid_loss, 5),
         "valid_exact_match": round(best.exact_match, 5),

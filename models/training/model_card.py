@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +15,10 @@ from models.atomic import atomic_write_text
 from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from models.data.dataset import DataError, batches, make_batch, read_pairs, tokenize_pairs
 from models.hygiene import printable_message
+from models.tokens import Tokenizer
+from models.training import deviations, train_cli
 from models.training.batch_decode import greedy_batch
+from models.training.loop import TrainOptions
 from models.transformer.config import TransformerConfig
 from models.untrusted import load_json
 
@@ -62,6 +66,32 @@ def _cell(value: float | None, fmt: str) -> str:
     return "–" if value is None else format(value, fmt)
 
 
+def _tokenisation(tok: Tokenizer) -> str:
+    case = "input lower-cased first" if tok.lowercase else "case kept"
+    if tok.kind == "char":
+        return f"one token per character; {case}"
+    return f'words, with punctuation split off as tokens of its own; {case} ("Turn" and "turn" are one token)'
+
+
+def with_command_options(training: dict[str, Any]) -> dict[str, Any]:
+    """The training summary plus what older checkpoints did not record, read back from their own train command."""
+    words = shlex.split(training.get("command", ""))
+    if words[:3] != ["python", "main.py", "train"]:
+        return training
+    try:
+        opts = train_cli.parser().parse_args(words[3:])
+    except SystemExit:  # not a command this version parses: leave the gaps
+        return training
+    known = {"epoch_cap": opts.epochs, "patience": opts.patience, "lr": opts.lr, "lr_decay": opts.lr_decay}
+    known |= {"batch_size": opts.batch_size, "clip": TrainOptions.clip, "min_delta": opts.min_delta}
+    known["warmup"] = opts.warmup
+    if "epochs_run" in training and not opts.max_steps:
+        early = training["epochs_run"] < opts.epochs
+        patience = f"early stopping (no better validation loss for {opts.patience} epochs)"
+        known["stopped_by"] = patience if early else f"the {opts.epochs}-epoch cap"
+    return {**known, **training}
+
+
 def render(
     ckpt: Checkpoint,
     title: str,
@@ -69,17 +99,18 @@ def render(
     data_commands: Sequence[str],
     extra: Sequence[str] = (),
 ) -> str:
-    t, c = ckpt.training, ckpt.config
+    t, c = with_command_options(ckpt.training), ckpt.config
     vocab = f"{len(ckpt.src_vocab)} source / {len(ckpt.tgt_vocab)} target ({ckpt.src_tokenizer.kind}-level)"
     data = f"{t.get('train_pairs', '?')} pairs, validation {t.get('valid_pairs', '?')} pairs, seed {t.get('seed')}"
-    run = f"{t.get('epochs_run')} epochs (best {t.get('best_epoch')}), {t.get('seconds')} s on CPU"
-    run += f", torch {t.get('torch')}"
+    run = f"{t.get('epochs_run')} epochs of at most {t.get('epoch_cap', '?')} (best {t.get('best_epoch')}), "
+    run += f"stopped by {t.get('stopped_by', '?')}; {t.get('seconds')} s on CPU, torch {t.get('torch')}"
     lines = [
         f"# {title}",
         "",
         f"- Architecture: {_architecture(c)}",
         f"- Parameters: {ckpt.model.parameter_count():,}",
         f"- Vocabulary: {vocab}",
+        f"- Tokenisation: {_tokenisation(ckpt.src_tokenizer)}",
         f"- Training: {data}, {run}",
         f"- Validation: loss {t.get('valid_loss')}, exact match {t.get('valid_exact_match')}",
         "",
@@ -89,7 +120,8 @@ def render(
         "|---|---|---|---|",
     ]
     lines += [f"| {r['file']} | {r['pairs']} | {r['source_tokens']} | {r['exact_match']:.2%} |" for r in results]
-    lines += ["", *extra, "## Reproduce", "", "```sh", *data_commands, t.get("command", ""), "```", ""]
+    lines += ["", *extra, *deviations.section(c, t)]
+    lines += ["## Reproduce", "", "```sh", *data_commands, t.get("command", ""), "```", ""]
     return "\n".join(lines)
 
 

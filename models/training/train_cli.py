@@ -46,14 +46,31 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", type=int, default=default)
     p.add_argument("--norm", choices=("post", "pre"), default="post", help="transformer: LayerNorm after or before")
     p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument(
+        "--min-delta",
+        type=float,
+        default=0.0,
+        help="a validation loss counts as better (for --patience and --lr-decay) only when this much lower",
+    )
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument(
+        "--lr-decay",
+        type=float,
+        default=1.0,
+        help="multiply the learning rate by this after each epoch without a better validation loss (1 = constant)",
+    )
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps")
     p.add_argument("--quiet", action="store_true")
     return p
 
 
 def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if not 0.0 < args.lr_decay <= 1.0:
+        p.error(f"--lr-decay must be in (0, 1], got {args.lr_decay}")
+    if args.min_delta < 0.0:
+        p.error(f"--min-delta must be >= 0, got {args.min_delta}")
     fields = {k: v for k, v in vars(args).items() if k != "unidirectional"}
     opts = TrainOptions(
         **fields, bidirectional=not args.unidirectional, command="python main.py train " + shlex.join(argv)
