@@ -98,6 +98,7 @@ def render(
     results: Sequence[dict[str, Any]],
     data_commands: Sequence[str],
     extra: Sequence[str] = (),
+    scope: str = "",
 ) -> str:
     t, c = with_command_options(ckpt.training), ckpt.config
     vocab = f"{len(ckpt.src_vocab)} source / {len(ckpt.tgt_vocab)} target ({ckpt.src_tokenizer.kind}-level)"
@@ -120,7 +121,7 @@ def render(
         "|---|---|---|---|",
     ]
     lines += [f"| {r['file']} | {r['pairs']} | {r['source_tokens']} | {r['exact_match']:.2%} |" for r in results]
-    lines += ["", *extra, *deviations.section(c, t)]
+    lines += ["", *extra, *(["## Scope", "", scope, ""] if scope else []), *deviations.section(c, t)]
     lines += ["## Reproduce", "", "```sh", *data_commands, t.get("command", ""), "```", ""]
     return "\n".join(lines)
 
@@ -148,6 +149,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--test", type=Path, nargs="+", required=True)
     p.add_argument("--data-command", action="append", default=[], help="a command that made the training data")
     p.add_argument("--report", type=Path, help="an `evaluate` report JSON: adds this model's quality-by-length table")
+    p.add_argument("--scope", default="", help="a paragraph for the card's Scope section: what the model is for")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     try:
@@ -163,7 +165,7 @@ def _write_card(args: argparse.Namespace) -> str:
     ckpt = load_checkpoint(args.model)
     results = [exact_match(ckpt, path) for path in args.test]
     extra = length_table(_read_report(args.report), args.model.stem) if args.report else []
-    ckpt.card = render(ckpt, args.title, results, args.data_command, extra)
+    ckpt.card = render(ckpt, args.title, results, args.data_command, extra, args.scope)
     ckpt.training = {**ckpt.training, "held_out": results}
     save_checkpoint(ckpt, args.model)
     atomic_write_text(args.model.with_suffix(".md"), ckpt.card)
