@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
 from main import main
 from models import DataError, load_checkpoint, read_pairs
+from models.training.loop import TrainOptions
 from tests.conftest import write_toy_pairs
 
 
@@ -85,18 +87,7 @@ def test_the_best_validation_epochs_weights_are_kept(
         return losses[len(snapshots) - 1], 0.0
 
     monkeypatch.setattr(loop, "evaluate_loss_and_exact", scripted)
-    opts = loop.TrainOptions(
-        data=[write_toy_pairs(tmp_path / "t.tsv", 64, 1)],
-        valid=write_toy_pairs(tmp_path / "v.tsv", 8, 2),
-        out=tmp_path / "m.safetensors",
-        embed_dim=8,
-        hidden_dim=8,
-        attn_dim=8,
-        epochs=epochs,
-        patience=2,
-        batch_size=16,
-        quiet=True,
-    )
+    opts = toy_options(tmp_path, 64, epochs=epochs, batch_size=16)
     loop.train(opts)
     saved = load_checkpoint(opts.out)
     assert len(snapshots) == min(len(losses), best + 2) and saved.training["best_epoch"] == best
@@ -112,20 +103,7 @@ def test_the_learning_rate_halves_after_each_epoch_without_a_better_validation_l
 
     losses = iter([3.0, 1.0, 0.995, 0.5, 0.7, 0.8])  # 0.995 is not better by min_delta
     monkeypatch.setattr(loop, "evaluate_loss_and_exact", lambda *_: (next(losses), 0.0))
-    opts = loop.TrainOptions(
-        data=[write_toy_pairs(tmp_path / "t.tsv", 32, 1)],
-        valid=write_toy_pairs(tmp_path / "v.tsv", 8, 2),
-        out=tmp_path / "m.safetensors",
-        embed_dim=8,
-        hidden_dim=8,
-        attn_dim=8,
-        epochs=6,
-        patience=2,
-        lr=0.004,
-        lr_decay=0.5,
-        min_delta=0.01,
-        quiet=True,
-    )
+    opts = toy_options(tmp_path, 32, epochs=6, lr=0.004, lr_decay=0.5, min_delta=0.01)
     history = loop.train(opts).training["history"]
     assert [h["lr"] for h in history] == [0.004, 0.004, 0.004, 0.002, 0.002, 0.001]
     with pytest.raises(SystemExit) as info:
@@ -150,3 +128,18 @@ def test_train_command_exits_2_on_bad_data(tmp_path: Path, capsys: pytest.Captur
     )
     assert "line 1" in capsys.readouterr().err
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def toy_options(tmp_path: Path, pairs: int, **changes: Any) -> TrainOptions:
+    """A tiny model's options on `pairs` toy pairs (8 to validate on), patience 2, quiet."""
+    return TrainOptions(
+        data=[write_toy_pairs(tmp_path / "t.tsv", pairs, 1)],
+        valid=write_toy_pairs(tmp_path / "v.tsv", 8, 2),
+        out=tmp_path / "m.safetensors",
+        embed_dim=8,
+        hidden_dim=8,
+        attn_dim=8,
+        patience=2,
+        quiet=True,
+        **changes,
+    )
