@@ -13,21 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
 from engine import HeadRankingReport, rank_head_file
-from gui.app import create_window
 from gui.export.figure import FigureSize
 from gui.style.fonts import alpha_symbol
 from gui.tools.head_ranking_view import DEFAULT_DATA, SHIPPED_MODEL, HeadRankingView
 from gui.window.main_window import MainWindow
 from gui.window.tool_docks import HEADS_OBJECT_NAME, HeadRankingTool
 from tests.conftest import TOY_WORDS
-
-WAIT_MS = 60_000
-SOURCE = "w1 w2 w3"
+from tests.windows import WAIT_MS, close_window, open_transformer_window
 
 
 @pytest.fixture(autouse=True)
@@ -47,25 +44,9 @@ def write_gold(path: Path, n: int, seed: int = 1) -> Path:
     return path
 
 
-def open_window(qtbot: QtBot, model: Path, settings: Path) -> MainWindow:
-    window = create_window(settings, model, SOURCE)
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.flow.result is not None, timeout=WAIT_MS)
-    return window
-
-
-def close_window(window: MainWindow) -> None:
-    window.close()
-    window.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
 @pytest.fixture
 def window(qtbot: QtBot, tiny_transformer_path: Path, tmp_path: Path) -> Iterator[MainWindow]:
-    window = open_window(qtbot, tiny_transformer_path, tmp_path / "settings")
-    qtbot.waitUntil(lambda: window.heads.grid.layout_shape == (2, 4))
+    window = open_transformer_window(qtbot, tiny_transformer_path, tmp_path / "settings")
     yield window
     close_window(window)
 

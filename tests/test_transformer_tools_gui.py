@@ -9,15 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from engine import DecodeResult, EditHead, PinStep, align, alpha_difference
-from gui.app import create_window
 from gui.window.main_window import MainWindow
 from gui.window.tool_docks import WhatIfTools
+from tests.windows import WAIT_MS, close_window, open_transformer_window, open_window
 
-WAIT_MS = 60_000
 SOURCE = "w1 w2 w3 ."
 LAST_LAYER_MEAN = "α, mean over the heads of layer 1"
 
@@ -27,25 +26,9 @@ def _one_thread() -> None:
     torch.set_num_threads(1)  # the test machine shares two cores with training runs
 
 
-def open_window(qtbot: QtBot, model: Path, settings: Path, source: str = SOURCE) -> MainWindow:
-    window = create_window(settings, model, source)
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.flow.result is not None, timeout=WAIT_MS)
-    return window
-
-
-def close_window(window: MainWindow) -> None:
-    window.close()
-    window.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
 @pytest.fixture
 def window(qtbot: QtBot, tiny_transformer_path: Path, tmp_path: Path) -> Iterator[MainWindow]:
-    window = open_window(qtbot, tiny_transformer_path, tmp_path / "settings")
-    qtbot.waitUntil(lambda: window.heads.grid.layout_shape == (2, 4))
+    window = open_transformer_window(qtbot, tiny_transformer_path, tmp_path / "settings", SOURCE)
     yield window
     close_window(window)
 

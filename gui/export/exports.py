@@ -104,23 +104,38 @@ def export_difference(path: str | Path, diff: DiffHeatmap, size: FigureSize | No
     return target
 
 
-def ask_export_path(parent: QWidget, settings: SettingsStore, fmt: str) -> str:
-    """Where to export as `fmt` (suffix added when left out), remembering the folder; '' when cancelled."""
-    start = Path(settings.get_str("files/export_dir", str(Path.home()))) / f"attention.{fmt}"
-    path, _ = QFileDialog.getSaveFileName(parent, f"Export {fmt.upper()}", str(start), FILTERS[fmt])
+def ask_export_path(
+    parent: QWidget,
+    settings: SettingsStore | None,
+    fmt: str,
+    name: str = "attention",
+    filters: dict[str, str] = FILTERS,
+) -> str:
+    """Where to export as `fmt` (`name`.fmt in the last export folder to start with; the suffix added when left out),
+    remembering the folder; '' when cancelled."""
+    folder = settings.get_str("files/export_dir", str(Path.home())) if settings is not None else str(Path.home())
+    path, _ = QFileDialog.getSaveFileName(
+        parent, f"Export {fmt.upper()}", str(Path(folder) / f"{name}.{fmt}"), filters[fmt]
+    )
     if not path:
         return ""
     if not Path(path).suffix:
         path += f".{fmt}"
-    settings.set("files/export_dir", str(Path(path).parent))
+    if settings is not None:
+        settings.set("files/export_dir", str(Path(path).parent))
     return path
 
 
 def ask_export(
-    parent: QWidget, settings: SettingsStore, fmt: str, default: FigureSize
+    parent: QWidget,
+    settings: SettingsStore | None,
+    fmt: str,
+    default: FigureSize,
+    name: str = "attention",
+    filters: dict[str, str] = FILTERS,
 ) -> tuple[str, FigureSize | None]:
     """The export path, and for a PNG the size and resolution chosen (None: the default); ('', None) cancelled."""
-    path = ask_export_path(parent, settings, fmt)
+    path = ask_export_path(parent, settings, fmt, name, filters)
     if not path or Path(path).suffix.lower() != ".png":
         return path, None
     size = ask_figure_size(parent, settings, default)

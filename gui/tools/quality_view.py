@@ -37,9 +37,8 @@ from PySide6.QtWidgets import (
 
 from engine import EvaluationReport, atomic_write_text, report_csv, report_rows
 from gui.bridge.engine_controller import EngineController
-from gui.export.exports import ExportError
+from gui.export.exports import ExportError, ask_export
 from gui.export.figure import FigureSize
-from gui.export.size_dialog import ask_figure_size
 from gui.files.model_files import MODEL_FILTERS
 from gui.files.settings_store import SettingsStore
 from gui.panels.message_banner import MessageBanner
@@ -411,21 +410,9 @@ class QualityView(QDialog):
             raise ExportError(f"Could not write {target}: {exc}") from exc
 
     def _export_dialog(self, fmt: str) -> None:
-        folder = self.settings.get_str("files/export_dir", str(Path.home())) if self.settings else str(Path.home())
-        start = str(Path(folder) / f"quality_vs_length.{fmt}")
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {fmt.upper()}", start, EXPORT_FILTERS[fmt])
-        if not path:
-            return
-        if not Path(path).suffix:
-            path += f".{fmt}"
-        if self.settings is not None:
-            self.settings.set("files/export_dir", str(Path(path).parent))
-        size = None
-        if Path(path).suffix.lower() == ".png":
-            size = ask_figure_size(self, self.settings, self.plot.export_size())
-            if size is None:
-                return
-        self.export_to(path, size)
+        path, size = ask_export(self, self.settings, fmt, self.plot.export_size(), "quality_vs_length", EXPORT_FILTERS)
+        if path:
+            self.export_to(path, size)
 
     # -- look and lifetime -------------------------------------------------------------------
     def set_look(self, theme: str, zoom: float) -> None:
