@@ -11,7 +11,7 @@ at every decode: filling the four panels costs ~13 ms a decode that no one would
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
@@ -30,6 +30,7 @@ from gui.window.main_window import MainWindow
 TOOLS_OBJECT_NAME = "whatif_tools"
 QUALITY_OBJECT_NAME = "quality_tool"
 HEADS_OBJECT_NAME = "head_ranking_tool"
+V = TypeVar("V", QualityView, HeadRankingView)  # a tool window: set_look, show, teardown
 
 
 class WhatIfTools(QObject):
@@ -225,27 +226,32 @@ class WhatIfTools(QObject):
             panel.teardown()
 
 
-class QualityTool(QObject):
-    """Opens the window's QualityView from Tools → Quality vs length…; a child of the window."""
+class _ViewTool(QObject, Generic[V]):
+    """Opens one of the window's tool windows from its menu action (made on first use, in the window's look);
+    a child of the window, and torn down when the window closes."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: MainWindow, name: str, action: QAction) -> None:
         super().__init__(window)
-        self.setObjectName(QUALITY_OBJECT_NAME)
-        self.window = window
-        self.view: QualityView | None = None
-        window.menus.quality_vs_length.triggered.connect(self.open_view)
+        self.setObjectName(name)
+        self.window: MainWindow = window
+        self.view: V | None = None
+        action.triggered.connect(self.open_view)
         window.closing.connect(self.teardown)
 
+    def _make(self) -> V:
+        raise NotImplementedError
+
+    def _offer(self, view: V) -> None:
+        """What the view is given each time it is shown (nothing by default)."""
+
     @Slot()
-    def open_view(self) -> QualityView:
-        """Show the view (made on first use), offering the window's model and the compare view's model."""
+    def open_view(self) -> V:
         w = self.window
         if self.view is None:
-            self.view = QualityView(w.controller, w, theme=w.theme_name, zoom=w.effective_zoom(), settings=w.settings)
+            self.view = self._make()
         else:
             self.view.set_look(w.theme_name, w.effective_zoom())
-        if not self.view.running:
-            self.view.add_models(window_models(w))
+        self._offer(self.view)
         self.view.show()
         self.view.raise_()
         self.view.activateWindow()
@@ -253,46 +259,41 @@ class QualityTool(QObject):
 
     @Slot()
     def teardown(self) -> None:
-        """Before the window stops its engine: the view's plot must go before the application."""
+        """Before the window stops its engine: the view lets go of the controller and its plots go before the
+        application does."""
         if self.view is not None:
             self.view.teardown()
             self.view.hide()
 
 
-class HeadRankingTool(QObject):
-    """Opens the window's HeadRankingView from Tools → Which head to trust…; a row clicked there shows that head
-    in the main heatmap through the Heads panel.  A child of the window."""
+class QualityTool(_ViewTool[QualityView]):
+    """Tools → Quality vs length…: offers the window's model and the compare view's model."""
 
     def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.setObjectName(HEADS_OBJECT_NAME)
-        self.window = window
-        self.view: HeadRankingView | None = None
-        window.menus.which_head.triggered.connect(self.open_view)
-        window.closing.connect(self.teardown)
+        super().__init__(window, QUALITY_OBJECT_NAME, window.menus.quality_vs_length)
 
-    @Slot()
-    def open_view(self) -> HeadRankingView:
-        """Show the view (made on first use), on the model the window has loaded."""
+    def _make(self) -> QualityView:
         w = self.window
-        if self.view is None:
-            theme, zoom = w.theme_name, w.effective_zoom()
-            self.view = HeadRankingView(w.controller, w, theme=theme, zoom=zoom, settings=w.settings)
-            self.view.head_chosen.connect(w.heads.show_head)
-            self.view.mean_chosen.connect(w.heads.show_mean)
-        else:
-            self.view.set_look(w.theme_name, w.effective_zoom())
-        self.view.show()
-        self.view.raise_()
-        self.view.activateWindow()
-        return self.view
+        return QualityView(w.controller, w, theme=w.theme_name, zoom=w.effective_zoom(), settings=w.settings)
 
-    @Slot()
-    def teardown(self) -> None:
-        """Before the window stops its engine: cancel a ranking and stop listening to the controller."""
-        if self.view is not None:
-            self.view.teardown()
-            self.view.hide()
+    def _offer(self, view: QualityView) -> None:
+        if not view.running:
+            view.add_models(window_models(self.window))
+
+
+class HeadRankingTool(_ViewTool[HeadRankingView]):
+    """Tools → Which head to trust…, on the model the window has loaded; a row clicked there shows that head in
+    the main heatmap through the Heads panel."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window, HEADS_OBJECT_NAME, window.menus.which_head)
+
+    def _make(self) -> HeadRankingView:
+        w = self.window
+        view = HeadRankingView(w.controller, w, theme=w.theme_name, zoom=w.effective_zoom(), settings=w.settings)
+        view.head_chosen.connect(w.heads.show_head)
+        view.mean_chosen.connect(w.heads.show_mean)
+        return view
 
 
 def window_models(window: MainWindow) -> list[str]:
