@@ -28,13 +28,13 @@ TRANSFORMER_ROWS = [
     "Device",
     "Architecture",
     "Attention",
-    "Attention implementation",
+    "Implementation",
     "Query",
     "Layers",
     "Heads",
     "d_model",
 ]
-VOCABULARY_ROWS = ["Parameters", "Source vocabulary", "Target vocabulary", "Tokeniser"]
+VOCABULARY_ROWS = ["Parameters", "Source vocab.", "Target vocab.", "Tokeniser"]
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +116,9 @@ def test_panel_shows_a_hugging_face_transformer(window_on: Callable[[Path], Main
 def test_panel_shows_our_own_transformer(window_on: Callable[[Path], MainWindow], tiny_transformer_path: Path) -> None:
     window = window_on(tiny_transformer_path)
     panel = window.model_panel
-    assert _labels(window) == [*TRANSFORMER_ROWS, "Feed-forward size", *VOCABULARY_ROWS]
+    assert _labels(window) == [*TRANSFORMER_ROWS, "Feed-forward", *VOCABULARY_ROWS]
     assert panel.value("architecture") == "transformer (post-LN, sinusoidal positions)"
-    assert panel.value("attn_implementation").startswith("attnscope's own eager attention: softmax(q·kᵀ/√d_head) v")
+    assert panel.value("attn_implementation") == "eager: attnscope's own, in plain torch"
     assert (panel.value("layers"), panel.value("heads"), panel.value("d_model")) == ("1 enc / 2 dec", "4", "16")
     assert panel.value("feed-forward") == "32" and panel.value("tokenizer") == "word"
     vocab = InferenceSession.open(tiny_transformer_path, "cpu").checkpoint.src_vocab

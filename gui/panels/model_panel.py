@@ -6,25 +6,25 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
 # (description key, label) in display order; unknown keys are shown after these.
 FIELDS = (
     ("rnn", "Architecture"),
     ("architecture", "Architecture"),
     ("attention", "Attention"),
-    ("attn_implementation", "Attention implementation"),
+    ("attn_implementation", "Implementation"),
     ("query", "Query"),
     ("layers", "Layers"),
     ("heads", "Heads"),
     ("bidirectional", "Bidirectional"),
     ("hidden", "Hidden size"),
     ("d_model", "d_model"),
-    ("feed-forward", "Feed-forward size"),
+    ("feed-forward", "Feed-forward"),
     ("embedding", "Embedding size"),
     ("parameters", "Parameters"),
-    ("src_vocab", "Source vocabulary"),
-    ("tgt_vocab", "Target vocabulary"),
+    ("src_vocab", "Source vocab."),
+    ("tgt_vocab", "Target vocab."),
     ("tokenizer", "Tokeniser"),
 )
 
@@ -46,7 +46,9 @@ class ModelPanel(QWidget):
         layout.addWidget(self.card, 1)
 
     def show_model(self, path: str | Path, description: dict[str, Any], card: str, device: str) -> None:
-        self.name_label.setText(f"<b>{Path(path).name}</b>")
+        # Breakable after _ and before . (a zero-width space): a long file name wraps instead of widening the dock.
+        name = Path(path).name.replace("_", "_\u200b").replace(".", "\u200b.")
+        self.name_label.setText(f"<b>{name}</b>")
         self.name_label.setToolTip(str(path))
         self.set_device(device)
         while self._form.rowCount() > 1:  # the previous model's rows go (the device's, the first, stays)
@@ -82,6 +84,8 @@ class ModelPanel(QWidget):
         if key not in self._values:
             self._values[key] = QLabel(self)
             self._values[key].setWordWrap(True)
+            # Wrapped to the room beside the labels, never widening the dock (which would clip it at its edge).
+            self._values[key].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self._form.addRow(title, self._values[key])
         return self._values[key]
 

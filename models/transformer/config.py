@@ -17,7 +17,7 @@ from models.rnn.config import (
 NORMS = ("post", "pre")  # LayerNorm after each residual sum (Vaswani) or before each sublayer
 ACTIVATIONS = ("relu", "gelu")
 # What computes the attention (models/transformer/model.py's MultiHeadAttention.attend), as the model panel says it.
-ATTN_IMPLEMENTATION = "attnscope's own eager attention: softmax(q·kᵀ/√d_head) v per head, in plain torch"
+ATTN_IMPLEMENTATION = "eager: attnscope's own, in plain torch"
 TOOLKITS = ("attnscope", "pytorch-transformer-tutorial", "joeynmt", "opennmt-py")
 LIMITS = {
     "src_vocab_size": (5, 2_000_000),
