@@ -27,5 +27,9 @@ def probability_text(p: float) -> str:
 
 
 def log_probability_text(p: float) -> str:
-    """log p (natural log) of a probability, "-inf" for p = 0."""
-    return f"{math.log(p):.3f}" if p > 0 else "-inf"
+    """log p (natural log) of a probability, "-inf" for p = 0; near 0 (p near 1) in scientific notation, so a
+    p of 0.999995 reads as log p = -4.77e-06, never as "-0.000"."""
+    if p <= 0:
+        return "-inf"
+    log_p = math.log(p)
+    return f"{log_p:.3f}" if abs(log_p) >= 1e-3 or log_p == 0.0 else f"{log_p:.2e}"

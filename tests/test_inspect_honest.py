@@ -101,6 +101,7 @@ def test_small_probabilities_print_in_scientific_notation(
 ) -> None:
     assert probability_text(1e-8) == "1.00e-08" and probability_text(0.25) == "0.250"
     assert log_probability_text(1e-8) == f"{math.log(1e-8):.3f}" and log_probability_text(0.0) == "-inf"
+    assert log_probability_text(0.999995) == "-5.00e-06"  # p near 1: never "-0.000"
     assert main([*base(tiny_model_path), "--source", "w1 w2 w3", "--target", "W1 W1 W1 W1 W1 W1"]) == 0
     out = capsys.readouterr().out
     assert "p=0.000" not in out and "e-" in out and "log p=" in out
