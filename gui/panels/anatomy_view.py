@@ -90,6 +90,24 @@ class AnatomyView(QWidget):
         font.setBold(bold)
         return font
 
+    def _fitting_font(self, scale: float, height: float, bold: bool = False) -> QFont:
+        """The font at `scale`, made smaller if its line is taller than `height` (a long sentence's thin rows)."""
+        font = self._font(scale, bold)
+        line = QFontMetricsF(font).height()
+        if line > height > 0:
+            font.setPointSizeF(max(font.pointSizeF() * height / line, 5.0))
+        return font
+
+    def _fit_line(self, p: QPainter, rect: QRectF, text: str, scale: float, bold: bool = False) -> None:
+        """One line of text in `rect`: shrunk to fit (to three quarters of its size at most), then elided."""
+        font = self._font(scale, bold)
+        width = QFontMetricsF(font).horizontalAdvance(text)
+        if width > rect.width() > 0:
+            font.setPointSizeF(font.pointSizeF() * max(rect.width() / width, 0.75))
+        p.setFont(font)
+        shown = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
+        p.drawText(rect, _left(), shown)
+
     def to_image(self, width: int, height: int) -> QImage:
         """The view painted at `width` × `height` (a GIF frame), whatever its size on screen."""
         image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
@@ -150,9 +168,8 @@ class AnatomyView(QWidget):
         candidates_w = min(inner.width() * 0.24, line * 11)
         flow = QRectF(inner.left(), inner.top(), inner.width() - candidates_w - pad, inner.height())
         p.setPen(fg)
-        p.setFont(self._font(1.25, bold=True))
         title = f'Step {a.step}, layer {a.layer}, head {a.head}: how this head reads the source for "{a.token}"'
-        p.drawText(QRectF(flow.left(), flow.top(), flow.width(), line * 1.2), _left(), title)
+        self._fit_line(p, QRectF(flow.left(), flow.top(), flow.width(), line * 1.2), title, 1.25, bold=True)
         footer = line * 5.2
         body = QRectF(flow.left(), flow.top() + line * 2.8, flow.width(), flow.height() - line * 2.8 - footer)
         columns = self._columns(body)
@@ -181,7 +198,7 @@ class AnatomyView(QWidget):
         """Row j's word, score bar and weight bar (animated e → α); returns where each column's drawing goes."""
         gap = min(row.height() * 0.18, 6 * self._zoom)
         strongest = j == int(np.argmax(a.alpha))
-        p.setFont(self._font(1.0, bold=strongest))
+        p.setFont(self._fitting_font(1.0, row.height(), bold=strongest))
         p.setPen(fg)
         word = columns["word"]
         p.drawText(QRectF(word.left(), row.top(), word.width() - 8, row.height()), _right(), a.source_tokens[j])
@@ -203,7 +220,7 @@ class AnatomyView(QWidget):
         bar = box("weighted")
         length = bar.width() * 0.75 * float(a.norms[j]) / widest * self.phase
         p.fillRect(QRectF(bar.left(), bar.top(), length, bar.height()), QColor(self._theme.accent))
-        p.setFont(self._font(0.85))
+        p.setFont(self._fitting_font(0.85, bar.height()))
         p.drawText(
             QRectF(bar.left() + bar.width() * 0.77, bar.top(), bar.width() * 0.23, bar.height()),
             _left(),
@@ -242,9 +259,8 @@ class AnatomyView(QWidget):
 
     def _title(self, p: QPainter, a: StepAnatomy, rect: QRectF, fg: QColor) -> None:
         p.setPen(fg)
-        p.setFont(self._font(1.25, bold=True))
         text = f'Step {a.step}: how c{_sub(a.step)} is made, and "{a.token}" chosen'
-        p.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
+        self._fit_line(p, rect, text, 1.25, bold=True)
 
     def _query(self, p: QPainter, a: StepAnatomy, rect: QRectF, fg: QColor) -> None:
         p.setFont(self._font(0.95))
@@ -299,7 +315,7 @@ class AnatomyView(QWidget):
         p.drawLine(int(mid), int(rect.top()), int(mid), int(rect.bottom()))
         p.fillRect(QRectF(min(mid, mid + length), rect.top(), abs(length), rect.height()), QColor(self._theme.accent))
         p.setPen(fg)
-        p.setFont(self._font(0.85))
+        p.setFont(self._fitting_font(0.85, rect.height()))
         text_rect = QRectF(rect.left(), rect.top(), rect.width() * 0.5 - 4, rect.height())
         if value < 0:
             text_rect.moveLeft(mid + 4)
@@ -310,7 +326,7 @@ class AnatomyView(QWidget):
         colour = QColor(self._theme.focus if strongest else self._theme.accent)
         p.fillRect(QRectF(rect.left(), rect.top(), max(width, 0.0), rect.height()), colour)
         p.setPen(fg)
-        p.setFont(self._font(0.85, bold=strongest))
+        p.setFont(self._fitting_font(0.85, rect.height(), bold=strongest))
         if self.phase > 0.6:
             p.drawText(
                 QRectF(rect.left() + rect.width() * 0.72, rect.top(), rect.width() * 0.28, rect.height()),

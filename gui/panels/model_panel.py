@@ -8,6 +8,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
+LONG_VALUE = 12  # characters: a longer value goes below its title (a short one fits beside it in any dock)
+
 # (description key, label) in display order; unknown keys are shown after these.
 FIELDS = (
     ("rnn", "Architecture"),
@@ -37,6 +39,7 @@ class ModelPanel(QWidget):
         self.device_label = QLabel("–", self)
         self._form = QFormLayout()
         self._values: dict[str, QLabel] = {}
+        self._rows: list[tuple[QLabel, QLabel]] = []  # (title, value) after the device's row
         self.card = QTextBrowser(self)
         self.card.setOpenExternalLinks(True)
         layout = QVBoxLayout(self)
@@ -54,12 +57,13 @@ class ModelPanel(QWidget):
         while self._form.rowCount() > 1:  # the previous model's rows go (the device's, the first, stays)
             self._form.removeRow(1)
         self._values.clear()
+        self._rows.clear()
         known = [key for key, _ in FIELDS if key in description]
         extra = [key for key in description if key not in dict(FIELDS)]
         labels = dict(FIELDS)
         for key in known + extra:
             title = labels.get(key, key.replace("_", " ").capitalize())
-            self._value_label(key, title).setText(_format(description[key]))
+            self._add_row(key, title, _format(description[key]))
         self.card.setMarkdown(_small_headings(card) or "*This model has no model card.*")
 
     def set_device(self, device: str) -> None:
@@ -72,22 +76,23 @@ class ModelPanel(QWidget):
     def rows(self) -> list[tuple[str, str]]:
         """(label, value) of every row shown, in order (the device's first)."""
 
-        def text(row: int, role: QFormLayout.ItemRole) -> str:
-            item = self._form.itemAt(row, role)
-            widget = item.widget() if item is not None else None
-            return widget.text() if isinstance(widget, QLabel) else ""
+        return [("Device", self.device_label.text())] + [(title.text(), value.text()) for title, value in self._rows]
 
-        roles = (QFormLayout.ItemRole.LabelRole, QFormLayout.ItemRole.FieldRole)
-        return [(text(row, roles[0]), text(row, roles[1])) for row in range(self._form.rowCount())]
-
-    def _value_label(self, key: str, title: str) -> QLabel:
-        if key not in self._values:
-            self._values[key] = QLabel(self)
-            self._values[key].setWordWrap(True)
-            # Wrapped to the room beside the labels, never widening the dock (which would clip it at its edge).
-            self._values[key].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            self._form.addRow(title, self._values[key])
-        return self._values[key]
+    def _add_row(self, key: str, title: str, text: str) -> None:
+        """A row of the form; a long value goes below its title, across the panel's width (beside it, a narrow
+        dock would leave it a column a word wide)."""
+        title_label, value = QLabel(title, self), QLabel(text, self)
+        if len(text) > LONG_VALUE:
+            value.setWordWrap(True)
+            # Wrapped to the panel's width, never widening the dock (which would clip it at its edge).
+            value.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            value.setIndent(value.fontMetrics().horizontalAdvance("M"))
+            self._form.addRow(title_label)
+            self._form.addRow(value)
+        else:
+            self._form.addRow(title_label, value)
+        self._values[key] = value
+        self._rows.append((title_label, value))
 
 
 def _format(value: Any) -> str:
