@@ -24,7 +24,7 @@ python main.py corpus dates --n 1000 --seed 3 --exclude $D/dates_train.tsv resou
 for att in bahdanau none luong-general; do
   name=${att/-/_}
   python main.py train --data $D/en_hi_train_long.tsv $D/en_hi_train_short.tsv --valid resources/data/en_hi_valid.tsv \
-    --attention $att --rnn gru --embed-dim 64 --hidden-dim 128 --attn-dim 128 --epochs 40 --patience 4 --min-delta 0.001 \
+    --attention $att --rnn gru --embed-dim 64 --hidden-dim 128 --attn-dim 128 --epochs 60 --patience 4 --min-delta 0.001 \
     --lr-decay 0.5 --seed 1 --threads 1 --out $M/en_hi_$name.safetensors
 done
 # The transformer (Vaswani et al. 2017; post-LN, 2+2 layers, 4 heads, d_model 128) on the 3-15-word pairs only:

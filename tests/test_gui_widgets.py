@@ -23,6 +23,7 @@ from gui.panels.context_view import (
     grown_cosine,
     labelled_rows,
     pca_project,
+    top_axes,
 )
 from gui.panels.source_panel import SourcePanel
 from gui.panels.topk_view import TopKPanel
@@ -455,6 +456,16 @@ def test_free_boxes_keep_each_box_that_covers_none_kept_before() -> None:
     boxes = np.array([[0, 0, 10, 5], [5, 2, 10, 5], [10, 0, 4, 5], [20, 20, 1, 1], [0, 5, 10, 5]], dtype=float)
     assert free_boxes(boxes) == [0, 2, 3, 4]  # the second covers the first; touching edges do not count
     assert free_boxes(np.zeros((0, 4))) == []
+
+
+@pytest.mark.parametrize("shape", [(40, 8), (6, 30)])  # more words than units, and fewer
+def test_top_axes_are_the_leading_right_singular_vectors(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(1)
+    points = rng.standard_normal(shape) * np.linspace(3.0, 0.5, shape[1])
+    centred = points - points.mean(axis=0)
+    reference = np.linalg.svd(centred, full_matrices=False)[2][:2]
+    axes = top_axes(centred, 2)
+    np.testing.assert_allclose(np.abs(np.sum(axes * reference, axis=1)), 1.0, atol=1e-9)  # same axes, up to sign
 
 
 def test_pca_of_degenerate_inputs() -> None:
