@@ -95,12 +95,11 @@ def top_axes(centred: np.ndarray, k: int) -> np.ndarray:
     n, d = centred.shape
     if d <= n:
         values, vectors = np.linalg.eigh(centred.T @ centred)
-        order = np.argsort(values)[::-1][:k]
-        return vectors[:, order].T
+        return vectors[:, np.argsort(values)[::-1][:k]].T
     values, vectors = np.linalg.eigh(centred @ centred.T)
-    order = [i for i in np.argsort(values)[::-1][:k] if values[i] > values.max() * 1e-12]
-    axes = (centred.T @ vectors[:, order]) / np.sqrt(values[order])
-    return axes.T
+    top = np.argsort(values)[::-1][:k]
+    top = top[values[top] > values.max() * 1e-12]  # a rank below k has fewer axes
+    return ((centred.T @ vectors[:, top]) / np.sqrt(values[top])).T
 
 
 def convex_hull(points: np.ndarray) -> np.ndarray:
