@@ -178,10 +178,9 @@ class AnatomyView(QWidget):
             "alpha": f"softmax → {alpha_symbol()}",
             "weighted": "‖αⱼ W_O vⱼ‖ (into the output)",
         }
-        p.setFont(self._font(0.9, bold=True))
         for name, text in heads.items():
             c = columns[name]
-            p.drawText(QRectF(c.left() + 4, body.top() - line * 1.15, c.width() - 8, line), _left(), text)
+            self._fit_line(p, QRectF(c.left() + 4, body.top() - line * 1.15, c.width() - 8, line), text, 0.9, bold=True)
         rows = _shown_rows(a.alpha)
         row_h = body.height() / max(len(rows), 1)
         widest = float(a.norms.max(initial=1e-9))
@@ -253,9 +252,8 @@ class AnatomyView(QWidget):
                 p.setPen(QPen(QColor(self._theme.focus), 2.5 * self._zoom))
                 p.drawRect(QRectF(target.left() + a.head * width, target.top(), width, target.height()))
         p.setPen(QColor(self._theme.muted))
-        p.setFont(self._font(0.9))
         text = f"Each step needs Tx × layers × heads scores; the sentence pair: {a.pair_scores}."
-        p.drawText(QRectF(rect.left(), rect.top() + 3 * line, rect.width(), line), _left(), text)
+        self._fit_line(p, QRectF(rect.left(), rect.top() + 3 * line, rect.width(), line), text, 0.9)
 
     def _title(self, p: QPainter, a: StepAnatomy, rect: QRectF, fg: QColor) -> None:
         p.setPen(fg)
@@ -267,7 +265,7 @@ class AnatomyView(QWidget):
         label = "query q = " + a.query_name
         width = min(QFontMetricsF(p.font()).horizontalAdvance(label) + 8, rect.width() * 0.62)
         p.setPen(fg)
-        p.drawText(QRectF(rect.left(), rect.top(), width, rect.height()), _left(), label)
+        self._fit_line(p, QRectF(rect.left(), rect.top(), width, rect.height()), label, 0.95)
         self._strip(
             p, a.query, QRectF(rect.left() + width + 6, rect.top() + 2, rect.width() - width - 6, rect.height() - 4)
         )
@@ -291,16 +289,15 @@ class AnatomyView(QWidget):
     def _column_heads(self, p: QPainter, columns: dict[str, QRectF], bottom: float, fg: QColor) -> None:
         alpha = alpha_symbol()
         heads = {
-            "score": "score e = a(q, h)",
+            "score": "e = a(q, hⱼ)",
             "alpha": f"softmax → {alpha}",
             "weighted": f"{alpha} · h   (each h faded by its weight)",
         }
         p.setPen(fg)
-        p.setFont(self._font(0.9, bold=True))
-        height = QFontMetricsF(p.font()).height()
+        height = QFontMetricsF(self._font(0.9, bold=True)).height()
         for name, text in heads.items():
             c = columns[name]
-            p.drawText(QRectF(c.left() + 4, bottom - height, c.width() - 8, height), _left(), text)
+            self._fit_line(p, QRectF(c.left() + 4, bottom - height, c.width() - 8, height), text, 0.9, bold=True)
 
     def _row(self, p: QPainter, a: StepAnatomy, j: int, columns: dict[str, QRectF], row: QRectF, fg: QColor) -> None:
         box = self._word_score_weight(p, a, j, columns, row, fg)
@@ -365,12 +362,11 @@ class AnatomyView(QWidget):
         tx = len(a.source_tokens)
         ty = a.pair_scores // max(tx, 1)
         p.setPen(QColor(self._theme.muted))
-        p.setFont(self._font(0.9))
         text = (
-            f"This step scored Tx = {tx} source words; "
-            f"the sentence pair needs Tx × Ty = {tx} × {ty} = {a.pair_scores} scores."
+            f"Tx = {tx} scores this step (one per source word); "
+            f"Tx × Ty = {tx} × {ty} = {a.pair_scores} for the sentence pair."
         )
-        p.drawText(rect, _left(), text)
+        self._fit_line(p, rect, text, 0.9)
 
     def _candidates(self, p: QPainter, a: StepAnatomy | HeadAnatomy, rect: QRectF, fg: QColor) -> None:
         p.setPen(fg)
