@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from gui.files.image_files import save_image
 from gui.files.log_file import start_log_file, stop_log_file
+from gui.files.resources import DEFAULT_MODEL
 from gui.files.settings_store import SettingsStore
 from gui.style.fonts import font_family
 from gui.style.theme import THEMES
@@ -22,10 +23,8 @@ from gui.window.main_window import MainWindow
 from gui.window.tool_docks import install_tools
 from gui.window.window_state import restore_window_state, stored_inputs, stored_look
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
 LOG_LEVELS = ("debug", "info", "warning", "error")  # main.py applies --log-level before the app starts
-DEFAULT_MODEL = REPO_ROOT / "resources" / "models" / "en_hi_bahdanau.safetensors"
 DEFAULT_SOURCE = "turn off the lights"
 SCREENSHOT_SIZES = {"inspector": (1600, 1000), "presentation": (1920, 1080)}
 SCREENSHOT_TIMEOUT_S = 120

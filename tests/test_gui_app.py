@@ -310,6 +310,23 @@ def test_examples_menu_lists_shipped_models(qtbot, tmp_path: Path) -> None:
     assert [a.text() for a in menus.examples_menu.actions()] == ["demo"]
     menus.fill_examples(tmp_path / "none")
     assert not menus.examples_menu.actions()[0].isEnabled()
+    menus.fill_examples()  # the shipped folder (a wrong path here once left the menu empty in the app)
+    shipped = {a.text() for a in menus.examples_menu.actions()}
+    assert {"en_hi_bahdanau", "en_hi_transformer", "dates_bahdanau"} <= shipped
+
+
+def test_the_views_default_to_shipped_files_that_exist() -> None:
+    from gui.files.resources import DEFAULT_MODEL
+    from gui.tools import head_ranking_view, quality_view
+
+    for path in (
+        DEFAULT_MODEL,
+        head_ranking_view.SHIPPED_MODEL,
+        head_ranking_view.DEFAULT_DATA,
+        quality_view.DEFAULT_DATA,
+    ):
+        assert path.is_file(), path
+    assert sorted(quality_view.SHIPPED_DIR.glob(quality_view.SHIPPED_GLOB))
 
 
 def test_token_spans_map_tokens_back_to_the_text() -> None:

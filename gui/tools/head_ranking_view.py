@@ -39,14 +39,14 @@ from gui.bridge.engine_controller import EngineController
 from gui.export.exports import ExportError, ask_export
 from gui.export.figure import FigureSize, write_figure
 from gui.export.head_ranking_figure import paint_head_ranking
+from gui.files.resources import DATA_DIR, MODELS_DIR
 from gui.files.settings_store import SettingsStore
 from gui.panels.message_banner import MessageBanner
 from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.style.theme import clamp_zoom, get_theme
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-SHIPPED_MODEL = REPO_ROOT / "resources" / "models" / "en_hi_transformer.safetensors"
-DEFAULT_DATA = REPO_ROOT / "resources" / "data" / "en_hi_test.tsv"  # its held-out pairs, with gold alignments
+SHIPPED_MODEL = MODELS_DIR / "en_hi_transformer.safetensors"
+DEFAULT_DATA = DATA_DIR / "en_hi_test.tsv"  # its held-out pairs, with gold alignments
 EXPORT_FILTERS = {
     "json": "JSON report (*.json)",
     "png": "PNG image (*.png)",

@@ -40,15 +40,15 @@ from gui.bridge.engine_controller import EngineController
 from gui.export.exports import ExportError, ask_export
 from gui.export.figure import FigureSize
 from gui.files.model_files import MODEL_FILTERS
+from gui.files.resources import DATA_DIR, MODELS_DIR
 from gui.files.settings_store import SettingsStore
 from gui.panels.message_banner import MessageBanner
 from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.style.theme import clamp_zoom, get_theme
 from gui.tools.quality_plot import QualityPlot
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO_ROOT / "resources" / "data" / "en_hi_test_buckets.tsv"
-SHIPPED_DIR = REPO_ROOT / "resources" / "models"
+DEFAULT_DATA = DATA_DIR / "en_hi_test_buckets.tsv"
+SHIPPED_DIR = MODELS_DIR
 SHIPPED_GLOB = "en_hi_*.safetensors"  # the en→hi demo models: bahdanau, none, luong_general
 EXPORT_FILTERS = {
     "png": "PNG image (*.png)",

@@ -8,9 +8,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from gui.files.resources import MODELS_DIR
 from gui.files.settings_store import MAX_RECENT
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
+EXAMPLES_DIR = MODELS_DIR
 EXPORT_FORMATS = ("png", "svg", "pdf", "gif", "mp4", "csv", "npz", "json")
 FIGURES = ("png", "svg", "pdf")
 
