@@ -18,14 +18,9 @@ from PySide6.QtCore import QSizeF, Qt, Signal, Slot
 from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
     QSizePolicy,
     QSplitter,
     QTableWidget,
@@ -36,14 +31,13 @@ from PySide6.QtWidgets import (
 
 from engine import HeadRankingReport, HeadScore, ModelInfo, atomic_write_text
 from gui.bridge.engine_controller import EngineController
-from gui.export.exports import ExportError, ask_export
 from gui.export.figure import FigureSize, write_figure
 from gui.export.head_ranking_figure import paint_head_ranking
 from gui.files.resources import DATA_DIR, MODELS_DIR
 from gui.files.settings_store import SettingsStore
-from gui.panels.message_banner import MessageBanner
 from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.style.theme import clamp_zoom, get_theme
+from gui.tools.run_view import RunView
 
 SHIPPED_MODEL = MODELS_DIR / "en_hi_transformer.safetensors"
 DEFAULT_DATA = DATA_DIR / "en_hi_test.tsv"  # its held-out pairs, with gold alignments
@@ -101,10 +95,18 @@ class HeadRankingFigure(QWidget):
         write_figure(path, self.paint, size or self.export_size(), title=FIGURE_TITLE)
 
 
-class HeadRankingView(QDialog):
+class HeadRankingView(RunView):
     """Non-modal.  Closing it cancels a run it started; call teardown() before the application exits."""
 
-    report_ready = Signal(object)  # the HeadRankingReport shown, after each successful run
+    EXPORT_FILTERS = EXPORT_FILTERS
+    EXPORT_NAME = "head_ranking"
+    DEFAULT_DATA = DEFAULT_DATA
+    RUNNING_TEXT = "Forcing each reference on the engine thread; decoding in the main window waits."
+    CANCELLING_TEXT = "Cancelling after the current sentence…"
+    FAILED_TEXT = "Could not rank the heads"
+    KEPT_TEXT = " The table shows the previous ranking."
+    NOTHING_TEXT = "Nothing to export yet: rank the heads first."
+    report: HeadRankingReport | None
     head_chosen = Signal(int, int)  # layer, head: a click on a head's row
     mean_chosen = Signal(int)  # layer (-1: the mean of every head): a click on a mean's row
 
@@ -118,16 +120,9 @@ class HeadRankingView(QDialog):
         zoom: float = 1.0,
         settings: SettingsStore | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(controller, parent, theme, zoom, settings)
         self.setWindowTitle("Which head to trust")
-        self.setModal(False)
-        self.controller = controller
-        self.settings = settings  # remembers the export folder; None: start in the home folder
-        self.report: HeadRankingReport | None = None
         self.info: ModelInfo | None = None  # the window's model
-        self.running = False
-        self._theme, self._zoom = get_theme(theme).name, clamp_zoom(zoom)
-        self._torn_down = False
         self._build()
         self._wire()
         if data_path is not None:
@@ -139,18 +134,8 @@ class HeadRankingView(QDialog):
 
     # -- construction ------------------------------------------------------------------------
     def _build(self) -> None:
-        self.banner = MessageBanner(self)
         self.model_label = QLabel(self)
-        self.data_edit = QLineEdit(self)
-        self.data_edit.setPlaceholderText("test TSV with gold alignments: source<TAB>target<TAB>s-t links per line")
-        self.browse_button = QPushButton("Browse…", self)
-        self.run_button = QPushButton("Rank the heads", self)
-        self.run_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel", self)
-        self.progress = QProgressBar(self)
-        self.progress.setFormat("%v / %m sentences")
-        self.status = QLabel("", self)
-        self.status.setWordWrap(True)
+        self._make_data_field("test TSV with gold alignments: source<TAB>target<TAB>s-t links per line")
         self.best_label = QLabel(self)
         self.rule_label = QLabel(self)
         for label in (self.best_label, self.rule_label, self.model_label):
@@ -163,7 +148,6 @@ class HeadRankingView(QDialog):
         self.splitter.addWidget(self.figure)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
-        self.export_buttons = {fmt: QPushButton(f"Export {fmt.upper()}…", self) for fmt in EXPORT_FILTERS}
         self._lay_out()
 
     def _lay_out(self) -> None:
@@ -171,13 +155,8 @@ class HeadRankingView(QDialog):
         data.addWidget(QLabel("Test data", self))
         data.addWidget(self.data_edit, 1)
         data.addWidget(self.browse_button)
-        run = QHBoxLayout()
-        for widget, stretch in ((self.run_button, 0), (self.cancel_button, 0), (self.progress, 1), (self.status, 2)):
-            run.addWidget(widget, stretch)
-        exports = QHBoxLayout()
-        exports.addStretch(1)
-        for button in self.export_buttons.values():
-            exports.addWidget(button)
+        run = self._make_run_row("Rank the heads")
+        exports = self._make_export_row()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.addWidget(self.model_label)
@@ -202,16 +181,10 @@ class HeadRankingView(QDialog):
         return table
 
     def _wire(self) -> None:
-        self.browse_button.clicked.connect(self._browse_data)
         self.data_edit.textChanged.connect(self._on_data_edited)
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button.clicked.connect(self.cancel)
         self.table.cellClicked.connect(self.choose_row)
         self.table.cellActivated.connect(self.choose_row)
-        for fmt, button in self.export_buttons.items():
-            button.clicked.connect(lambda _checked=False, f=fmt: self._export_dialog(f))
-        for signal, slot in self._connections():
-            signal.connect(slot)
+        self._wire_run()
 
     def _connections(self) -> list[tuple[Any, Any]]:
         c = self.controller
@@ -256,37 +229,15 @@ class HeadRankingView(QDialog):
             return ""
         return "Choose a test TSV with gold alignments, then rank the heads."
 
-    def data_path(self) -> str:
-        return self.data_edit.text().strip()
-
     @Slot()
     def _on_data_edited(self) -> None:
         self._set_running(self.running)
 
-    @Slot()
-    def _browse_data(self) -> None:
-        start = self.data_path() or str(DEFAULT_DATA.parent)
-        path, _ = QFileDialog.getOpenFileName(self, "Test data", start, "Tab-separated (*.tsv *.txt);;All files (*)")
-        if path:
-            self.data_edit.setText(path)
-
     # -- running -----------------------------------------------------------------------------
-    @Slot()
-    def run(self) -> bool:
-        """Start ranking; False (and a message in the view) when it cannot start."""
-        if self._torn_down or self.running:
-            return False
-        problem = self._input_problem()
-        if problem:
-            self.banner.show_message(problem, "error")
-            return False
-        self.banner.dismiss()
+    def _start(self) -> None:
         self.controller.rank_heads(self.data_path())
-        self._set_running(True)
-        self.progress.setRange(0, 0)  # busy until the data is read and the total is known
         waiting = " (after the decode in the main window, which is running or paused)" if self.controller.busy else ""
         self.status.setText(f"Reading the data…{waiting}")
-        return True
 
     def _input_problem(self) -> str:
         if self.info is None:
@@ -298,12 +249,8 @@ class HeadRankingView(QDialog):
             return "Choose a test data file with gold alignments (source<TAB>target<TAB>s-t links) first."
         return "" if Path(data).is_file() else f"No such test data file: {data}"
 
-    @Slot()
-    def cancel(self) -> None:
-        if self.running:
-            self.controller.cancel_head_ranking()
-            self.status.setText("Cancelling after the current sentence…")
-            self.cancel_button.setEnabled(False)
+    def _cancel_run(self) -> None:
+        self.controller.cancel_head_ranking()
 
     def _set_running(self, running: bool) -> None:
         self.running = running
@@ -314,46 +261,8 @@ class HeadRankingView(QDialog):
         for button in self.export_buttons.values():
             button.setEnabled(self.report is not None)
 
-    @Slot(int, int)
-    def _on_progressed(self, done: int, total: int) -> None:
-        if not self.running:
-            return
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        self.status.setText("Forcing each reference on the engine thread; decoding in the main window waits.")
-
-    @Slot(object)
-    def _on_finished(self, report: HeadRankingReport) -> None:
-        if not self.running:
-            return
-        self._set_running(False)
-        self.progress.setValue(self.progress.maximum())
-        self.show_report(report)
-        self.status.setText(
-            f"{report['sentences']} sentences of {Path(report['data']).name} scored, {report['skipped']} skipped."
-        )
-        self.report_ready.emit(report)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        if not self.running:
-            return
-        self._set_running(False)
-        self._reset_progress()
-        self.status.setText("")
-        self.banner.show_message(f"Could not rank the heads: {message}", "error")
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        if not self.running:
-            return
-        self._set_running(False)
-        self._reset_progress()
-        self.status.setText("Cancelled." + (" The table shows the previous ranking." if self.report else ""))
-
-    def _reset_progress(self) -> None:
-        self.progress.setRange(0, 1)  # leave the busy indicator
-        self.progress.reset()
+    def _finished_text(self, report: HeadRankingReport) -> str:
+        return f"{report['sentences']} sentences of {Path(report['data']).name} scored, {report['skipped']} skipped."
 
     # -- results -----------------------------------------------------------------------------
     def show_report(self, report: HeadRankingReport | None) -> None:
@@ -412,56 +321,21 @@ class HeadRankingView(QDialog):
             self.mean_chosen.emit(-1 if score["layer"] is None else score["layer"])
 
     # -- export ------------------------------------------------------------------------------
-    def export_to(self, path: str | Path, size: FigureSize | None = None) -> bool:
-        """Write the report (.json) or the figure (.png, .svg, .pdf); errors show in the view."""
-        target = Path(path)
-        try:
-            self._export(target, size)
-        except ExportError as exc:
-            self.banner.show_message(str(exc), "error")
-            return False
-        self.status.setText(f"Exported {target}")
-        return True
+    def _write(self, target: Path, size: FigureSize | None) -> None:
+        """The report (.json, as `python main.py evaluate --heads` writes it) or the figure (.png, .svg, .pdf)."""
+        if target.suffix.lower() == ".json":
+            atomic_write_text(target, json.dumps(self.report, ensure_ascii=False, indent=2) + "\n")
+        else:
+            self.figure.export(target, size)
 
-    def _export(self, target: Path, size: FigureSize | None) -> None:
-        if self.report is None:
-            raise ExportError("Nothing to export yet: rank the heads first.")
-        if target.suffix.lower().lstrip(".") not in EXPORT_FILTERS:
-            raise ExportError(f"Cannot export to '{target.suffix or target.name}': use .json, .png, .svg or .pdf.")
-        if not target.parent.is_dir():
-            raise ExportError(f"Cannot export to {target}: the folder {target.parent} does not exist.")
-        try:
-            if target.suffix.lower() == ".json":  # as `python main.py evaluate --heads` writes it
-                atomic_write_text(target, json.dumps(self.report, ensure_ascii=False, indent=2) + "\n")
-            else:
-                self.figure.export(target, size)
-        except (OSError, ValueError) as exc:
-            raise ExportError(f"Could not write {target}: {exc}") from exc
-
-    def _export_dialog(self, fmt: str) -> None:
-        path, size = ask_export(self, self.settings, fmt, self.figure.export_size(), "head_ranking", EXPORT_FILTERS)
-        if path:
-            self.export_to(path, size)
+    def _figure_size(self) -> FigureSize:
+        return self.figure.export_size()
 
     # -- look and lifetime -------------------------------------------------------------------
     def set_look(self, theme: str, zoom: float) -> None:
         self._theme, self._zoom = get_theme(theme).name, clamp_zoom(zoom)
         self.setFont(ui_font(BASE_POINT_SIZE, self._zoom))
         self.figure.set_look(self._theme, self._zoom)
-
-    def done(self, result: int) -> None:
-        """Closing the view (Esc, the close button) cancels its run: decodes wait behind it otherwise."""
-        self.cancel()
-        super().done(result)
-
-    def teardown(self) -> None:
-        """Cancel a run and stop listening to the controller (safe to call twice)."""
-        if self._torn_down:
-            return
-        self.cancel()
-        self._torn_down = True
-        for signal, slot in self._connections():
-            signal.disconnect(slot)
 
 
 def _best_text(report: HeadRankingReport) -> str:

@@ -13,20 +13,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
     QFileDialog,
     QGridLayout,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -37,15 +33,14 @@ from PySide6.QtWidgets import (
 
 from engine import EvaluationReport, atomic_write_text, report_csv, report_rows
 from gui.bridge.engine_controller import EngineController
-from gui.export.exports import ExportError, ask_export
 from gui.export.figure import FigureSize
 from gui.files.model_files import MODEL_FILTERS
 from gui.files.resources import DATA_DIR, MODELS_DIR
 from gui.files.settings_store import SettingsStore
-from gui.panels.message_banner import MessageBanner
 from gui.style.fonts import BASE_POINT_SIZE, alpha_symbol, ui_font
 from gui.style.theme import clamp_zoom, get_theme
 from gui.tools.quality_plot import QualityPlot
+from gui.tools.run_view import RunView
 
 DEFAULT_DATA = DATA_DIR / "en_hi_test_buckets.tsv"
 SHIPPED_DIR = MODELS_DIR
@@ -70,10 +65,18 @@ COLUMNS: tuple[tuple[str, str, int | str | None], ...] = (
 )
 
 
-class QualityView(QDialog):
+class QualityView(RunView):
     """Non-modal.  Closing it cancels a run it started; call teardown() before the application exits."""
 
-    report_ready = Signal(object)  # the report dict shown, after each successful run
+    EXPORT_FILTERS = EXPORT_FILTERS
+    EXPORT_NAME = "quality_vs_length"
+    DEFAULT_DATA = DEFAULT_DATA
+    RUNNING_TEXT = "Evaluating on the engine thread; decoding in the main window waits until it ends."
+    CANCELLING_TEXT = "Cancelling after the current batch…"
+    FAILED_TEXT = "Could not evaluate"
+    KEPT_TEXT = " The plot shows the previous run."
+    NOTHING_TEXT = "Nothing to export yet: run an evaluation first."
+    report: EvaluationReport | None
 
     def __init__(
         self,
@@ -89,16 +92,9 @@ class QualityView(QDialog):
         device: str = "auto",
         batch_size: int = 32,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(controller, parent, theme, zoom, settings)
         self.setWindowTitle("Quality vs source length")
-        self.setModal(False)
-        self.controller = controller
-        self.settings = settings  # a SettingsStore remembers the export folder; None: start in the home folder
-        self.report: EvaluationReport | None = None
-        self.running = False
-        self._theme, self._zoom = get_theme(theme).name, clamp_zoom(zoom)
         self._shipped_dir, self._device, self._batch_size = shipped_dir, device, batch_size
-        self._torn_down = False
         self._build()
         self._wire()
         default = DEFAULT_DATA if DEFAULT_DATA.is_file() else ""
@@ -112,7 +108,6 @@ class QualityView(QDialog):
 
     # -- construction ------------------------------------------------------------------------
     def _build(self) -> None:
-        self.banner = MessageBanner(self)
         self.plot = self._new_plot()
         self.table = self._new_table()
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)  # the table is narrow and long: beside the plot
@@ -123,15 +118,13 @@ class QualityView(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.addLayout(self._inputs())
-        layout.addLayout(self._run_row())
+        layout.addLayout(self._make_run_row("Run"))
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
-        layout.addLayout(self._export_row())
+        layout.addLayout(self._make_export_row())
 
     def _inputs(self) -> QGridLayout:
-        self.data_edit = QLineEdit(self)
-        self.data_edit.setPlaceholderText("test TSV: source<TAB>target[<TAB>alignment] per line")
-        self.browse_button = QPushButton("Browse…", self)
+        self._make_data_field("test TSV: source<TAB>target[<TAB>alignment] per line")
         self.model_list = QListWidget(self)
         self.model_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.model_list.setMaximumHeight(110)
@@ -152,30 +145,6 @@ class QualityView(QDialog):
         grid.setColumnStretch(1, 1)
         return grid
 
-    def _run_row(self) -> QHBoxLayout:
-        self.run_button = QPushButton("Run", self)
-        self.run_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel", self)
-        self.progress = QProgressBar(self)
-        self.progress.setFormat("%v / %m sentences")
-        self.status = QLabel("", self)
-        self.status.setWordWrap(True)
-        row = QHBoxLayout()
-        row.addWidget(self.run_button)
-        row.addWidget(self.cancel_button)
-        row.addWidget(self.progress, 1)
-        row.addWidget(self.status, 2)
-        return row
-
-    def _export_row(self) -> QHBoxLayout:
-        self.export_buttons = {fmt: QPushButton(f"Export {fmt.upper()}…", self) for fmt in EXPORT_FILTERS}
-        row = QHBoxLayout()
-        row.addStretch(1)
-        for button in self.export_buttons.values():
-            button.setEnabled(False)
-            row.addWidget(button)
-        return row
-
     def _new_plot(self) -> QualityPlot:
         theme = get_theme(self._theme)
         return QualityPlot(self, self._zoom, theme.plot_background, theme.plot_foreground)
@@ -191,16 +160,10 @@ class QualityView(QDialog):
         return table
 
     def _wire(self) -> None:
-        self.browse_button.clicked.connect(self._browse_data)
         self.add_button.clicked.connect(self._browse_model)
         self.shipped_button.clicked.connect(self.add_shipped_models)
         self.remove_button.clicked.connect(self._remove_selected)
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button.clicked.connect(self.cancel)
-        for fmt, button in self.export_buttons.items():
-            button.clicked.connect(lambda _checked=False, f=fmt: self._export_dialog(f))
-        for signal, slot in self._connections():
-            signal.connect(slot)
+        self._wire_run()
 
     def _connections(self) -> list[tuple[Any, Any]]:
         c = self.controller
@@ -212,9 +175,6 @@ class QualityView(QDialog):
         ]
 
     # -- inputs ------------------------------------------------------------------------------
-    def data_path(self) -> str:
-        return self.data_edit.text().strip()
-
     def model_paths(self) -> list[str]:
         return [str(self.model_list.item(i).data(PATH_ROLE)) for i in range(self.model_list.count())]
 
@@ -247,13 +207,6 @@ class QualityView(QDialog):
         self._set_running(self.running)
 
     @Slot()
-    def _browse_data(self) -> None:
-        start = self.data_path() or str(DEFAULT_DATA.parent)
-        path, _ = QFileDialog.getOpenFileName(self, "Test data", start, "Tab-separated (*.tsv *.txt);;All files (*)")
-        if path:
-            self.data_edit.setText(path)
-
-    @Slot()
     def _browse_model(self) -> None:
         models = self.model_paths()
         start = str(Path(models[-1]).parent) if models else str(self._shipped_dir)
@@ -261,22 +214,10 @@ class QualityView(QDialog):
         self.add_models(paths)
 
     # -- running -----------------------------------------------------------------------------
-    @Slot()
-    def run(self) -> bool:
-        """Start evaluating the listed models; False (and a message in the view) when the inputs are unusable."""
-        if self._torn_down or self.running:
-            return False
-        problem = self._input_problem()
-        if problem:
-            self.banner.show_message(problem, "error")
-            return False
-        self.banner.dismiss()
+    def _start(self) -> None:
         models = self.model_paths()
         self.controller.evaluate(models, self.data_path(), self._device, self._batch_size)
-        self._set_running(True)
-        self.progress.setRange(0, 0)  # busy indicator until the models are loaded and the total is known
         self.status.setText(f"Loading {len(models)} model(s)…")
-        return True
 
     def _input_problem(self) -> str:
         data = self.data_path()
@@ -289,12 +230,8 @@ class QualityView(QDialog):
         missing = [p for p in self.model_paths() if not Path(p).exists()]
         return f"No such model file: {missing[0]}" if missing else ""
 
-    @Slot()
-    def cancel(self) -> None:
-        if self.running:
-            self.controller.cancel_evaluation()
-            self.status.setText("Cancelling after the current batch…")
-            self.cancel_button.setEnabled(False)
+    def _cancel_run(self) -> None:
+        self.controller.cancel_evaluation()
 
     def _set_running(self, running: bool) -> None:
         self.running = running
@@ -305,46 +242,10 @@ class QualityView(QDialog):
         self.run_button.setEnabled(not running and bool(self.model_paths()))
         self.cancel_button.setEnabled(running)
 
-    @Slot(int, int)
-    def _on_progressed(self, done: int, total: int) -> None:
-        if not self.running:
-            return
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        self.status.setText("Evaluating on the engine thread; decoding in the main window waits until it ends.")
-
-    @Slot(object)
-    def _on_finished(self, report: EvaluationReport) -> None:
-        if not self.running:
-            return
-        self._set_running(False)
-        self.progress.setValue(self.progress.maximum())
-        self.show_report(report)
+    def _finished_text(self, report: EvaluationReport) -> str:
         models = report.get("models", [])
         count = models[0]["overall"]["count"] if models else 0
-        self.status.setText(f"{len(models)} model(s) × {count} sentences from {Path(str(report.get('data'))).name}.")
-        self.report_ready.emit(report)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        if not self.running:
-            return
-        self._set_running(False)
-        self._reset_progress()
-        self.status.setText("")
-        self.banner.show_message(f"Could not evaluate: {message}", "error")
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        if not self.running:
-            return
-        self._set_running(False)
-        self._reset_progress()
-        self.status.setText("Cancelled." + (" The plot shows the previous run." if self.report else ""))
-
-    def _reset_progress(self) -> None:
-        self.progress.setRange(0, 1)  # leave the busy indicator
-        self.progress.reset()  # no "0 / 1 sentences": a reset bar shows no text
+        return f"{len(models)} model(s) × {count} sentences from {Path(str(report.get('data'))).name}."
 
     # -- results -----------------------------------------------------------------------------
     def show_report(self, report: EvaluationReport) -> None:
@@ -381,38 +282,16 @@ class QualityView(QDialog):
             self.splitter.setSizes([total - width, width])
 
     # -- export ------------------------------------------------------------------------------
-    def export_to(self, path: str | Path, size: FigureSize | None = None) -> bool:
-        """Write the plot (.png, .svg, .pdf; `size` as the plot's export takes it) or the scores (.csv); errors
-        show in the view."""
-        target = Path(path)
-        try:
-            self._export(target, size)
-        except ExportError as exc:
-            self.banner.show_message(str(exc), "error")
-            return False
-        self.status.setText(f"Exported {target}")
-        return True
+    def _write(self, target: Path, size: FigureSize | None) -> None:
+        """The plot (.png, .svg, .pdf; `size` as the plot's export takes it) or the scores (.csv)."""
+        assert self.report is not None
+        if target.suffix.lower() == ".csv":
+            atomic_write_text(target, report_csv(self.report))
+        else:
+            self.plot.export(target, size)
 
-    def _export(self, target: Path, size: FigureSize | None) -> None:
-        suffix = target.suffix.lower()
-        if self.report is None:
-            raise ExportError("Nothing to export yet: run an evaluation first.")
-        if suffix.lstrip(".") not in EXPORT_FILTERS:
-            raise ExportError(f"Cannot export to '{target.suffix or target.name}': use .png, .svg, .pdf or .csv.")
-        if not target.parent.is_dir():
-            raise ExportError(f"Cannot export to {target}: the folder {target.parent} does not exist.")
-        try:
-            if suffix == ".csv":
-                atomic_write_text(target, report_csv(self.report))
-            else:
-                self.plot.export(target, size)
-        except (OSError, ValueError) as exc:
-            raise ExportError(f"Could not write {target}: {exc}") from exc
-
-    def _export_dialog(self, fmt: str) -> None:
-        path, size = ask_export(self, self.settings, fmt, self.plot.export_size(), "quality_vs_length", EXPORT_FILTERS)
-        if path:
-            self.export_to(path, size)
+    def _figure_size(self) -> FigureSize:
+        return self.plot.export_size()
 
     # -- look and lifetime -------------------------------------------------------------------
     def set_look(self, theme: str, zoom: float) -> None:
@@ -428,19 +307,7 @@ class QualityView(QDialog):
         old.deleteLater()
         self.plot.set_report(self.report or {"models": []})
 
-    def done(self, result: int) -> None:
-        """Closing the view (Esc, the close button) cancels its run: decodes wait behind it otherwise."""
-        self.cancel()
-        super().done(result)
-
-    def teardown(self) -> None:
-        """Cancel a run, stop listening to the controller and release the plot (safe to call twice)."""
-        if self._torn_down:
-            return
-        self._torn_down = True
-        self.cancel()
-        for signal, slot in self._connections():
-            signal.disconnect(slot)
+    def _release(self) -> None:
         self.plot.teardown()
 
 
