@@ -41,9 +41,9 @@ def test_each_model_loads_with_its_card(name: str) -> None:
     assert ckpt.training, "the checkpoint carries its training summary"
 
 
-def test_en_hi_models_share_one_recipe_and_their_cards_say_why_each_stopped() -> None:
-    """A fair comparison: the same recipe for all three; the attention models stopped early, and a run that
-    reached the epoch cap instead (the fixed vector learns slowly) says so on its card."""
+def test_en_hi_models_share_one_recipe_and_each_stopped_early() -> None:
+    """A fair comparison: the same recipe and epoch cap for all three, each trained until its validation loss
+    stopped improving (not cut off by the cap), as its card says."""
     runs = [load_checkpoint(MODELS / f"en_hi_{a}.safetensors").training for a in EN_HI]
     recipe = {
         "seed",
@@ -61,12 +61,9 @@ def test_en_hi_models_share_one_recipe_and_their_cards_say_why_each_stopped() ->
     configs = [load_checkpoint(MODELS / f"en_hi_{a}.safetensors").config for a in EN_HI]
     assert len({(c.embed_dim, c.hidden_dim, c.rnn, c.bidirectional) for c in configs}) == 1
     for name, run in zip(EN_HI, runs, strict=True):
+        assert run["stopped_by"].startswith("early stopping") and run["epochs_run"] < run["epoch_cap"]
         card = (MODELS / f"en_hi_{name}.md").read_text(encoding="utf-8")
         assert f"stopped by {run['stopped_by']}" in card
-        if name != "none":
-            assert run["stopped_by"].startswith("early stopping") and run["epochs_run"] < run["epoch_cap"]
-        elif not run["stopped_by"].startswith("early stopping"):
-            assert run["stopped_by"] == f"the {run['epoch_cap']}-epoch cap" and run["epochs_run"] == run["epoch_cap"]
 
 
 @pytest.mark.parametrize("name", [f"en_hi_{a}" for a in EN_HI])
